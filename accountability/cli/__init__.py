@@ -1,0 +1,108 @@
+"""The command line: a few library calls per command, errors turned into one message each.
+
+The group, the shared options and the error handling live here; each command group has its module.
+
+Exit 0 on success, 1 on a data error (message on stderr), 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from typing import Any, Callable
+
+import click
+
+from accountability import settings
+from accountability.errors import AccountabilityError
+from graph_schema import InvalidSchema
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: Callable) -> Callable:
+    """The one place where errors become messages (a traceback only with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, debug: bool = False, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AccountabilityError as exc:
+            if debug:
+                traceback.print_exc()
+            _fail(str(exc), exc.exit_code)
+        except InvalidSchema as exc:
+            if debug:
+                traceback.print_exc()
+            _fail(f"invalid schema or ruleset: {exc}", 1)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(0)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
+    return wrapper
+
+
+def common(func: Callable) -> Callable:
+    """Options every command accepts after its name."""
+    func = handle_errors(func)
+    func = click.option("--debug", is_flag=True, envvar="ACCOUNTABILITY_DEBUG", help="Show tracebacks.")(func)
+    return func
+
+
+def store_option(func: Callable) -> Callable:
+    return click.option(
+        "--store", default=lambda: settings.get("store"), show_default="ACCOUNTABILITY_STORE or accountability.db",
+        help="SQLite file or bolt:// / neo4j:// URI.",
+    )(func)
+
+
+def rules_option(func: Callable) -> Callable:
+    return click.option("--rules", type=click.Path(dir_okay=False), default=None,
+                        help="A ruleset YAML replacing the reference rules.")(func)
+
+
+def lang_option(func: Callable) -> Callable:
+    return click.option("--lang", type=click.Choice(["zh", "en"]), default=lambda: settings.get("lang"),
+                        show_default="zh", help="Language of labels and explanations.")(func)
+
+
+def format_option(*choices: str, default: str = "table") -> Callable:
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
+                        help="Output format.")
+
+
+def open_session(store: str, rules: str | None = None, readonly: bool = False):
+    from accountability.session import Session
+
+    return Session(store, rules=rules, readonly=readonly)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="accountability")
+def main() -> None:
+    """Who is accountable for every unresolved work-safety hazard, why, and since when.
+
+    党政同责、一岗双责、齐抓共管、失职追责 — traced over a graph of posts, people and places.
+    """
+
+
+# Each module below adds its commands to ``main``; one module per concern.
+from accountability.cli import data, trace  # noqa: E402,F401
+
+for _optional in ("query", "report", "neo4j", "audit"):
+    try:
+        __import__(f"accountability.cli.{_optional}")
+    except ModuleNotFoundError as _exc:  # a command group not built yet
+        if _exc.name != f"accountability.cli.{_optional}":
+            raise
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Commands that trace chains: trace, incident."""
+
+from __future__ import annotations
+
+
+import click
+import orjson
+
+from accountability.cli import common, format_option, lang_option, main, open_session, rules_option, store_option
+from accountability.output import CHAIN_COLUMNS, FORMATS, chain_rows, write_rows
+
+
+def _emit_chain(chain: dict, fmt: str) -> None:
+    out = click.get_text_stream("stdout")
+    if fmt == "json":
+        out.write(orjson.dumps(chain, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif fmt == "jsonl":
+        out.write(orjson.dumps(chain).decode() + "\n")
+    elif fmt == "csv":
+        write_rows(chain_rows(chain), CHAIN_COLUMNS, "csv", out)
+    else:
+        rows = [r for r in chain_rows(chain) if "gap" not in r]
+        cols = ["duty", "degree", "post_title", "name", "start", "end", "acting", "rules", "escalated"]
+        write_rows(rows, cols, "table", out)
+        if chain["gaps"]:
+            out.write("\ngaps:\n")
+            for gap in chain["gaps"]:
+                out.write("  " + orjson.dumps(gap).decode() + "\n")
+
+
+@main.command()
+@click.argument("hazard_id", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every hazard unresolved on --as-of, streamed.")
+@click.option("--as-of", "as_of", help="The date (YYYY-MM-DD); default today.")
+@click.option("--from", "start", help="Window mode: every holder from this date …")
+@click.option("--to", "end", help="… to this date (inclusive).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@store_option
+@rules_option
+@lang_option
+@format_option(*FORMATS, default="table")
+@common
+def trace(hazard_id: str | None, all_: bool, as_of: str | None, start: str | None, end: str | None,
+          output: str | None, store: str, rules: str | None, lang: str, fmt: str) -> None:
+    """Who is accountable for HAZARD_ID (or, with --all, for every unresolved hazard), and why."""
+    if all_ == bool(hazard_id):
+        raise click.UsageError("give a HAZARD_ID or --all")
+    with open_session(store, rules, readonly=True) as session:
+        if hazard_id:
+            chain = session.trace(hazard_id, as_of=as_of, start=start, end=end)
+            _emit_chain(chain.as_dict(session.ruleset, lang), fmt)
+            return
+        if start or end:
+            raise click.UsageError("--all works on one date (--as-of), not a window")
+        _trace_all(session, as_of, lang, fmt, output)
+
+
+def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | None) -> None:
+    ruleset = session.ruleset
+    sink = open(output, "wb") if output else click.get_binary_stream("stdout")
+    try:
+        if fmt in ("jsonl", "json"):
+            first = True
+            if fmt == "json":
+                sink.write(b"[")
+            for chain in session.trace_all(as_of):
+                if fmt == "json":
+                    sink.write((b"" if first else b",") + b"\n" + chain.json(ruleset, lang))
+                else:
+                    sink.write(chain.json(ruleset, lang) + b"\n")
+                first = False
+            if fmt == "json":
+                sink.write(b"\n]\n")
+        else:
+            import io
+
+            text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
+            rows = (row for chain in session.trace_all(as_of) for row in chain_rows(chain.as_dict(ruleset, lang)))
+            write_rows(rows, CHAIN_COLUMNS, "csv" if fmt == "csv" else "table", text)
+            text.detach()
+    finally:
+        if output:
+            sink.close()
+        else:
+            sink.flush()
+
+
+@main.command()
+@click.argument("incident_id")
+@store_option
+@rules_option
+@lang_option
+@format_option(*FORMATS, default="table")
+@common
+def incident(incident_id: str, store: str, rules: str | None, lang: str, fmt: str) -> None:
+    """The accident level, the investigating government and the chain over the negligence window."""
+    with open_session(store, rules, readonly=True) as session:
+        result = session.incident(incident_id).as_dict(session.ruleset, lang)
+    if fmt == "table":
+        inv = result["investigated_by"]
+        click.echo(f"incident {result['incident_id']}: {result['level']}; investigated by "
+                   f"{inv['organization_id'] if inv else 'the State Council'}; "
+                   f"window {result['window']['start']} .. {result['window']['end']}\n")
+    _emit_chain(result, fmt)
+
+

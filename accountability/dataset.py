@@ -1,0 +1,438 @@
+"""Read and validate a dataset (contract v1): a folder of CSV files, one .xlsx workbook, or one JSON object.
+
+``load(path)`` returns a :class:`Dataset` or raises :class:`InvalidDataset` listing *every* problem as
+``table:row: column: reason``. Rows are numbered as a spreadsheet shows them (the header is row 1) for
+CSV and xlsx, and from 1 for the items of a JSON array.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import orjson
+
+from accountability.errors import InvalidDataset
+from graph_schema import SCHEMA, Schema
+from graph_schema.loader import Column, Table
+
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+BAD_ID = re.compile(r"[\x00-\x1f\x7f;]")
+MAX_ID = 200
+MAX_TEXT = 100_000
+TRUE = {"true", "1", "yes", "y", "t"}
+FALSE = {"false", "0", "no", "n", "f", ""}
+EXTRA = "extra"  # name of the trailing field holding columns the contract does not define
+
+RawRow = tuple[int, dict[str, Any]]
+
+
+@dataclass
+class Dataset:
+    """A valid dataset: per table, rows as tuples in the schema's column order plus a trailing ``extra``
+    dict (or None) of the columns the contract does not define."""
+
+    tables: dict[str, list[tuple]]
+    source: str = ""
+    schema: Schema = field(default=SCHEMA, repr=False)
+
+    def columns(self, table: str) -> tuple[str, ...]:
+        return self.schema.tables[table].names + (EXTRA,)
+
+    def rows(self, table: str) -> Iterator[dict]:
+        names = self.columns(table)
+        for row in self.tables.get(table, ()):
+            yield dict(zip(names, row))
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.tables.items()}
+
+    def content_hash(self) -> str:
+        """A digest of the normalized content: the same for the CSV, xlsx and JSON forms of one dataset."""
+        digest = hashlib.sha256()
+        for name in sorted(self.tables):
+            digest.update(name.encode())
+            rows = sorted(self.tables[name], key=_sort_key)
+            digest.update(orjson.dumps(rows, option=orjson.OPT_SORT_KEYS))
+        return digest.hexdigest()
+
+
+def _sort_key(row: tuple) -> tuple:
+    return tuple("" if v is None else str(v) for v in row[:-1])
+
+
+# -- reading the three forms -------------------------------------------------------------------------
+
+
+def read_raw(path: str | Path) -> dict[str, tuple[list[str], Iterable[RawRow]]]:
+    """Return ``{table: (header, rows)}`` from any of the three forms, with the rows not yet checked."""
+    path = Path(path)
+    if path.is_dir():
+        return _read_csv_folder(path)
+    if not path.exists():
+        raise InvalidDataset([f"{path}: no such file or folder"])
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return _read_xlsx(path)
+    if suffix == ".json":
+        return _read_json(path)
+    if suffix == ".csv":
+        raise InvalidDataset([f"{path}: a CSV dataset is a folder of tables, not one file"])
+    raise InvalidDataset([f"{path}: unknown dataset form (expected a folder of CSV files, .xlsx or .json)"])
+
+
+def _read_csv_folder(folder: Path) -> dict:
+    tables = {}
+    for file in sorted(folder.glob("*.csv")):
+        try:
+            with file.open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.reader(fh)
+                header = next(reader, [])
+                rows = [(reader.line_num, _csv_row(file.stem, header, values, reader.line_num)) for values in reader]
+        except UnicodeDecodeError as exc:
+            raise InvalidDataset([f"{file.stem}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+        except csv.Error as exc:
+            raise InvalidDataset([f"{file.stem}:{reader.line_num}: unreadable CSV: {exc}"]) from None
+        tables[file.stem] = (header, rows)
+    if not tables:
+        raise InvalidDataset([f"{folder}: no .csv files"])
+    return tables
+
+
+def _csv_row(table: str, header: list[str], values: list[str], line: int) -> dict:
+    if len(values) != len(header):
+        if not any(v.strip() for v in values):
+            return {}
+        return {"__error__": f"{table}:{line}: row has {len(values)} fields, the header has {len(header)}"}
+    return dict(zip(header, values))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _read_xlsx(path: Path) -> dict:
+    import openpyxl
+    from zipfile import BadZipFile
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InvalidDataset([f"{path.name}: not a readable .xlsx workbook ({exc})"]) from None
+    tables = {}
+    try:
+        for sheet in book.worksheets:
+            rows = sheet.iter_rows(values_only=True)
+            header = [str(_cell(h)).strip() if h is not None else "" for h in next(rows, ())]
+            while header and header[-1] == "":
+                header.pop()
+            body = []
+            for number, values in enumerate(rows, start=2):
+                values = [_cell(v) for v in values[: len(header)]]
+                if all(v is None or v == "" for v in values):
+                    continue
+                body.append((number, dict(zip(header, values))))
+            tables[sheet.title] = (header, body)
+    finally:
+        book.close()
+    return tables
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidDataset([f"{path.name}: not valid JSON ({exc})"]) from None
+    if not isinstance(data, dict):
+        raise InvalidDataset([f"{path.name}: expected one object {{table: [rows]}}"])
+    tables = {}
+    for name, rows in data.items():
+        if not isinstance(rows, list):
+            raise InvalidDataset([f"{name}: expected a list of rows"])
+        header: list[str] = []
+        body = []
+        for number, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                body.append((number, {"__error__": f"{name}:{number}: expected an object"}))
+                continue
+            for key in row:
+                if key not in header:
+                    header.append(key)
+            body.append((number, row))
+        tables[name] = (header, body)
+    return tables
+
+
+# -- checking ------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(_text(v) for v in value)
+    return str(value).strip()
+
+
+def _checker(column: Column, vocab: dict[str, dict]) -> Callable[[Any], Any]:
+    """A function that normalizes one cell of ``column`` or raises ValueError with the reason."""
+    base = column.base
+
+    def one(raw: str) -> Any:
+        if base in ("id",) or base.startswith("ref:"):
+            if len(raw) > MAX_ID:
+                raise ValueError(f"identifier longer than {MAX_ID} characters")
+            if BAD_ID.search(raw):
+                raise ValueError("identifier contains a control character or ';'")
+            return raw
+        if base == "date":
+            if not DATE.match(raw):
+                raise ValueError(f"'{raw[:40]}' is not a date (YYYY-MM-DD)")
+            try:
+                dt.date.fromisoformat(raw)
+            except ValueError:
+                raise ValueError(f"'{raw}' is not a valid date") from None
+            return raw
+        if base == "bool":
+            low = raw.lower()
+            if low in TRUE:
+                return True
+            if low in FALSE:
+                return False
+            raise ValueError(f"'{raw[:40]}' is not true or false")
+        if base == "int":
+            try:
+                number = int(float(raw)) if re.fullmatch(r"\d+(\.0+)?", raw) else int(raw)
+            except ValueError:
+                raise ValueError(f"'{raw[:40]}' is not a whole number") from None
+            if number < 0:
+                raise ValueError("must not be negative")
+            return number
+        if base.startswith("vocab:"):
+            terms = vocab[base[6:]]
+            if raw not in terms:
+                raise ValueError(f"unknown {base[6:].rstrip('s').replace('_', ' ')} '{raw[:40]}'")
+            return raw
+        if len(raw) > MAX_TEXT:
+            raise ValueError(f"text longer than {MAX_TEXT} characters")
+        return raw
+
+    if column.is_list:
+        def many(value: Any) -> Any:
+            items = value if isinstance(value, list) else _text(value).split(";")
+            items = [_text(v) for v in items]
+            return tuple(one(v) for v in items if v)
+        return many
+
+    def single(value: Any) -> Any:
+        if base == "text":
+            text = "" if value is None else str(value)
+            return one(text) if text else None
+        raw = _text(value)
+        return one(raw) if raw else None
+
+    return single
+
+
+def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema = SCHEMA, source: str = "") -> Dataset:
+    """Check raw tables against the contract; return a Dataset or raise InvalidDataset with every error."""
+    errors: list[str] = []
+    vocab = {name: dict(terms) for name, terms in schema.vocabularies.items()}
+    for name in raw:
+        if name not in schema.tables:
+            errors.append(f"{name}: unknown table (expected one of {', '.join(schema.tables)})")
+    for name, table in schema.tables.items():
+        if name not in raw and not table.optional:
+            errors.append(f"{name}: missing table")
+
+    tables: dict[str, list[tuple]] = {}
+    numbers: dict[str, list[int]] = {}
+    # industries first: they extend the vocabulary the other tables are checked against
+    order = sorted(schema.tables, key=lambda n: n != "industries")
+    for name in order:
+        if name not in raw:
+            tables[name], numbers[name] = [], []
+            continue
+        header, rows = raw[name]
+        tables[name], numbers[name] = _check_table(schema.tables[name], header, rows, vocab, errors)
+        if name == "industries":
+            for row, number in zip(tables[name], numbers[name]):
+                if row[0] in vocab["industries"]:
+                    errors.append(f"industries:{number}: code: '{row[0]}' is already defined")
+                vocab["industries"][row[0]] = row
+    _check_links(tables, numbers, schema, errors)
+    if errors:
+        raise InvalidDataset(errors)
+    return Dataset(tables, source, schema)
+
+
+def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab, errors) -> tuple[list, list]:
+    name = table.name
+    seen_cols = set()
+    for col in header:
+        if col in seen_cols:
+            errors.append(f"{name}:1: {col}: duplicate column")
+        seen_cols.add(col)
+    rows = list(rows)
+    if not header and not rows:
+        return [], []
+    missing = [c.name for c in table.columns if c.required and c.name not in seen_cols]
+    for col in missing:
+        errors.append(f"{name}:1: {col}: missing required column")
+    if missing:
+        return [], []
+    known = set(table.names)
+    extras = [c for c in header if c not in known and c and c != "__error__"]
+    checkers = [(c.name, c.required, _checker(c, vocab)) for c in table.columns]
+    out, numbers = [], []
+    for number, row in rows:
+        if not row:
+            continue
+        if "__error__" in row:
+            errors.append(row["__error__"])
+            continue
+        values = []
+        ok = True
+        for col, required, check in checkers:
+            try:
+                value = check(row.get(col))
+            except ValueError as exc:
+                errors.append(f"{name}:{number}: {col}: {exc}")
+                ok = False
+                continue
+            if required and (value is None or value == ()):
+                errors.append(f"{name}:{number}: {col}: required")
+                ok = False
+            values.append(value)
+        if not ok:
+            continue
+        extra = {c: _cell(row[c]) for c in extras if row.get(c) not in (None, "")}
+        values.append(extra or None)
+        out.append(tuple(values))
+        numbers.append(number)
+    return out, numbers
+
+
+def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], schema: Schema, errors: list[str]) -> None:
+    """Checks across rows and tables: keys, references, dates, tenures, trees."""
+    ids: dict[str, set] = {}
+    for name, table in schema.tables.items():
+        key_idx = [table.names.index(k) for k in table.key]
+        seen: dict[tuple, int] = {}
+        for row, number in zip(tables[name], numbers[name]):
+            key = tuple(row[i] for i in key_idx)
+            if key in seen:
+                label = "/".join(str(k) for k in key if k is not None)
+                errors.append(f"{name}:{number}: {'/'.join(table.key)}: duplicate '{label}' (first at row {seen[key]})")
+            else:
+                seen[key] = number
+        if table.key == ("id",):
+            ids[name] = {k[0] for k in seen}
+    for name, table in schema.tables.items():
+        for i, col in enumerate(table.columns):
+            if not col.base.startswith("ref:"):
+                continue
+            target = ids.get(col.base[4:], set())
+            for row, number in zip(tables[name], numbers[name]):
+                values = row[i] if col.is_list else (row[i],)
+                for value in values or ():
+                    if value is not None and value not in target:
+                        errors.append(f"{name}:{number}: {col.name}: unknown {col.base[4:].rstrip('s')} '{value}'")
+
+    def cols(name: str) -> dict[str, int]:
+        return {c: i for i, c in enumerate(schema.tables[name].names)}
+
+    def rows(name: str) -> Iterator[tuple[dict[str, Any], int]]:
+        c = cols(name)
+        for row, number in zip(tables[name], numbers[name]):
+            yield {k: row[i] for k, i in c.items()}, number
+
+    def ordered(name: str, row: dict, number: int, first: str, later: str, relation: str = "before") -> None:
+        if row[first] and row[later] and row[later] < row[first]:
+            errors.append(f"{name}:{number}: {later}: {row[later]} is {relation} {first} {row[first]}")
+
+    # jurisdictions: levels and the tree
+    ranks = {code: term.extra["rank"] for code, term in schema.vocab("jurisdiction_levels").items()}
+    jur = {r["id"]: (r, n) for r, n in rows("jurisdictions")}
+    for jid, (r, n) in jur.items():
+        parent = jur.get(r["parent_id"])
+        if parent and ranks[parent[0]["level"]] >= ranks[r["level"]]:
+            errors.append(
+                f"jurisdictions:{n}: level: a {r['level']} cannot lie under the {parent[0]['level']} '{r['parent_id']}'"
+            )
+    _check_tree("jurisdictions", {j: (r["parent_id"], n) for j, (r, n) in jur.items()}, errors)
+
+    orgs = {r["id"]: (r, n) for r, n in rows("organizations")}
+    _check_tree("organizations", {o: (r["parent_id"], n) for o, (r, n) in orgs.items()}, errors)
+    for oid, (r, n) in orgs.items():
+        if r["supervision"] and r["kind"] != "department":
+            errors.append(f"organizations:{n}: supervision: only departments have a supervision kind")
+
+    # tenures: dates, and no two non-acting holders of one post at once
+    by_post = defaultdict(list)
+    for r, n in rows("tenures"):
+        ordered("tenures", r, n, "start", "end")
+        if not r["acting"]:
+            by_post[r["post_id"]].append((r["start"], r["end"] or "9999-12-31", n))
+    for post, spans in by_post.items():
+        spans.sort()
+        for (s1, e1, n1), (s2, e2, n2) in zip(spans, spans[1:]):
+            if s2 <= e1:
+                errors.append(
+                    f"tenures:{n2}: start: overlaps the non-acting tenure at row {n1} of post '{post}' "
+                    f"({s1}..{'' if e1 == '9999-12-31' else e1})"
+                )
+
+    for r, n in rows("portfolios"):
+        ordered("portfolios", r, n, "start", "end")
+        if (r["industry"] is None) == (r["organization_id"] is None):
+            errors.append(f"portfolios:{n}: industry: give exactly one of industry and organization_id")
+
+    for r, n in rows("hazards"):
+        ordered("hazards", r, n, "found_on", "deadline")
+        ordered("hazards", r, n, "found_on", "closed_on")
+        if r["status"] == "closed" and not r["closed_on"]:
+            errors.append(f"hazards:{n}: closed_on: a closed hazard needs closed_on")
+        if r["status"] != "closed" and r["closed_on"]:
+            errors.append(f"hazards:{n}: closed_on: set, but status is '{r['status']}'")
+
+    for r, n in rows("events"):
+        if r["kind"] == "deadline_extended" and not r["deadline"]:
+            errors.append(f"events:{n}: deadline: a deadline_extended event needs the new deadline")
+
+
+def _check_tree(table: str, parents: dict[str, tuple[str | None, int]], errors: list[str]) -> None:
+    """Report every node on a cycle of ``parent`` links."""
+    state: dict[str, int] = {}  # 1 = on the current walk, 2 = known to reach a root
+    for start in parents:
+        walk = []
+        node = start
+        while node in parents and state.get(node) is None:
+            state[node] = 1
+            walk.append(node)
+            node = parents[node][0]
+        if node in parents and state.get(node) == 1:
+            cycle = walk[walk.index(node):]
+            for member in cycle:
+                errors.append(f"{table}:{parents[member][1]}: parent_id: cycle ({' → '.join(cycle + [node])})")
+        for member in walk:
+            state[member] = 2
+
+
+def load(path: str | Path, schema: Schema = SCHEMA) -> Dataset:
+    """Read and validate a dataset in any of its three forms."""
+    return validate(read_raw(path), schema, str(path))

@@ -1,0 +1,216 @@
+"""The in-memory graph the engine traverses, built from any store.
+
+The jurisdiction tree is a networkx ``DiGraph`` (parent → child), loaded whole: it is small even for a
+whole country. Organizations, posts, tenures and portfolios are loaded on demand — a jurisdiction's
+government bodies the first time a chain reaches it, an enterprise the first time a hazard names it —
+so one trace reads a few dozen rows, while ``load_all()`` reads everything at once for batch work.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import networkx as nx
+
+from accountability.errors import NotFound
+from accountability.stores.base import Store
+from graph_schema import SCHEMA, Schema
+
+GOVERNMENT_KINDS = ("party_committee", "government", "department", "safety_committee", "park_committee", "other")
+FOREVER = "9999-12-31"
+
+
+@dataclass(frozen=True, slots=True)
+class Jurisdiction:
+    id: str
+    name: str
+    level: str
+    parent_id: str | None
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: str
+    name: str
+    kind: str
+    jurisdiction_id: str
+    parent_id: str | None
+    industries: tuple[str, ...]
+    supervision: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    id: str
+    title: str
+    organization_id: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tenure:
+    """A person's holding of a post: a record, not a bare edge (``end`` inclusive, FOREVER = current)."""
+
+    person_id: str
+    post_id: str
+    start: str
+    end: str
+    acting: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    post_id: str
+    industry: str | None
+    organization_id: str | None
+    start: str
+    end: str
+
+
+class Graph:
+    def __init__(self, store: Store, schema: Schema = SCHEMA):
+        self.store = store
+        self.schema = schema
+        ranks = {code: t.extra["rank"] for code, t in schema.vocab("jurisdiction_levels").items()}
+        self.rank_of_level = ranks
+        self.jurisdictions: dict[str, Jurisdiction] = {}
+        self.tree = nx.DiGraph()
+        for r in store.rows("jurisdictions"):
+            j = Jurisdiction(r["id"], r["name"], r["level"], r["parent_id"], ranks[r["level"]])
+            self.jurisdictions[j.id] = j
+            self.tree.add_node(j.id)
+        for j in self.jurisdictions.values():
+            if j.parent_id:
+                self.tree.add_edge(j.parent_id, j.id)
+        self.orgs: dict[str, Organization] = {}
+        self.orgs_at: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.posts: dict[str, Post] = {}
+        self.posts_of: dict[str, list[str]] = defaultdict(list)
+        self.tenures_of: dict[str, list[Tenure]] = defaultdict(list)
+        self.portfolios_of: dict[str, list[Portfolio]] = defaultdict(list)
+        self.people: dict[str, str] = {}
+        self._loaded_jurisdictions: set[str] = set()
+        self._complete = False
+
+    # -- loading ----------------------------------------------------------------------------------------
+
+    def load_all(self) -> "Graph":
+        """Read every organization, post, tenure, portfolio and person (batch work, the app)."""
+        if self._complete:
+            return self
+        self._add_orgs(self.store.rows("organizations"))
+        self._add_posts(self.store.rows("posts"))
+        self._add_tenures(self.store.rows("tenures"))
+        self._add_portfolios(self.store.rows("portfolios"))
+        self.people.update((p["id"], p["name"]) for p in self.store.rows("people"))
+        self._loaded_jurisdictions = set(self.jurisdictions)
+        self._complete = True
+        return self
+
+    def _add_orgs(self, rows: Iterable[dict]) -> list[str]:
+        new = []
+        for r in rows:
+            if r["id"] in self.orgs:
+                continue
+            supervision = r["supervision"] or ("sector" if r["kind"] == "department" else None)
+            o = Organization(r["id"], r["name"], r["kind"], r["jurisdiction_id"], r["parent_id"],
+                             tuple(r["industries"] or ()), supervision)
+            self.orgs[o.id] = o
+            self.orgs_at[(o.jurisdiction_id, o.kind)].append(o.id)
+            new.append(o.id)
+        return new
+
+    def _add_posts(self, rows: Iterable[dict]) -> list[str]:
+        new = []
+        for r in rows:
+            p = Post(r["id"], r["title"], r["organization_id"], r["role"])
+            self.posts[p.id] = p
+            self.posts_of[p.organization_id].append(p.id)
+            new.append(p.id)
+        return new
+
+    def _add_tenures(self, rows: Iterable[dict]) -> set[str]:
+        persons, touched = set(), set()
+        for r in rows:
+            t = Tenure(r["person_id"], r["post_id"], r["start"], r["end"] or FOREVER, bool(r["acting"]))
+            self.tenures_of[t.post_id].append(t)
+            persons.add(t.person_id)
+            touched.add(t.post_id)
+        for post in touched:
+            self.tenures_of[post].sort(key=lambda t: (t.start, t.person_id))
+        return persons
+
+    def _add_portfolios(self, rows: Iterable[dict]) -> None:
+        for r in rows:
+            self.portfolios_of[r["post_id"]].append(
+                Portfolio(r["post_id"], r["industry"], r["organization_id"], r["start"], r["end"] or FOREVER)
+            )
+
+    def _load_orgs(self, org_rows: Iterable[dict]) -> None:
+        org_ids = self._add_orgs(org_rows)
+        if not org_ids:
+            return
+        post_ids = self._add_posts(self.store.rows("posts", organization_id=org_ids))
+        if post_ids:
+            persons = self._add_tenures(self.store.rows("tenures", post_id=post_ids))
+            self._add_portfolios(self.store.rows("portfolios", post_id=post_ids))
+            missing = [p for p in persons if p not in self.people]
+            if missing:
+                self.people.update((p["id"], p["name"]) for p in self.store.rows("people", id=missing))
+
+    def ensure_jurisdiction(self, jid: str) -> None:
+        if self._complete or jid in self._loaded_jurisdictions:
+            return
+        self._loaded_jurisdictions.add(jid)
+        self._load_orgs(self.store.rows("organizations", jurisdiction_id=jid, kind=list(GOVERNMENT_KINDS)))
+
+    def org(self, oid: str) -> Organization | None:
+        """The organization ``oid`` (loading it, its posts and its parent on first use)."""
+        if oid not in self.orgs and not self._complete:
+            self._load_orgs(self.store.rows("organizations", id=oid))
+            o = self.orgs.get(oid)
+            if o and o.parent_id and o.parent_id not in self.orgs:
+                self._load_orgs(self.store.rows("organizations", id=o.parent_id))
+        return self.orgs.get(oid)
+
+    # -- navigation -------------------------------------------------------------------------------------
+
+    def jurisdiction(self, jid: str) -> Jurisdiction:
+        try:
+            return self.jurisdictions[jid]
+        except KeyError:
+            raise NotFound(f"unknown jurisdiction '{jid}'") from None
+
+    def ancestors_or_self(self, jid: str) -> Iterator[Jurisdiction]:
+        """``jid`` and then each parent up to the root."""
+        seen = set()
+        while jid and jid in self.jurisdictions and jid not in seen:
+            seen.add(jid)
+            j = self.jurisdictions[jid]
+            yield j
+            jid = j.parent_id
+
+    def subtree(self, jid: str) -> set[str]:
+        """``jid`` and every jurisdiction below it."""
+        self.jurisdiction(jid)
+        return {jid} | nx.descendants(self.tree, jid)
+
+    def organizations(self, jid: str, kind: str) -> list[Organization]:
+        self.ensure_jurisdiction(jid)
+        return [self.orgs[o] for o in self.orgs_at.get((jid, kind), ())]
+
+    def departments(self, jid: str, industry: str | None = None, supervision: str | None = None) -> list[Organization]:
+        return [
+            d for d in self.organizations(jid, "department")
+            if (industry is None or industry in d.industries) and (supervision is None or d.supervision == supervision)
+        ]
+
+    def posts_in(self, org_id: str, role: str | None = None) -> list[Post]:
+        posts = [self.posts[p] for p in self.posts_of.get(org_id, ())]
+        return [p for p in posts if role is None or p.role == role]
+
+    def person_name(self, pid: str) -> str:
+        return self.people.get(pid, pid)

@@ -1,0 +1,110 @@
+"""Writing rows as table, CSV, JSON or JSON Lines — streamed, so large results never sit in memory.
+
+CSV cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …) are prefixed with
+``'`` so that an exported hazard description cannot become ``=HYPERLINK(…)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from typing import IO, Any, Iterable, Iterator
+
+import orjson
+
+FORMATS = ("table", "json", "csv", "jsonl")
+FORMULA = re.compile(r"^[=+\-@\t\r]")
+NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def csv_safe(value: Any) -> Any:
+    if isinstance(value, str) and FORMULA.match(value) and not NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ";".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def write_rows(rows: Iterable[dict], columns: list[str], fmt: str, out: IO[str], max_table_width: int = 60) -> int:
+    """Write ``rows`` (dicts) in ``fmt``; return how many were written."""
+    count = 0
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(orjson.dumps(row, default=str).decode() + "\n")
+            count += 1
+    elif fmt == "json":
+        out.write("[")
+        for row in rows:
+            out.write(("," if count else "") + "\n" + orjson.dumps(row, default=str).decode())
+            count += 1
+        out.write("\n]\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([csv_safe(_cell(row.get(c))) for c in columns])
+            count += 1
+    else:
+        table = [[_printable(_cell(row.get(c)))[:max_table_width] for c in columns] for row in rows]
+        count = len(table)
+        widths = [max([width(c)] + [width(r[i]) for r in table]) for i, c in enumerate(columns)]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(c + " " * (w - width(c)) for c, w in zip(cells, widths)).rstrip()
+
+        out.write(line(columns) + "\n")
+        out.write("  ".join("-" * w for w in widths) + "\n")
+        for r in table:
+            out.write(line(r) + "\n")
+    return count
+
+
+def to_string(rows: Iterable[dict], columns: list[str], fmt: str) -> str:
+    buf = io.StringIO()
+    write_rows(rows, columns, fmt, buf)
+    return buf.getvalue()
+
+
+CHAIN_COLUMNS = [
+    "hazard_id", "as_of", "duty", "degree", "post_id", "post_title", "organization_id", "jurisdiction_id",
+    "rules", "escalated", "person_id", "name", "start", "end", "acting", "overlap_start", "overlap_end", "gap",
+]
+
+
+def chain_rows(chain: dict) -> Iterator[dict]:
+    """Flatten a chain (its ``as_dict``) to one row per link and holder, then one per gap."""
+    base = {"hazard_id": chain.get("hazard_id") or chain.get("incident_id"), "as_of": chain.get("as_of") or chain["window"]["end"]}
+    for link in chain["links"]:
+        common = {**base, **{k: link[k] for k in ("duty", "degree", "post_id", "post_title", "organization_id",
+                                                  "jurisdiction_id", "rules", "escalated")}}
+        if not link["holders"]:
+            yield common
+        for h in link["holders"]:
+            row = {**common, "person_id": h["person_id"], "name": h["name"], "start": h["start"], "end": h["end"],
+                   "acting": h["acting"]}
+            if "overlap" in h:
+                row.update({"overlap_start": h["overlap"]["start"], "overlap_end": h["overlap"]["end"]})
+            yield row
+    for gap in chain["gaps"]:
+        yield {**base, "gap": gap}

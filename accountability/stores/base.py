@@ -1,0 +1,72 @@
+"""The one storage interface. Stores hold the data; the engine (``trace.py``) does all the reasoning.
+
+Every store offers the same small surface, tested by one shared module against each implementation
+(``tests/test_stores.py``):
+
+- ``write(dataset)``: make the store hold exactly ``dataset``, atomically; a no-op when it already does.
+- ``rows(table, **where)``: rows of a table as dicts, filtered by ``column=value`` or ``column=[values]``.
+- ``hazard_records(unresolved_on=D | ids=[…])``: hazards ordered by id, each with its escalation and
+  deadline events, streamed.
+- ``meta()``: the dataset version (content hash) and when it was imported.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from accountability.dataset import Dataset
+
+# Events the engine needs to judge a hazard (escalation, extended deadlines); the rest is history.
+STATE_EVENTS = ("escalated", "deadline_extended")
+
+
+@dataclass
+class WriteResult:
+    dataset_hash: str
+    unchanged: bool
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset_hash": self.dataset_hash,
+            "unchanged": self.unchanged,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "deleted": self.deleted,
+        }
+
+
+class Store(abc.ABC):
+    uri: str
+
+    @abc.abstractmethod
+    def write(self, dataset: Dataset) -> WriteResult: ...
+
+    @abc.abstractmethod
+    def rows(self, table: str, **where: Any) -> Iterator[dict]: ...
+
+    @abc.abstractmethod
+    def count(self, table: str) -> int: ...
+
+    @abc.abstractmethod
+    def hazard_records(
+        self, unresolved_on: str | None = None, ids: Iterable[str] | None = None
+    ) -> Iterator[tuple[dict, list[dict]]]:
+        """Hazards ordered by id with their STATE_EVENTS (ordered by date): those unresolved on
+        ``unresolved_on``, or those with the given ``ids``."""
+
+    @abc.abstractmethod
+    def meta(self) -> dict[str, Any]: ...
+
+    def close(self) -> None:  # noqa: B027 - optional for stores without resources
+        pass
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

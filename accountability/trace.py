@@ -1,0 +1,609 @@
+"""The rules engine: who is accountable for a hazard or an incident, why, and since when.
+
+Written once for every store: it reads only the in-memory :class:`~accountability.graph.Graph` and the
+hazard records it is given, and evaluates the ruleset loaded from ``graph_schema`` (rules as data).
+
+Time is a :class:`Window`: a single day ``[D, D]`` answers "who on D", a longer one "who at any time in
+it" (every overlapping tenure, with its overlap). A chain splits into parts that many hazards share —
+the government side depends only on (jurisdiction, industry, window, escalation), the enterprise side
+only on (enterprise, window) — and each part is computed once per engine, so batch work scales with
+the distinct keys rather than with the hazards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any, Iterable
+
+import orjson
+
+from accountability.graph import FOREVER, Graph, Organization, Post
+from graph_schema import SCHEMA, Schema
+from graph_schema.loader import Ruleset, Selector
+
+REGULATOR_ANCHORS = {"sector_departments", "comprehensive_departments", "government", "party_committee"}
+TOWNSHIP_ANCHORS = {"township_government", "township_party_committee"}
+ENTERPRISE_ANCHORS = {"enterprise", "enterprise_park"}
+ACCIDENT_MEASURES = ("deaths", "serious_injuries", "direct_loss_yuan")
+
+
+@lru_cache(maxsize=None)
+def day(iso: str) -> int:
+    """The ordinal of an ISO date (cached: the same few thousand dates recur everywhere)."""
+    return dt.date.fromisoformat(iso).toordinal()
+
+
+def iso(ordinal: int) -> str:
+    return dt.date.fromordinal(ordinal).isoformat()
+
+
+def today() -> str:
+    return dt.date.today().isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: str
+    end: str
+
+    @property
+    def is_day(self) -> bool:
+        return self.start == self.end
+
+    @classmethod
+    def on(cls, date: str) -> "Window":
+        return cls(date, date)
+
+
+Interval = tuple[int, int]  # ordinals, inclusive
+
+
+def _union(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[list[int]] = []
+    for a, b in sorted(intervals):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+def _uncovered(window: Interval, covered: list[Interval]) -> list[Interval]:
+    """Stretches of ``window`` outside ``covered`` (a union)."""
+    out, cursor = [], window[0]
+    for a, b in covered:
+        if b < cursor:
+            continue
+        if a > window[1]:
+            break
+        if a > cursor:
+            out.append((cursor, a - 1))
+        cursor = max(cursor, b + 1)
+    if cursor <= window[1]:
+        out.append((cursor, window[1]))
+    return out
+
+
+def _clip(start: str, end: str, window: Interval) -> Interval | None:
+    a, b = max(day(start), window[0]), min(day(end), window[1])
+    return (a, b) if a <= b else None
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    person_id: str
+    name: str
+    start: str
+    end: str | None
+    acting: bool
+    overlap: tuple[str, str] | None = None  # within the window (window mode only)
+
+    def as_dict(self) -> dict:
+        d = {"person_id": self.person_id, "name": self.name, "start": self.start, "end": self.end, "acting": self.acting}
+        if self.overlap:
+            d["overlap"] = {"start": self.overlap[0], "end": self.overlap[1]}
+        return d
+
+
+@dataclass(frozen=True)
+class Link:
+    post_id: str
+    post_title: str
+    organization_id: str
+    jurisdiction_id: str
+    duty: str
+    degree: str
+    rules: tuple[str, ...]
+    basis: tuple[str, ...]  # citation keys of the ruleset
+    escalated: bool
+    holders: tuple[Holder, ...]
+    path: tuple[str, ...]
+    explanation: dict  # {"zh": …, "en": …}
+    rank: tuple = field(default=(), compare=False, repr=False)  # ordering within a chain
+    _json: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, str, bool]:
+        return (self.post_id, self.duty, self.escalated)
+
+    def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
+        return {
+            "post_id": self.post_id,
+            "post_title": self.post_title,
+            "organization_id": self.organization_id,
+            "jurisdiction_id": self.jurisdiction_id,
+            "duty": self.duty,
+            "degree": self.degree,
+            "rules": list(self.rules),
+            "basis": [ruleset.citation(b, lang) for b in self.basis],
+            "escalated": self.escalated,
+            "holders": [h.as_dict() for h in self.holders],
+            "path": list(self.path),
+            "explanation": self.explanation[lang],
+        }
+
+    def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
+        """The link as JSON, serialized once per language and reused by every chain that shares it."""
+        cached = self._json.get(lang)
+        if cached is None:
+            cached = self._json[lang] = orjson.dumps(self.as_dict(ruleset, lang))
+        return cached
+
+
+@dataclass(frozen=True)
+class Part:
+    """A reusable piece of a chain: links and the gaps they raise."""
+
+    links: tuple[Link, ...] = ()
+    gaps: tuple[dict, ...] = ()
+
+
+EMPTY = Part()
+
+
+@dataclass
+class Chain:
+    hazard_id: str
+    window: Window
+    links: list[Link]
+    gaps: list[dict]
+
+    def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
+        d: dict[str, Any] = {"hazard_id": self.hazard_id, "as_of": self.window.end}
+        if not self.window.is_day:
+            d["window"] = {"start": self.window.start, "end": self.window.end}
+        d["links"] = [link.as_dict(ruleset, lang) for link in self.links]
+        d["gaps"] = self.gaps
+        return d
+
+    def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
+        head = orjson.dumps({"hazard_id": self.hazard_id, "as_of": self.window.end})[:-1]
+        if not self.window.is_day:
+            head += b',"window":' + orjson.dumps({"start": self.window.start, "end": self.window.end})
+        links = b",".join(link.json(ruleset, lang) for link in self.links)
+        return head + b',"links":[' + links + b'],"gaps":' + orjson.dumps(self.gaps) + b"}"
+
+
+@dataclass
+class IncidentChain:
+    incident: dict
+    level: str
+    decided_by: list[dict]
+    investigated_by: dict | None
+    window: Window
+    links: list[Link]
+    gaps: list[dict]
+    hazards: list[Chain]
+
+    def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
+        return {
+            "incident_id": self.incident["id"],
+            "level": self.level,
+            "decided_by": self.decided_by,
+            "investigated_by": self.investigated_by,
+            "window": {"start": self.window.start, "end": self.window.end},
+            "links": [link.as_dict(ruleset, lang) for link in self.links],
+            "gaps": self.gaps,
+        }
+
+
+@dataclass
+class _Level:
+    """Where a group of rules is evaluated: a jurisdiction (or an enterprise) and how it was reached."""
+
+    jurisdiction_id: str
+    path: tuple[str, ...]
+    escalated: bool = False
+    raise_gaps: bool = True
+    departments: tuple[Organization, ...] = ()  # the rule-2 departments here
+    enterprise: Organization | None = None
+
+
+@dataclass
+class _Candidate:
+    post: Post
+    org: Organization
+    duty: str
+    degree: str
+    rules: list[str]
+    basis: list[str]
+    escalated: bool
+    path: tuple[str, ...]
+    explanation: dict
+    intervals: list[Interval]
+    order: int
+
+
+class Engine:
+    def __init__(self, graph: Graph, ruleset: Ruleset | None = None, schema: Schema = SCHEMA):
+        self.graph = graph
+        self.schema = schema
+        self.ruleset = ruleset or schema.rules
+        self.weight = {c: t.extra["weight"] for c, t in schema.vocab("degrees").items()}
+        ranks = graph.rank_of_level
+        self.county_rank = ranks["county"]
+        self.township_rank = ranks["township"]
+        self.rule_order = {r.id: i for i, r in enumerate(self.ruleset.rules)}
+        for i, e in enumerate(self.ruleset.escalations):
+            self.rule_order[e.id] = len(self.ruleset.rules) + i
+        self.duty_order = {c: i for i, c in enumerate(schema.vocab("duties"))}
+        self._government: dict[tuple, Part] = {}
+        self._enterprise: dict[tuple, Part] = {}
+        self._regulators: dict[tuple, tuple] = {}
+
+    # -- public -----------------------------------------------------------------------------------------
+
+    def chain(self, hazard: dict, events: list[dict], window: Window) -> Chain:
+        """The chain of one hazard over ``window`` (a day or a span), from its row and its events."""
+        state = hazard_state(hazard, events, window.end)
+        escalation = self.ruleset.escalation("hazard")
+        levels: tuple[str, ...] = ()
+        if escalation and self._escalates(escalation, hazard, state):
+            levels = self._reach(escalation.reach, self.regulator(hazard["jurisdiction_id"], hazard["industry"])[0], None)
+        gov = self.government(hazard["jurisdiction_id"], hazard["industry"], window, levels, escalation.id if levels else None)
+        ent = self.enterprise(hazard["organization_id"], window) if hazard["organization_id"] else EMPTY
+        links = merge_links((gov.links, ent.links), self.weight)
+        gaps = list(ent.gaps) + list(gov.gaps)
+        if state["unresolved"]:
+            if state["overdue_days"] > 0:
+                gaps.append({"kind": "overdue", "hazard_id": hazard["id"], "deadline": state["deadline"],
+                             "days": state["overdue_days"]})
+            if hazard["level"] == "major" and not state["escalated_on"]:
+                gaps.append({"kind": "unescalated_major", "hazard_id": hazard["id"]})
+        return Chain(hazard["id"], window, links, gaps)
+
+    def incident_chain(self, incident: dict, hazards: list[tuple[dict, list[dict]]]) -> IncidentChain:
+        level, decided_by = self.accident_level(incident)
+        spec = self.schema.vocab("accident_levels")[level].extra
+        tier = spec.get("investigated_by")
+        investigated_by = None
+        if tier:
+            seat = next((j for j in self.graph.ancestors_or_self(incident["jurisdiction_id"]) if j.level == tier), None)
+            if seat:
+                gov = self.graph.organizations(seat.id, "government")
+                investigated_by = {"jurisdiction_id": seat.id, "organization_id": gov[0].id if gov else None}
+        end = incident["occurred_on"]
+        found = [h["found_on"] for h, _ in hazards if h["found_on"] <= end]
+        start = min(found) if found else iso(day(end) - 365)
+        window = Window(start, end)
+        reach = self.ruleset.escalation("incident")
+        levels: tuple[str, ...] = ()
+        if reach:
+            regulator = self.regulator(incident["jurisdiction_id"], incident["industry"])[0]
+            # an especially major accident is investigated by the State Council; its reach stops at the province
+            levels = self._reach(reach.reach, regulator, tier or "province")
+        gov = self.government(incident["jurisdiction_id"], incident["industry"], window, levels, reach.id if levels and reach else None)
+        ent = self.enterprise(incident["organization_id"], window) if incident.get("organization_id") else EMPTY
+        chains = [self.chain(h, ev, window) for h, ev in hazards]
+        links = merge_links([gov.links, ent.links] + [c.links for c in chains], self.weight)
+        gaps = _dedupe(list(ent.gaps) + list(gov.gaps) + [g for c in chains for g in c.gaps])
+        return IncidentChain(incident, level, decided_by, investigated_by, window, links, gaps, chains)
+
+    def accident_level(self, incident: dict) -> tuple[str, list[dict]]:
+        """The level by 国务院令第493号 Art. 3: the highest level that any one measure reaches."""
+        for code, term in self.schema.vocab("accident_levels").items():
+            reached = [
+                {"measure": m, "value": int(incident[m]), "threshold": term.extra[m]}
+                for m in ACCIDENT_MEASURES
+                if term.extra[m] > 0 and int(incident[m]) >= term.extra[m]
+            ]
+            if reached or all(term.extra[m] == 0 for m in ACCIDENT_MEASURES):
+                return code, reached
+        raise AssertionError("the accident_levels vocabulary has no floor level")
+
+    # -- the regulator and the escalation levels ------------------------------------------------------
+
+    def regulator(self, jid: str, industry: str) -> tuple[str, tuple[str, ...], tuple[Organization, ...]]:
+        """R, the walk from J up to R, and R's rule-2 departments (empty: no regulator anywhere)."""
+        key = (jid, industry)
+        found = self._regulators.get(key)
+        if found is None:
+            walk: list[str] = []
+            for j in self.graph.ancestors_or_self(jid):
+                walk.append(j.id)
+                departments = self.graph.departments(j.id, industry)
+                if departments:
+                    found = (j.id, tuple(walk), tuple(departments))
+                    break
+            else:
+                walk = []
+                for j in self.graph.ancestors_or_self(jid):
+                    walk.append(j.id)
+                    if j.rank <= self.county_rank:
+                        break
+                found = (walk[-1] if walk else jid, tuple(walk), ())
+            self._regulators[key] = found
+        return found
+
+    def _escalates(self, escalation, hazard: dict, state: dict) -> bool:
+        if escalation.when_level and hazard["level"] == escalation.when_level:
+            return True
+        limit = escalation.when_overdue_days_over
+        return limit is not None and state["overdue_days"] > limit
+
+    def _reach(self, reach: str, regulator: str, tier: str | None) -> tuple[str, ...]:
+        above = list(self.graph.ancestors_or_self(regulator))[1:]
+        if reach == "parent":
+            return (above[0].id,) if above else ()
+        levels = []
+        tier_rank = self.graph.rank_of_level[tier]
+        for j in above:
+            if j.rank < tier_rank:
+                break
+            levels.append(j.id)
+        return tuple(levels)
+
+    # -- parts ------------------------------------------------------------------------------------------
+
+    def government(self, jid: str, industry: str, window: Window, levels: tuple[str, ...] = (), via: str | None = None) -> Part:
+        key = (jid, industry, window, levels, via)
+        part = self._government.get(key)
+        if part is None:
+            part = self._government[key] = self._build_government(jid, industry, window, levels, via)
+        return part
+
+    def enterprise(self, oid: str, window: Window) -> Part:
+        key = (oid, window)
+        part = self._enterprise.get(key)
+        if part is None:
+            org = self.graph.org(oid)
+            if org is None:
+                part = EMPTY
+            else:
+                level = _Level(org.jurisdiction_id, (org.id,), enterprise=org)
+                part = self._evaluate([(r.id, None) for r in self.ruleset.rules], level, None, window, ENTERPRISE_ANCHORS)
+            self._enterprise[key] = part
+        return part
+
+    def _build_government(self, jid: str, industry: str, window: Window, levels: tuple[str, ...], via: str | None) -> Part:
+        self.graph.jurisdiction(jid)
+        regulator, walk, departments = self.regulator(jid, industry)
+        rules = [(r.id, None) for r in self.ruleset.rules]
+        parts = [
+            self._evaluate(rules, _Level(regulator, walk, departments=departments), industry, window, REGULATOR_ANCHORS)
+        ]
+        township = self._township(jid, regulator)
+        if township:
+            parts.append(self._evaluate(rules, _Level(township[0], township[1]), industry, window, TOWNSHIP_ANCHORS))
+        escalation = self.ruleset.escalation_by_id(via) if via else None
+        path = walk
+        for lid in levels:
+            path = path + (lid,)
+            level = _Level(lid, path, escalated=True, raise_gaps=False,
+                           departments=tuple(self.graph.departments(lid, industry)))
+            reapplied = [(r, via) for r in escalation.reapply] if escalation else []
+            parts.append(self._evaluate(reapplied, level, industry, window, REGULATOR_ANCHORS))
+        links = merge_links([p.links for p in parts], self.weight)
+        return Part(tuple(links), tuple(_dedupe(g for p in parts for g in p.gaps)))
+
+    def _township(self, jid: str, regulator: str) -> tuple[str, tuple[str, ...]] | None:
+        """The township J lies in (a village counts as its township), when it is below R."""
+        walk: list[str] = []
+        for j in self.graph.ancestors_or_self(jid):
+            if j.id == regulator or j.rank < self.township_rank:
+                return None
+            walk.append(j.id)
+            if j.rank == self.township_rank:
+                return j.id, tuple(walk)
+        return None
+
+    # -- evaluating selectors ---------------------------------------------------------------------------
+
+    def _anchor(self, anchor: str, level: _Level) -> list[Organization]:
+        g = self.graph
+        if anchor == "enterprise":
+            return [level.enterprise] if level.enterprise else []
+        if anchor == "enterprise_park":
+            e = level.enterprise
+            parent = g.org(e.parent_id) if e and e.parent_id else None
+            return [parent] if parent and parent.kind == "park_committee" else []
+        if anchor == "sector_departments":
+            return list(level.departments)
+        if anchor == "comprehensive_departments":
+            return g.departments(level.jurisdiction_id, supervision="comprehensive")
+        kind = anchor.removeprefix("township_")
+        return g.organizations(level.jurisdiction_id, kind)
+
+    def _evaluate(self, rules: list[tuple[str, str | None]], level: _Level, industry: str | None,
+                  window: Window, anchors: set[str]) -> Part:
+        span = (day(window.start), day(window.end))
+        candidates: dict[tuple, _Candidate] = {}
+        gaps: list[dict] = []
+        for rule_id, via in rules:
+            rule = self.ruleset.rule(rule_id)
+            for selector in rule.selectors:
+                own = [a for a in selector.organizations if a in anchors]
+                if not own:
+                    continue
+                found = []
+                for anchor in own:
+                    for org in self._anchor(anchor, level):
+                        for post in self.graph.posts_in(org.id, selector.role):
+                            intervals = self._portfolio(post, selector, level, industry, span)
+                            if intervals:
+                                found.append((org, post, intervals))
+                if selector.gap_if_none and level.raise_gaps:
+                    covered = _union(i for _, _, ivs in found for i in ivs)
+                    for a, b in _uncovered(span, covered):
+                        gaps.append(self._gap(selector.gap_if_none, level, industry, window, (a, b)))
+                for org, post, intervals in found:
+                    self._add(candidates, rule_id, via, selector, level, industry, org, post, intervals)
+        links, vacancies = self._finish(candidates.values(), window, span, level.raise_gaps)
+        return Part(tuple(links), tuple(gaps + vacancies))
+
+    def _portfolio(self, post: Post, selector: Selector, level: _Level, industry: str | None,
+                   span: Interval) -> list[Interval]:
+        if selector.portfolio is None:
+            return [span]
+        departments = {d.id for d in level.departments}
+        out = []
+        for p in self.graph.portfolios_of.get(post.id, ()):
+            if selector.portfolio == "overall":
+                match = p.industry == "*"
+            else:
+                match = (p.industry is not None and p.industry == industry) or p.organization_id in departments
+            if match:
+                clipped = _clip(p.start, p.end, span)
+                if clipped:
+                    out.append(clipped)
+        return _union(out)
+
+    def _add(self, candidates, rule_id, via, selector, level, industry, org, post, intervals) -> None:
+        rules = [rule_id] + ([via] if via else [])
+        basis = list(selector.basis)
+        if via:
+            basis += [b for b in self.ruleset.escalation_by_id(via).basis if b not in basis]
+        key = (post.id, selector.duty, level.escalated)
+        existing = candidates.get(key)
+        if existing is None:
+            candidates[key] = _Candidate(
+                post, org, selector.duty, selector.degree, rules, basis, level.escalated,
+                level.path + (org.id, post.id), self._explain(selector, level, industry, org, post), list(intervals),
+                min(self.rule_order[r] for r in rules),
+            )
+            return
+        existing.rules += [r for r in rules if r not in existing.rules]
+        existing.basis += [b for b in basis if b not in existing.basis]
+        existing.intervals += intervals
+        if self.weight[selector.degree] > self.weight[existing.degree]:
+            existing.degree = selector.degree
+            existing.explanation = self._explain(selector, level, industry, org, post)
+            existing.path = level.path + (org.id, post.id)
+
+    def _explain(self, selector: Selector, level: _Level, industry, org: Organization, post: Post) -> dict:
+        s = self.schema
+        jurisdiction = self.graph.jurisdictions.get(level.jurisdiction_id)
+        out = {}
+        for lang in ("zh", "en"):
+            out[lang] = selector.explain[lang].format(
+                post=post.title,
+                organization=org.name,
+                jurisdiction=jurisdiction.name if jurisdiction else level.jurisdiction_id,
+                industry=s.label("industries", industry, lang) if industry else "",
+                duty=s.label("duties", selector.duty, lang),
+                degree=s.label("degrees", selector.degree, lang),
+            )
+        return out
+
+    def _finish(self, candidates: Iterable[_Candidate], window: Window, span: Interval, raise_gaps: bool):
+        links, gaps = [], []
+        for c in candidates:
+            intervals = _union(c.intervals)
+            holders, held = [], []
+            for t in self.graph.tenures_of.get(c.post.id, ()):
+                parts = [x for x in (_clip(t.start, t.end, iv) for iv in intervals) if x]
+                if not parts:
+                    continue
+                held += parts
+                overlap = None if window.is_day else (iso(parts[0][0]), iso(parts[-1][1]))
+                holders.append(Holder(t.person_id, self.graph.person_name(t.person_id), t.start,
+                                      None if t.end == FOREVER else t.end, t.acting, overlap))
+            if raise_gaps and not c.escalated:
+                covered = _union(held)
+                for iv in intervals:
+                    for a, b in _uncovered(iv, covered):
+                        gap = {"kind": "vacant_post", "post_id": c.post.id, "post_title": c.post.title,
+                               "organization_id": c.org.id, "jurisdiction_id": c.org.jurisdiction_id}
+                        if not window.is_day:
+                            gap.update({"from": iso(a), "to": iso(b)})
+                        gaps.append(gap)
+            links.append(Link(
+                c.post.id, c.post.title, c.org.id, c.org.jurisdiction_id, c.duty, c.degree, tuple(c.rules),
+                tuple(c.basis), c.escalated, tuple(holders), c.path, c.explanation,
+                (c.escalated, c.order, self.duty_order.get(c.duty, 99), c.post.id),
+            ))
+        links.sort(key=lambda link: link.rank)
+        return links, gaps
+
+    def _gap(self, kind: str, level: _Level, industry: str | None, window: Window, stretch: Interval) -> dict:
+        if kind == "no_principal":
+            gap = {"kind": kind, "organization_id": level.enterprise.id if level.enterprise else None}
+        elif kind == "no_regulator":
+            gap = {"kind": kind, "industry": industry, "jurisdiction_id": level.path[0],
+                   "regulator_jurisdiction_id": level.jurisdiction_id}
+        else:
+            gap = {"kind": kind, "industry": industry, "jurisdiction_id": level.jurisdiction_id}
+        if not window.is_day and (stretch[0] != day(window.start) or stretch[1] != day(window.end)):
+            gap.update({"from": iso(stretch[0]), "to": iso(stretch[1])})
+        return gap
+
+
+def hazard_state(hazard: dict, events: list[dict], on: str) -> dict:
+    """A hazard's deadline (the latest extension replaces it), escalation and overdue days on ``on``."""
+    deadline = hazard["deadline"]
+    escalated_on = None
+    for e in sorted(events, key=lambda e: e["on"]):
+        if e["on"] > on:
+            break
+        if e["kind"] == "deadline_extended" and e.get("deadline"):
+            deadline = e["deadline"]
+        elif e["kind"] == "escalated" and escalated_on is None:
+            escalated_on = e["on"]
+    closed = hazard["closed_on"]
+    unresolved = hazard["found_on"] <= on and (not closed or closed > on)
+    overdue = day(on) - day(deadline) if unresolved and deadline and on > deadline else 0
+    return {"deadline": deadline, "escalated_on": escalated_on, "unresolved": unresolved, "overdue_days": overdue}
+
+
+def merge_links(groups: Iterable[Iterable[Link]], weight: dict[str, int]) -> list[Link]:
+    """One link per (post, duty, escalated): rules and bases united, the heaviest degree kept."""
+    merged: dict[tuple, Link] = {}
+    for group in groups:
+        for link in group:
+            old = merged.get(link.key)
+            if old is None:
+                merged[link.key] = link
+            elif old is not link:
+                merged[link.key] = _merge(old, link, weight)
+    return sorted(merged.values(), key=lambda link: link.rank)
+
+
+def _merge(a: Link, b: Link, weight: dict[str, int]) -> Link:
+    heavy = b if weight[b.degree] > weight[a.degree] else a
+    holders: dict[tuple, Holder] = {}
+    for h in a.holders + b.holders:
+        k = (h.person_id, h.start)
+        old = holders.get(k)
+        if old and old.overlap and h.overlap:
+            h = replace(h, overlap=(min(old.overlap[0], h.overlap[0]), max(old.overlap[1], h.overlap[1])))
+        holders[k] = h
+    return replace(
+        heavy,
+        rules=a.rules + tuple(r for r in b.rules if r not in a.rules),
+        basis=a.basis + tuple(x for x in b.basis if x not in a.basis),
+        holders=tuple(sorted(holders.values(), key=lambda h: (h.start, h.person_id))),
+        rank=min(a.rank, b.rank),
+        _json={},
+    )
+
+
+def _dedupe(gaps: Iterable[dict]) -> list[dict]:
+    seen, out = set(), []
+    for g in gaps:
+        k = orjson.dumps(g, option=orjson.OPT_SORT_KEYS)
+        if k not in seen:
+            seen.add(k)
+            out.append(g)
+    return out

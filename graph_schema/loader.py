@@ -1,0 +1,317 @@
+"""Load and check the schema files: types, vocabularies and rules.
+
+A broken file fails at import with :class:`InvalidSchema` naming the file and the key, so that a bad
+schema never reaches a user (compare FollowTheMoney's ``Model``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).parent
+COLUMN_TYPE = re.compile(r"^(list:)?(id|text|date|bool|int|vocab:[a-z_]+|ref:[a-z_]+)$")
+ANCHORS = (
+    "enterprise",
+    "enterprise_park",
+    "sector_departments",
+    "comprehensive_departments",
+    "government",
+    "party_committee",
+    "township_government",
+    "township_party_committee",
+)
+REACHES = ("parent", "investigating_tier")
+PORTFOLIO_FILTERS = ("covers", "overall")
+TEMPLATE_FIELDS = {"post", "organization", "jurisdiction", "industry", "duty", "degree"}
+
+
+class InvalidSchema(Exception):
+    """A schema or ruleset file is malformed; the message names the file and the key."""
+
+
+def _fail(path: Path, key: str, reason: str) -> InvalidSchema:
+    return InvalidSchema(f"{path.name}: {key}: {reason}")
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidSchema(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise InvalidSchema(f"{path.name}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise _fail(path, "(top)", "expected a mapping")
+    return data
+
+
+def _need(path: Path, mapping: Any, key: str, where: str, kind: type | tuple = object) -> Any:
+    if not isinstance(mapping, dict) or key not in mapping:
+        raise _fail(path, where, f"missing '{key}'")
+    value = mapping[key]
+    if not isinstance(value, kind):
+        raise _fail(path, f"{where}.{key}", f"expected {getattr(kind, '__name__', kind)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Term:
+    code: str
+    zh: str
+    en: str
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def label(self, lang: str = "zh") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool
+
+    @property
+    def is_list(self) -> bool:
+        return self.type.startswith("list:")
+
+    @property
+    def base(self) -> str:
+        """The type without its ``list:`` prefix, e.g. ``vocab:industries``."""
+        return self.type[5:] if self.is_list else self.type
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    optional: bool
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+@dataclass(frozen=True)
+class Selector:
+    organizations: tuple[str, ...]
+    role: str | None
+    portfolio: str | None
+    duty: str
+    degree: str
+    basis: tuple[str, ...]
+    explain: dict
+    gap_if_none: str | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: dict
+    selectors: tuple[Selector, ...]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    id: str
+    title: dict
+    applies_to: str
+    reach: str
+    reapply: tuple[str, ...]
+    basis: tuple[str, ...]
+    when_level: str | None
+    when_overdue_days_over: int | None
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    version: str
+    citations: dict[str, dict]
+    rules: tuple[Rule, ...]
+    escalations: tuple[Escalation, ...]
+    source: str
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def escalation(self, applies_to: str) -> Escalation | None:
+        return next((e for e in self.escalations if e.applies_to == applies_to), None)
+
+    def escalation_by_id(self, escalation_id: str) -> Escalation:
+        return next(e for e in self.escalations if e.id == escalation_id)
+
+    def citation(self, key: str, lang: str = "zh") -> str:
+        return self.citations[key][lang]
+
+
+@dataclass(frozen=True)
+class Schema:
+    vocabularies: dict[str, dict[str, Term]]
+    tables: dict[str, Table]
+    nodes: dict[str, dict]
+    relationships: dict[str, dict]
+    rules: Ruleset
+
+    def vocab(self, name: str) -> dict[str, Term]:
+        return self.vocabularies[name]
+
+    def label(self, vocabulary: str, code: str, lang: str = "zh") -> str:
+        term = self.vocabularies[vocabulary].get(code)
+        return term.label(lang) if term else code
+
+
+def _load_vocabularies(path: Path) -> dict[str, dict[str, Term]]:
+    data = _read(path)
+    vocabularies: dict[str, dict[str, Term]] = {}
+    for name, terms in data.items():
+        if not isinstance(terms, dict) or not terms:
+            raise _fail(path, name, "expected a non-empty mapping of terms")
+        vocab = {}
+        for code, term in terms.items():
+            where = f"{name}.{code}"
+            zh = _need(path, term, "zh", where, str)
+            en = _need(path, term, "en", where, str)
+            extra = {k: v for k, v in term.items() if k not in ("zh", "en")}
+            vocab[str(code)] = Term(str(code), zh, en, extra)
+        vocabularies[name] = vocab
+    for name in ("jurisdiction_levels", "organization_kinds", "roles", "industries", "duties", "degrees"):
+        if name not in vocabularies:
+            raise _fail(path, name, "missing vocabulary")
+    for code, term in vocabularies["degrees"].items():
+        if not isinstance(term.extra.get("weight"), int):
+            raise _fail(path, f"degrees.{code}.weight", "expected an integer")
+    for code, term in vocabularies["jurisdiction_levels"].items():
+        if not isinstance(term.extra.get("rank"), int):
+            raise _fail(path, f"jurisdiction_levels.{code}.rank", "expected an integer")
+    return vocabularies
+
+
+def _load_types(path: Path, vocabularies: dict) -> tuple[dict, dict, dict]:
+    data = _read(path)
+    nodes = _need(path, data, "nodes", "(top)", dict)
+    relationships = _need(path, data, "relationships", "(top)", dict)
+    raw_tables = _need(path, data, "tables", "(top)", dict)
+    for name, rel in relationships.items():
+        for end in ("from", "to"):
+            if _need(path, rel, end, f"relationships.{name}", str) not in nodes:
+                raise _fail(path, f"relationships.{name}.{end}", f"unknown node type '{rel[end]}'")
+    tables = {}
+    for name, spec in raw_tables.items():
+        columns = []
+        for col, cspec in _need(path, spec, "columns", f"tables.{name}", dict).items():
+            where = f"tables.{name}.columns.{col}"
+            ctype = _need(path, cspec, "type", where, str)
+            if not COLUMN_TYPE.match(ctype):
+                raise _fail(path, f"{where}.type", f"unknown column type '{ctype}'")
+            base = ctype.removeprefix("list:")
+            if base.startswith("vocab:") and base[6:] not in vocabularies:
+                raise _fail(path, f"{where}.type", f"unknown vocabulary '{base[6:]}'")
+            if base.startswith("ref:") and base[4:] not in raw_tables:
+                raise _fail(path, f"{where}.type", f"unknown table '{base[4:]}'")
+            columns.append(Column(str(col), ctype, bool(cspec.get("required", False))))
+        key = tuple(_need(path, spec, "key", f"tables.{name}", list))
+        names = {c.name for c in columns}
+        for k in key:
+            if k not in names:
+                raise _fail(path, f"tables.{name}.key", f"unknown column '{k}'")
+        tables[name] = Table(name, tuple(columns), key, bool(spec.get("optional", False)))
+    for name, node in nodes.items():
+        if _need(path, node, "table", f"nodes.{name}", str) not in tables:
+            raise _fail(path, f"nodes.{name}.table", f"unknown table '{node['table']}'")
+    return nodes, relationships, tables
+
+
+def _codes(path: Path, where: str, value: Any, allowed: dict | tuple | set, what: str) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if v not in allowed:
+            raise _fail(path, where, f"unknown {what} '{v}'")
+    return tuple(values)
+
+
+def _template(path: Path, where: str, explain: Any) -> dict:
+    if not isinstance(explain, dict):
+        raise _fail(path, where, "expected zh and en templates")
+    for lang in ("zh", "en"):
+        text = _need(path, explain, lang, where, str)
+        for name in re.findall(r"{(\w*)}", text):
+            if name not in TEMPLATE_FIELDS:
+                raise _fail(path, f"{where}.{lang}", f"unknown template field '{{{name}}}'")
+    return dict(explain)
+
+
+def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ruleset:
+    """Load a ruleset file and check every reference in it against the vocabularies."""
+    path = Path(path)
+    data = _read(path)
+    citations = _need(path, data, "citations", "(top)", dict)
+    for key, cit in citations.items():
+        for lang in ("zh", "en"):
+            _need(path, cit, lang, f"citations.{key}", str)
+    gap_kinds = vocabularies.get("gap_kinds", {})
+    rules = []
+    seen = set()
+    for i, raw in enumerate(_need(path, data, "rules", "(top)", list)):
+        rid = _need(path, raw, "id", f"rules[{i}]", str)
+        if rid in seen:
+            raise _fail(path, f"rules[{i}].id", f"duplicate rule id '{rid}'")
+        seen.add(rid)
+        selectors = []
+        for j, sel in enumerate(_need(path, raw, "selectors", f"rules.{rid}", list)):
+            where = f"rules.{rid}.selectors[{j}]"
+            orgs = _codes(path, f"{where}.organization", _need(path, sel, "organization", where), ANCHORS, "anchor")
+            role = sel.get("role")
+            portfolio = sel.get("portfolio")
+            if (role is None) == (portfolio is None):
+                raise _fail(path, where, "needs exactly one of 'role' and 'portfolio'")
+            if role is not None:
+                _codes(path, f"{where}.role", role, vocabularies["roles"], "role")
+            if portfolio is not None:
+                _codes(path, f"{where}.portfolio", portfolio, PORTFOLIO_FILTERS, "portfolio filter")
+            duty = _codes(path, f"{where}.duty", _need(path, sel, "duty", where, str), vocabularies["duties"], "duty")[0]
+            degree = _codes(path, f"{where}.degree", _need(path, sel, "degree", where, str), vocabularies["degrees"], "degree")[0]
+            basis = _codes(path, f"{where}.basis", _need(path, sel, "basis", where, list), citations, "citation")
+            gap = sel.get("gap_if_none")
+            if gap is not None:
+                _codes(path, f"{where}.gap_if_none", gap, gap_kinds, "gap kind")
+            explain = _template(path, f"{where}.explain", _need(path, sel, "explain", where))
+            selectors.append(Selector(orgs, role, portfolio, duty, degree, basis, explain, gap))
+        rules.append(Rule(rid, dict(raw.get("title") or {"zh": rid, "en": rid}), tuple(selectors)))
+    escalations = []
+    for i, raw in enumerate(data.get("escalations") or []):
+        where = f"escalations[{i}]"
+        eid = _need(path, raw, "id", where, str)
+        if eid in seen:
+            raise _fail(path, f"{where}.id", f"duplicate rule id '{eid}'")
+        seen.add(eid)
+        applies_to = _codes(path, f"{where}.applies_to", _need(path, raw, "applies_to", where), ("hazard", "incident"), "subject")[0]
+        reach = _codes(path, f"{where}.reach", _need(path, raw, "reach", where), REACHES, "reach")[0]
+        reapply = _codes(path, f"{where}.reapply", _need(path, raw, "reapply", where, list), {r.id for r in rules}, "rule")
+        basis = _codes(path, f"{where}.basis", raw.get("basis") or [], citations, "citation")
+        when = raw.get("when") or {}
+        level = when.get("hazard_level")
+        if level is not None:
+            _codes(path, f"{where}.when.hazard_level", level, vocabularies.get("hazard_levels", {}), "hazard level")
+        days = when.get("overdue_days_over")
+        if days is not None and not isinstance(days, int):
+            raise _fail(path, f"{where}.when.overdue_days_over", "expected an integer")
+        escalations.append(
+            Escalation(eid, dict(raw.get("title") or {}), applies_to, reach, reapply, basis, level, days)
+        )
+    version = str(data.get("version") or path.stem)
+    return Ruleset(version, dict(citations), tuple(rules), tuple(escalations), str(path))
+
+
+def load_schema(directory: str | Path = HERE, rules: str | Path | None = None) -> Schema:
+    """Load the schema from ``directory`` and the ruleset from ``rules`` (default: rules.yaml there)."""
+    directory = Path(directory)
+    vocabularies = _load_vocabularies(directory / "vocabularies.yaml")
+    nodes, relationships, tables = _load_types(directory / "types.yaml", vocabularies)
+    ruleset = load_rules(rules or directory / "rules.yaml", vocabularies)
+    return Schema(vocabularies, tables, nodes, relationships, ruleset)
