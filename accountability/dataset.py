@@ -178,6 +178,18 @@ def _read_json(path: Path) -> dict:
 # -- checking ------------------------------------------------------------------------------------------
 
 
+def singular(name: str) -> str:
+    """``industries`` → ``industry``, ``hazard_statuses`` → ``hazard status``: for messages."""
+    name = name.replace("_", " ")
+    if name.endswith("people"):
+        return name[:-6] + "person"
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.endswith("uses"):
+        return name[:-2]
+    return name[:-1] if name.endswith("s") else name
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -225,7 +237,7 @@ def _checker(column: Column, vocab: dict[str, dict]) -> Callable[[Any], Any]:
         if base.startswith("vocab:"):
             terms = vocab[base[6:]]
             if raw not in terms:
-                raise ValueError(f"unknown {base[6:].rstrip('s').replace('_', ' ')} '{raw[:40]}'")
+                raise ValueError(f"unknown {singular(base[6:])} '{raw[:40]}'")
             return raw
         if len(raw) > MAX_TEXT:
             raise ValueError(f"text longer than {MAX_TEXT} characters")
@@ -351,7 +363,7 @@ def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], 
                 values = row[i] if col.is_list else (row[i],)
                 for value in values or ():
                     if value is not None and value not in target:
-                        errors.append(f"{name}:{number}: {col.name}: unknown {col.base[4:].rstrip('s')} '{value}'")
+                        errors.append(f"{name}:{number}: {col.name}: unknown {singular(col.base[4:])} '{value}'")
 
     def cols(name: str) -> dict[str, int]:
         return {c: i for i, c in enumerate(schema.tables[name].names)}
@@ -436,3 +448,71 @@ def _check_tree(table: str, parents: dict[str, tuple[str | None, int]], errors: 
 def load(path: str | Path, schema: Schema = SCHEMA) -> Dataset:
     """Read and validate a dataset in any of its three forms."""
     return validate(read_raw(path), schema, str(path))
+
+
+# -- writing the three forms -----------------------------------------------------------------------------
+
+
+def _out_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ";".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def table_rows(dataset: Dataset, table: str) -> tuple[list[str], list[list[Any]]]:
+    """The header (contract columns, then extra ones) and the rows of ``table``, as cells to write out."""
+    names = list(dataset.schema.tables[table].names)
+    extras = sorted({k for row in dataset.tables.get(table, ()) if row[-1] for k in row[-1]})
+    rows = []
+    for row in dataset.tables.get(table, ()):
+        cells = [_out_cell(v) for v in row[:-1]]
+        cells += [_out_cell((row[-1] or {}).get(k)) for k in extras]
+        rows.append(cells)
+    return names + extras, rows
+
+
+def export(dataset: Dataset, path: str | Path) -> Path:
+    """Write ``dataset`` as a CSV folder, an .xlsx workbook or a .json file (by the path's suffix)."""
+    path = Path(path)
+    tables = [t for t in dataset.schema.tables if dataset.tables.get(t) or not dataset.schema.tables[t].optional]
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        out = {}
+        for t in tables:
+            header, rows = table_rows(dataset, t)
+            out[t] = [dict(zip(header, r)) for r in rows]
+        path.write_bytes(orjson.dumps(out))
+    elif suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook(write_only=True)
+        for t in tables:
+            sheet = book.create_sheet(t)
+            header, rows = table_rows(dataset, t)
+            sheet.append(header)
+            for r in rows:
+                sheet.append(r)
+        book.save(path)
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        for t in tables:
+            header, rows = table_rows(dataset, t)
+            with (path / f"{t}.csv").open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(header)
+                writer.writerows(rows)
+    return path
+
+
+def from_store(store: Any, schema: Schema = SCHEMA) -> Dataset:
+    """Read a store back into a Dataset (for export, pull and round-trip checks)."""
+    tables = {}
+    for name, table in schema.tables.items():
+        names = table.names
+        tables[name] = [tuple(r[c] if not isinstance(r[c], list) else tuple(r[c]) for c in names) + (r.get(EXTRA),)
+                        for r in store.rows(name)]
+    return Dataset(tables, getattr(store, "uri", ""), schema)

@@ -7,6 +7,7 @@ Every store offers the same small surface, tested by one shared module against e
 - ``rows(table, **where)``: rows of a table as dicts, filtered by ``column=value`` or ``column=[values]``.
 - ``hazard_records(unresolved_on=D | ids=[…])``: hazards ordered by id, each with its escalation and
   deadline events, streamed.
+- ``search(text)``: entities by id, name or title, for the explorer.
 - ``meta()``: the dataset version (content hash) and when it was imported.
 """
 
@@ -58,6 +59,11 @@ class Store(abc.ABC):
     ) -> Iterator[tuple[dict, list[dict]]]:
         """Hazards ordered by id with their STATE_EVENTS (ordered by date): those unresolved on
         ``unresolved_on``, or those with the given ``ids``."""
+
+    @abc.abstractmethod
+    def search(self, text: str, limit: int = 50) -> list[dict]:
+        """Entities whose id, name or title contains ``text`` (case-insensitive), as
+        ``{"type": table, "id": …, "name": …}``, exact id matches first."""
 
     @abc.abstractmethod
     def meta(self) -> dict[str, Any]: ...

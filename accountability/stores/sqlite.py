@@ -19,6 +19,8 @@ from accountability.stores.base import STATE_EVENTS, Store, WriteResult
 from graph_schema import SCHEMA, Schema
 
 SCHEMA_VERSION = 1
+SEARCHABLE = (("people", "name"), ("posts", "title"), ("organizations", "name"), ("jurisdictions", "name"),
+              ("hazards", "description"), ("incidents", "title"))
 INDEXES = (
     "organizations(jurisdiction_id, kind)",
     "organizations(parent_id)",
@@ -233,6 +235,20 @@ class SQLiteStore(Store):
                 STATE_EVENTS,
             )
         yield from _merge_events((decode(r) for r in hazards), events)
+
+    def search(self, text: str, limit: int = 50) -> list[dict]:
+        text = text.strip()
+        if not text:
+            return []
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        found: list[dict] = []
+        for table, label in SEARCHABLE:
+            sql = (f"SELECT id, {label} FROM {table} WHERE id = ? OR id LIKE ? ESCAPE '\\' "
+                   f"OR {label} LIKE ? ESCAPE '\\' ORDER BY id = ? DESC, id LIMIT ?")
+            for oid, name in self.db.execute(sql, (text, pattern, pattern, text, limit)):
+                found.append({"type": table, "id": oid, "name": name})
+        found.sort(key=lambda r: (r["id"] != text, r["type"] != "people", len(r["name"] or "")))
+        return found[:limit]
 
     def meta(self) -> dict[str, Any]:
         try:
