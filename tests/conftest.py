@@ -55,3 +55,18 @@ def small_demo_store(small_demo, tmp_path_factory) -> Path:
     with SQLiteStore(path) as store:
         store.write(load(small_demo))
     return path
+
+
+# -- stores: every store-level test runs against each backend ---------------------------------------------
+
+STORE_BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def any_store(request, tmp_path):
+    if request.param == "sqlite":
+        store = SQLiteStore(tmp_path / "store.db")
+    else:
+        store = request.getfixturevalue(f"{request.param}_store")
+    yield store
+    store.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import sys
+
 import click
 import orjson
 
@@ -11,7 +13,7 @@ from accountability.output import CHAIN_COLUMNS, FORMATS, chain_rows, write_rows
 
 
 def _emit_chain(chain: dict, fmt: str) -> None:
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         out.write(orjson.dumps(chain, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "jsonl":
@@ -57,7 +59,7 @@ def trace(hazard_id: str | None, all_: bool, as_of: str | None, start: str | Non
 
 def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | None) -> None:
     ruleset = session.ruleset
-    sink = open(output, "wb") if output else click.get_binary_stream("stdout")
+    sink = open(output, "wb") if output else sys.stdout.buffer
     try:
         if fmt in ("jsonl", "json"):
             first = True

@@ -1,0 +1,130 @@
+"""The command line through its real entry point: exit codes, formats, messages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import scenario
+from accountability.cli import main
+
+
+@pytest.fixture
+def store(tmp_path):
+    data = scenario.base()
+    data["hazards"] += [scenario.hazard("H2", "hazardous_chemicals", "T", "E2", found_on="2026-01-10"),
+                        scenario.hazard("H3", "construction", "V", "E3", status="closed", closed_on="2026-01-20")]
+    data["incidents"] = [{"id": "I1", "title": "燃气爆炸", "occurred_on": "2026-06-01", "jurisdiction_id": "T",
+                          "organization_id": "E1", "industry": "urban_gas", "deaths": 3, "serious_injuries": 0,
+                          "direct_loss_yuan": 0, "hazard_ids": "H1"}]
+    path = scenario.write(data, tmp_path)
+    db = tmp_path / "store.db"
+    result = CliRunner().invoke(main, ["import", str(path), "--store", str(db)])
+    assert result.exit_code == 0, result.output
+    return str(db)
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_trace_json_has_the_design_shape(store):
+    result = run("trace", "H1", "--as-of", "2026-02-01", "--store", store, "--format", "json")
+    assert result.exit_code == 0, result.output
+    chain = json.loads(result.output)
+    assert set(chain) == {"hazard_id", "as_of", "links", "gaps"}
+    assert chain["hazard_id"] == "H1" and chain["as_of"] == "2026-02-01"
+    link = chain["links"][0]
+    assert set(link) == {"post_id", "post_title", "organization_id", "jurisdiction_id", "duty", "degree", "rules",
+                         "basis", "escalated", "holders", "path", "explanation"}
+    assert set(link["holders"][0]) == {"person_id", "name", "start", "end", "acting"}
+    assert link["basis"][0].startswith("《中华人民共和国安全生产法》")
+
+
+def test_trace_in_english(store):
+    result = run("trace", "H1", "--as-of", "2026-02-01", "--store", store, "--format", "json", "--lang", "en")
+    chain = json.loads(result.output)
+    assert chain["links"][0]["basis"][0].startswith("Work Safety Law")
+    assert "bears" in chain["links"][0]["explanation"]
+
+
+def test_trace_window_mode_reports_overlaps(store):
+    result = run("trace", "H1", "--from", "2026-01-01", "--to", "2026-03-31", "--store", store, "--format", "json")
+    chain = json.loads(result.output)
+    assert chain["window"] == {"start": "2026-01-01", "end": "2026-03-31"}
+    assert chain["links"][0]["holders"][0]["overlap"] == {"start": "2026-01-01", "end": "2026-03-31"}
+
+
+def test_trace_all_streams_every_unresolved_hazard(store, tmp_path):
+    result = run("trace", "--all", "--as-of", "2026-02-01", "--store", store, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in result.output.splitlines()]
+    assert [c["hazard_id"] for c in lines] == ["H1", "H2"]  # H3 closed on 2026-01-20
+    single = json.loads(run("trace", "H1", "--as-of", "2026-02-01", "--store", store, "--format", "json").output)
+    assert lines[0] == single
+    out = tmp_path / "all.csv"
+    result = run("trace", "--all", "--as-of", "2026-02-01", "--store", store, "--format", "csv", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert {r["hazard_id"] for r in rows} == {"H1", "H2"}
+    assert {r["post_id"] for r in rows if r["hazard_id"] == "H2"} >= {"E2-GM", "PARK-DIR", "K-EM-HEAD"}
+    everything = json.loads(run("trace", "--all", "--as-of", "2026-02-01", "--store", store, "--format", "json").output)
+    assert [c["hazard_id"] for c in everything] == ["H1", "H2"]
+
+
+def test_incident_json(store):
+    result = run("incident", "I1", "--store", store, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["level"] == "large"
+    assert data["investigated_by"] == {"jurisdiction_id": "C", "organization_id": "C-GOV"}
+    assert data["window"] == {"start": "2026-01-01", "end": "2026-06-01"}
+    assert any(link["escalated"] for link in data["links"])
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["trace", "NOPE"], 1, "unknown hazard 'NOPE'"),
+    (["trace", "H1", "--as-of", "yesterday"], 2, "not a date"),
+    (["trace", "H1", "--as-of", "2026-02-30"], 2, "not a date"),
+    (["trace"], 2, "give a HAZARD_ID or --all"),
+    (["trace", "H1", "--format", "xml"], 2, "Invalid value for '--format'"),
+    (["trace", "--all", "--from", "2026-01-01"], 2, "not a window"),
+    (["incident", "NOPE"], 1, "unknown incident 'NOPE'"),
+])
+def test_errors_are_one_clear_message(store, args, code, message):
+    result = run(*args, "--store", store)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_store_from_environment(store):
+    result = run("trace", "H1", "--as-of", "2026-02-01", "--format", "json", env={"ACCOUNTABILITY_STORE": store})
+    assert result.exit_code == 0 and json.loads(result.output)["hazard_id"] == "H1"
+
+
+def test_missing_store_is_a_data_error(tmp_path):
+    result = run("trace", "H1", "--store", str(tmp_path / "none.db"))
+    assert result.exit_code == 1 and "store not found" in result.output
+
+
+def test_debug_shows_the_traceback(store):
+    result = run("trace", "NOPE", "--store", store, "--debug")
+    assert result.exit_code == 1
+
+
+def test_every_command_has_help():
+    for command in main.commands:
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output, command
+
+
+def test_rules_option(store, tmp_path):
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("citations: {}\nrules: [{id: R1}]\n", encoding="utf-8")
+    result = run("trace", "H1", "--store", store, "--rules", str(bad))
+    assert result.exit_code == 1 and "rules.yaml: rules.R1: missing 'selectors'" in result.output

@@ -1,0 +1,104 @@
+"""The storage contract: every test here runs against every store (the `any_store` fixture).
+
+The parity of chains between stores is checked in ``test_parity.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import scenario
+from accountability.dataset import from_store, load
+from accountability.errors import UsageError
+from accountability.session import Session
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    data = scenario.base()
+    data["hazards"] += [
+        scenario.hazard("H2", "hazardous_chemicals", "T", "E2", found_on="2026-01-10", deadline="2026-02-01"),
+        scenario.hazard("H3", "construction", "V", "E3", found_on="2025-12-01", status="closed", closed_on="2026-01-20"),
+    ]
+    data["events"] = [
+        {"hazard_id": "H2", "on": "2026-01-25", "kind": "deadline_extended", "deadline": "2026-03-01"},
+        {"hazard_id": "H2", "on": "2026-01-11", "kind": "escalated", "post_id": "K-EM-HEAD"},
+        {"hazard_id": "H2", "on": "2026-01-10", "kind": "found"},
+        {"hazard_id": "H1", "on": "2026-01-02", "kind": "inspected", "note": "复查"},
+    ]
+    data["hazards"][0]["inspector"] = "王五"
+    return load(scenario.write(data, tmp_path))
+
+
+def test_write_then_read_back_everything(any_store, dataset):
+    result = any_store.write(dataset)
+    assert not result.unchanged and result.inserted["hazards"] == 3
+    assert from_store(any_store).content_hash() == dataset.content_hash()
+    assert any_store.meta()["dataset_hash"] == dataset.content_hash()
+
+
+def test_same_dataset_again_is_a_noop(any_store, dataset):
+    any_store.write(dataset)
+    assert any_store.write(dataset).unchanged
+
+
+def test_rows_filters(any_store, dataset):
+    any_store.write(dataset)
+    assert [r["id"] for r in any_store.rows("hazards", id="H2")] == ["H2"]
+    assert sorted(r["id"] for r in any_store.rows("hazards", id=["H1", "H3", "nope"])) == ["H1", "H3"]
+    assert sorted(r["id"] for r in any_store.rows("organizations", jurisdiction_id="K", kind=["department"])) == [
+        "K-EM", "K-HOUSING"]
+    assert list(any_store.rows("hazards", id=[])) == []
+    e2 = next(any_store.rows("organizations", id="E2"))
+    assert e2["industries"] == ("hazardous_chemicals",) and e2["parent_id"] == "PARK"
+    h1 = next(any_store.rows("hazards", id="H1"))
+    assert h1["extra"] == {"inspector": "王五"} and h1["closed_on"] is None
+    tenure = next(any_store.rows("tenures", post_id="K-SEC"))
+    assert tenure["acting"] is False and tenure["end"] is None
+    with pytest.raises(UsageError):
+        list(any_store.rows("planets"))
+    with pytest.raises(UsageError):
+        list(any_store.rows("hazards", colour="red"))
+
+
+def test_count(any_store, dataset):
+    any_store.write(dataset)
+    assert any_store.count("hazards") == 3 and any_store.count("events") == 4
+
+
+def test_hazard_records_join_state_events(any_store, dataset):
+    any_store.write(dataset)
+    records = list(any_store.hazard_records(unresolved_on="2026-01-25"))
+    assert [h["id"] for h, _ in records] == ["H1", "H2"]
+    events = dict((h["id"], ev) for h, ev in records)
+    assert events["H1"] == []  # "inspected" is history, not state
+    assert [(e["kind"], e["on"], e["deadline"]) for e in events["H2"]] == [
+        ("escalated", "2026-01-11", None), ("deadline_extended", "2026-01-25", "2026-03-01")]
+    assert [h["id"] for h, _ in any_store.hazard_records(unresolved_on="2025-12-15")] == ["H3"]
+    assert [h["id"] for h, _ in any_store.hazard_records(ids=["H3", "H1"])] == ["H1", "H3"]
+
+
+def test_search(any_store, dataset):
+    any_store.write(dataset)
+    found = any_store.search("东湖")
+    assert {"type": "jurisdictions", "id": "K", "name": "东湖区"} in found
+    assert any_store.search("E1-GM")[0]["id"] == "E1-GM"
+    assert any_store.search("100%_") == [] and any_store.search("") == []
+
+
+def test_replacing_a_changed_dataset(any_store, dataset, tmp_path):
+    any_store.write(dataset)
+    data = scenario.base()
+    data["hazards"][0]["description"] = "新描述"
+    (tmp_path / "v2").mkdir()
+    result = any_store.write(load(scenario.write(data, tmp_path / "v2")))
+    assert result.updated["hazards"] == 1 and result.deleted["hazards"] == 2 and result.deleted["events"] == 4
+    assert next(any_store.rows("hazards", id="H1"))["description"] == "新描述"
+    assert any_store.count("hazards") == 1
+
+
+def test_the_engine_reads_any_store(any_store, dataset):
+    any_store.write(dataset)
+    chain = Session(any_store).trace("H2", as_of="2026-02-15")
+    assert {link.post_id for link in chain.links} >= {"E2-GM", "PARK-DIR", "K-EM-HEAD"}
+    assert chain.gaps == []  # escalated, deadline extended to March
