@@ -23,6 +23,7 @@ import collections
 import fcntl
 import os
 import queue
+import re
 import shlex
 import shutil
 import signal
@@ -32,6 +33,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 LAUNCHER_DIR_ENV = "ACCOUNTABILITY_NEO4J_LAUNCHER_DIR"
 JAVA_OPTS_ENV = "ACCOUNTABILITY_NEO4J_JAVA_OPTS"
@@ -39,6 +41,7 @@ MAIN_CLASS = "org.accountability.neo4j.Launcher"
 DEFAULT_JAVA_OPTS = (
     "-Xmx1g",
     "-XX:+UseSerialGC",  # small footprint; the machine has 2 cores
+    "-XX:TieredStopAtLevel=1",  # C1 only: faster start and short test runs, fine for small data
     "-XX:+ExitOnOutOfMemoryError",
     # What Neo4j's own start script passes; avoids reflective-access fallbacks in Netty and the page cache.
     "--add-opens=java.base/java.nio=ALL-UNNAMED",
@@ -110,6 +113,7 @@ def build(directory: Path | None = None, *, offline: bool = False, force: bool =
             return directory
         result = subprocess.run(
             maven_command(offline),
+            check=False,
             cwd=directory,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -117,7 +121,8 @@ def build(directory: Path | None = None, *, offline: bool = False, force: bool =
             text=True,
         )
         if result.returncode != 0 or not (directory / _CLASS_FILE).exists():
-            tail = "\n".join(result.stdout.splitlines()[-40:])
+            output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)  # Maven prints colour resets even with -B
+            tail = "\n".join(output.splitlines()[-40:])
             raise RuntimeError(
                 f"building the Neo4j launcher failed (mvn exit {result.returncode}) in {directory}:\n{tail}"
             )
@@ -165,7 +170,7 @@ class Neo4jServer:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self, port: int = 0, timeout: float = 180.0) -> Neo4jServer:
+    def start(self, port: int = 0, timeout: float = 180.0) -> Self:
         """Build if needed, launch, and wait until Bolt accepts connections (``port=0``: any free port)."""
         if self._proc is not None:
             raise RuntimeError("Neo4j server already started")
@@ -179,22 +184,29 @@ class Neo4jServer:
         # The classpath (~240 jars) goes through the environment to keep `ps` readable.
         env = {**os.environ, "CLASSPATH": classpath}
         self._stderr.clear()
-        self._proc = subprocess.Popen(
-            cmd,
-            cwd=self._workdir,
-            env=env,
-            stdin=subprocess.PIPE,  # the launcher exits when this pipe closes, even if we are killed
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        atexit.register(self.stop)
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(self._proc.stdout, lines), daemon=True).start()
-        self._stderr_thread = threading.Thread(target=self._pump, args=(self._proc.stderr, None), daemon=True)
-        self._stderr_thread.start()
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                cwd=self._workdir,
+                env=env,
+                stdin=subprocess.PIPE,  # the launcher exits when this pipe closes, even if we are killed
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # own process group: a terminal's Ctrl-C reaches only us
+            )
+            atexit.register(self.stop)
+            lines: queue.Queue[str | None] = queue.Queue()
+            threading.Thread(target=self._pump, args=(self._proc.stdout, lines), daemon=True).start()
+            self._stderr_thread = threading.Thread(target=self._pump, args=(self._proc.stderr, None), daemon=True)
+            self._stderr_thread.start()
+            self._uri = self._wait_ready(lines, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
+    def _wait_ready(self, lines: queue.Queue[str | None], timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -211,8 +223,7 @@ class Neo4jServer:
                     code = None
                 self._fail(f"Neo4j launcher exited (code {code}) before it was ready")
             if line.startswith(BOLT_PREFIX):
-                self._uri = line[len(BOLT_PREFIX) :].strip()
-                return self
+                return line[len(BOLT_PREFIX) :].strip()
 
     def _pump(self, stream, lines: queue.Queue[str | None] | None) -> None:
         for line in stream:
@@ -259,7 +270,7 @@ class Neo4jServer:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def __enter__(self) -> Neo4jServer:
+    def __enter__(self) -> Self:
         if self._proc is None:
             self.start()
         return self
@@ -302,21 +313,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for start-up")
     args = parser.parse_args(argv)
 
-    server = Neo4jServer(data_dir=args.data)
-    print("building and starting Neo4j ...", file=sys.stderr, flush=True)
-    started = time.monotonic()
-    server.start(port=args.port, timeout=args.timeout)
-    print(f"Neo4j ready in {time.monotonic() - started:.1f} s at {server.uri}", file=sys.stderr)
-    print(server.uri)
-    print(f"  export ACCOUNTABILITY_STORE={server.uri}", file=sys.stderr)
-    print("  (auth is disabled: any NEO4J_USER / NEO4J_PASSWORD works)  Ctrl-C stops it.", file=sys.stderr)
-    sys.stdout.flush()
-
-    def on_term(signum, frame):  # noqa: ARG001
+    def on_term(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (e.g. `cmd &`)
+
+    server = Neo4jServer(data_dir=args.data)
     try:
+        print("building and starting Neo4j ...", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        server.start(port=args.port, timeout=args.timeout)
+        print(f"Neo4j ready in {time.monotonic() - started:.1f} s at {server.uri}", file=sys.stderr)
+        print(server.uri)
+        print(f"  export ACCOUNTABILITY_STORE={server.uri}", file=sys.stderr)
+        print("  (auth is disabled: any NEO4J_USER / NEO4J_PASSWORD works)  Ctrl-C stops it.", file=sys.stderr)
+        sys.stdout.flush()
         while server.running:
             time.sleep(0.5)
         print("Neo4j exited unexpectedly:\n" + server.log_tail(), file=sys.stderr)
@@ -324,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stopping Neo4j ...", file=sys.stderr)
         return 0
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     finally:
         server.stop()
 
