@@ -1,0 +1,161 @@
+"""Commands for auditors: named queries (``query``) and raw read-only SQL (``sql``).
+
+    accountability query --list
+    accountability query overdue-hazards --param jurisdiction=K --param as_of=2026-06-01 --format csv
+    accountability sql "SELECT level, count(*) AS n FROM hazards WHERE status = :s GROUP BY level" --param s=open
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import IO
+
+import click
+import orjson
+
+from accountability.cli import (
+    common,
+    format_option,
+    lang_option,
+    main,
+    open_session,
+    rules_option,
+    store_option,
+)
+from accountability.errors import UsageError
+from accountability.output import FORMATS, write_rows
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("k=v", …)`` as a dict; the value may contain ``=``; a name given twice is a usage error."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--param '{pair}': expected NAME=VALUE")
+        if name in params:
+            raise UsageError(f"--param {name} given twice")
+        params[name] = value
+    return params
+
+
+@contextlib.contextmanager
+def _sink(output: str | None) -> Iterator[IO[str]]:
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as f:
+            yield f
+    else:
+        out = sys.stdout
+        yield out
+        out.flush()
+
+
+def _list(lang: str, fmt: str) -> None:
+    from accountability.queries import catalog
+
+    with _sink(None) as out:
+        if fmt in ("json", "jsonl"):
+            items = [q.as_dict(lang) for q in catalog()]
+            if fmt == "json":
+                out.write(orjson.dumps(items, option=orjson.OPT_INDENT_2).decode() + "\n")
+            else:
+                out.writelines(orjson.dumps(item).decode() + "\n" for item in items)
+            return
+        head = {"zh": ("名称", "标题", "参数"), "en": ("name", "title", "parameters")}[lang]
+        rows = [{head[0]: q.name, head[1]: q.title[lang],
+                 head[2]: " ".join(f"{p.name}{'' if p.required else '?'}:{p.type}" for p in q.parameters.values())}
+                for q in catalog()]
+        write_rows(rows, list(head), "csv" if fmt == "csv" else "table", out, max_table_width=100)
+
+
+def _describe(name: str, lang: str) -> None:
+    from accountability.queries import get
+
+    q = get(name)
+    lines = [f"{q.name}: {q.title[lang]}", "", q.description[lang], "", q.usage(lang), ""]
+    for output in q.outputs.values():
+        when = f" ({output.when[lang]})" if output.when else ""
+        lines.append(("columns" if lang == "en" else "输出列") + when + ":")
+        lines += [f"  {c.name}: {c.label[lang]}" for c in output.columns]
+    click.echo("\n".join(lines))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the named queries.")
+@click.option("--describe", is_flag=True, help="Show NAME's parameters and columns.")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="A parameter (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@store_option
+@rules_option
+@lang_option
+@format_option(*FORMATS, default="table")
+@common
+def query(name: str | None, list_: bool, describe: bool, params: tuple[str, ...], output: str | None, store: str,
+          rules: str | None, lang: str, fmt: str) -> None:
+    """Run the named query NAME (see --list); rows stream in csv, json and jsonl."""
+    from accountability import queries
+
+    if list_:
+        if name or params:
+            raise UsageError("--list takes no query name or parameters")
+        _list(lang, fmt)
+        return
+    if not name:
+        raise UsageError(f"give a query NAME or --list; the queries are: {', '.join(q.name for q in queries.catalog())}")
+    if describe:
+        _describe(name, lang)
+        return
+    given = parse_params(params)
+    queries.resolve(name, given)  # usage errors before the store is opened
+    with (open_session(store, rules, readonly=True) as session, queries.run(name, session, **given) as result,
+          _sink(output) as out):
+        if fmt == "table":
+            labels = result.labels(lang)
+            rows = ({label: row.get(c) for c, label in zip(result.columns, labels)} for row in result)
+            write_rows(rows, labels, "table", out)
+        else:
+            write_rows(result, result.columns, fmt, out)
+
+
+@main.command()
+@click.argument("statement", metavar="SQL")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="Bound to :NAME in the statement (repeatable); never pasted into it.")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds before the query is stopped (default ACCOUNTABILITY_QUERY_TIMEOUT or 5; 0: none).")
+@click.option("--max-rows", type=int, default=None,
+              help="Rows returned at most (default ACCOUNTABILITY_QUERY_ROW_CAP or 10000, except csv: all; 0: all).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@store_option
+@format_option(*FORMATS, default="table")
+@common
+def sql(statement: str, params: tuple[str, ...], timeout: float | None, max_rows: int | None, output: str | None,
+        store: str, fmt: str) -> None:
+    """Run one read-only SQL statement (SELECT or WITH) on the embedded store; SQL '-' reads it from stdin.
+
+    Writes are refused before they run. A view (table, json, jsonl) stops at the row cap and says so;
+    a CSV export holds every row unless --max-rows is given.
+    """
+    from accountability.rawquery import run_sql
+
+    if statement == "-":
+        statement = sys.stdin.read()
+    if max_rows is None and fmt == "csv":
+        max_rows = 0  # an export is never cut unless asked
+    with run_sql(store, statement, parse_params(params), timeout, max_rows) as result, _sink(output) as out:
+        if fmt == "json":
+            out.write('{"columns":' + orjson.dumps(result.columns).decode() + ',"rows":[')
+            for i, row in enumerate(result):
+                out.write(("," if i else "") + "\n" + orjson.dumps(row, default=str).decode())
+            out.write(f'\n],"row_count":{result.row_count},"truncated":{"true" if result.truncated else "false"}}}\n')
+        else:
+            write_rows(result, result.columns, fmt, out)
+            if fmt == "table" and result.truncated:
+                out.write(f"… truncated: the first {result.max_rows} rows\n")
+    if result.truncated:
+        hint = "" if fmt == "csv" else " or export every row with --format csv"
+        click.echo(f"warning: truncated at {result.max_rows} rows; raise --max-rows (0: all){hint}", err=True)
