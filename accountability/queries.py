@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-import yaml
 
 import graph_schema
 from accountability.errors import NotFound, UsageError
@@ -39,6 +38,7 @@ from accountability.graph import FOREVER
 from accountability.output import chain_rows
 from accountability.trace import Chain, Window, day, hazard_state, iso, today
 from graph_schema import SCHEMA, InvalidSchema
+from graph_schema.loader import read_yaml
 
 CATALOG_PATH = Path(graph_schema.__file__).parent / "queries.yaml"
 PARAMETER_TYPES = ("jurisdiction", "date", "person", "post", "role", "industry", "hazard", "int", "str")
@@ -250,12 +250,7 @@ def load_catalog(path: str | Path = CATALOG_PATH, vocabularies: dict | None = No
     """Load and check a query catalog; raise :class:`InvalidSchema` naming the file and the key."""
     path = Path(path)
     vocabularies = vocabularies if vocabularies is not None else SCHEMA.vocabularies
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidSchema(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise InvalidSchema(f"{path.name}: not valid YAML: {exc}") from None
+    data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("queries"), dict) or not data["queries"]:
         raise _fail(path, "queries", "expected a non-empty mapping of queries")
     catalog: dict[str, Query] = {}

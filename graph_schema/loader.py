@@ -38,7 +38,8 @@ def _fail(path: Path, key: str, reason: str) -> InvalidSchema:
     return InvalidSchema(f"{path.name}: {key}: {reason}")
 
 
-def _read(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
+    """A YAML file's top-level mapping, or InvalidSchema naming the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -167,7 +168,7 @@ class Schema:
 
 
 def _load_vocabularies(path: Path) -> dict[str, dict[str, Term]]:
-    data = _read(path)
+    data = read_yaml(path)
     vocabularies: dict[str, dict[str, Term]] = {}
     for name, terms in data.items():
         if not isinstance(terms, dict) or not terms:
@@ -193,7 +194,7 @@ def _load_vocabularies(path: Path) -> dict[str, dict[str, Term]]:
 
 
 def _load_types(path: Path, vocabularies: dict) -> tuple[dict, dict, dict]:
-    data = _read(path)
+    data = read_yaml(path)
     nodes = _need(path, data, "nodes", "(top)", dict)
     relationships = _need(path, data, "relationships", "(top)", dict)
     raw_tables = _need(path, data, "tables", "(top)", dict)
@@ -249,7 +250,7 @@ def _template(path: Path, where: str, explain: Any) -> dict:
 def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ruleset:
     """Load a ruleset file and check every reference in it against the vocabularies."""
     path = Path(path)
-    data = _read(path)
+    data = read_yaml(path)
     citations = _need(path, data, "citations", "(top)", dict)
     for key, cit in citations.items():
         for lang in ("zh", "en"):
