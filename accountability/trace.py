@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 
@@ -107,26 +107,65 @@ class Holder:
         return d
 
 
-@dataclass(frozen=True)
 class Link:
-    post_id: str
-    post_title: str
-    organization_id: str
-    jurisdiction_id: str
-    duty: str
-    degree: str
-    rules: tuple[str, ...]
-    basis: tuple[str, ...]  # citation keys of the ruleset
-    escalated: bool
-    holders: tuple[Holder, ...]
-    path: tuple[str, ...]
-    explanation: dict  # {"zh": …, "en": …}
-    rank: tuple = field(default=(), compare=False, repr=False)  # ordering within a chain
-    _json: dict = field(default_factory=dict, compare=False, repr=False)
+    """One accountable post in a chain: why (rules, basis, duty, degree), who (holders), and the path.
+
+    Links are shared by every chain that reaches the same post the same way. Copies that differ only
+    in where their path starts (``with_prefix``) share the rest, so the explanation is rendered and
+    the JSON serialized once per language, whatever the number of hazards.
+    """
+
+    __slots__ = ("post_id", "post_title", "organization_id", "jurisdiction_id", "duty", "degree", "rules", "basis",
+                 "escalated", "holders", "path", "rank", "_explain", "_shared", "_json")
+
+    def __init__(self, post_id: str, post_title: str, organization_id: str, jurisdiction_id: str, duty: str,
+                 degree: str, rules: tuple[str, ...], basis: tuple[str, ...], escalated: bool,
+                 holders: tuple[Holder, ...], path: tuple[str, ...], explain: Callable[[], dict], rank: tuple = ()):
+        self.post_id = post_id
+        self.post_title = post_title
+        self.organization_id = organization_id
+        self.jurisdiction_id = jurisdiction_id
+        self.duty = duty
+        self.degree = degree
+        self.rules = rules
+        self.basis = basis  # citation keys of the ruleset
+        self.escalated = escalated
+        self.holders = holders
+        self.path = path
+        self.rank = rank  # ordering within a chain
+        self._explain = explain
+        self._shared: dict = {}  # explanation and JSON pieces, common to copies with other paths
+        self._json: dict[str, bytes] = {}
+
+    def __repr__(self) -> str:
+        return f"Link({self.post_id!r}, {self.duty!r}, {self.degree!r}, escalated={self.escalated})"
 
     @property
     def key(self) -> tuple[str, str, bool]:
         return (self.post_id, self.duty, self.escalated)
+
+    @property
+    def explanation(self) -> dict:
+        """The sentence that explains the link, ``{"zh": …, "en": …}``."""
+        found = self._shared.get("explanation")
+        if found is None:
+            found = self._shared["explanation"] = self._explain()
+        return found
+
+    def with_prefix(self, prefix: tuple[str, ...]) -> "Link":
+        other = Link.__new__(Link)
+        other.post_id, other.post_title, other.organization_id = self.post_id, self.post_title, self.organization_id
+        other.jurisdiction_id, other.duty, other.degree = self.jurisdiction_id, self.duty, self.degree
+        other.rules, other.basis, other.escalated = self.rules, self.basis, self.escalated
+        other.holders, other.path, other.rank = self.holders, prefix + self.path, self.rank
+        other._explain, other._shared, other._json = self._explain, self._shared, {}
+        return other
+
+    def copy(self, **changes: Any) -> "Link":
+        """A link with other facts (a merge): shares nothing cached with this one."""
+        fields = {name: getattr(self, name) for name in Link.__slots__[:12]}
+        fields.update(changes)
+        return Link(**fields, explain=self._explain)
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
         return {
@@ -145,10 +184,17 @@ class Link:
         }
 
     def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
-        """The link as JSON, serialized once per language and reused by every chain that shares it."""
+        """The link as JSON (the same as ``as_dict``), built from pieces serialized once."""
         cached = self._json.get(lang)
         if cached is None:
-            cached = self._json[lang] = orjson.dumps(self.as_dict(ruleset, lang))
+            pieces = self._shared.get(lang)
+            if pieces is None:
+                d = self.as_dict(ruleset, lang)
+                explanation = d.pop("explanation")
+                del d["path"]
+                pieces = self._shared[lang] = (orjson.dumps(d)[:-1] + b',"path":',
+                                               b',"explanation":' + orjson.dumps(explanation) + b"}")
+            cached = self._json[lang] = pieces[0] + orjson.dumps(self.path) + pieces[1]
         return cached
 
 
@@ -158,6 +204,10 @@ class Part:
 
     links: tuple[Link, ...] = ()
     gaps: tuple[dict, ...] = ()
+    posts: frozenset = field(default=frozenset(), compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "posts", frozenset(link.post_id for link in self.links))
 
 
 EMPTY = Part()
@@ -225,13 +275,13 @@ class _Level:
 class _Candidate:
     post: Post
     org: Organization
-    duty: str
+    selector: Selector
     degree: str
     rules: list[str]
     basis: list[str]
     escalated: bool
     path: tuple[str, ...]
-    explanation: dict
+    level: _Level
     intervals: list[Interval]
     order: int
 
@@ -249,9 +299,38 @@ class Engine:
         for i, e in enumerate(self.ruleset.escalations):
             self.rule_order[e.id] = len(self.ruleset.rules) + i
         self.duty_order = {c: i for i, c in enumerate(schema.vocab("duties"))}
+        self.labels = {
+            lang: {v: {c: t.label(lang) for c, t in schema.vocab(v).items()} for v in ("industries", "duties", "degrees")}
+            for lang in ("zh", "en")
+        }
+        # per context, the (rule, selector, anchors) that apply there, resolved once
+        everything = [r.id for r in self.ruleset.rules]
+        self._plans: dict[tuple, list] = {}
+        for name, anchors in (("enterprise", ENTERPRISE_ANCHORS), ("regulator", REGULATOR_ANCHORS),
+                              ("township", TOWNSHIP_ANCHORS)):
+            self._plans[(name, None)] = self._plan(everything, None, anchors)
+        for e in self.ruleset.escalations:
+            self._plans[("regulator", e.id)] = self._plan(list(e.reapply), e.id, REGULATOR_ANCHORS)
         self._government: dict[tuple, Part] = {}
+        self._core: dict[tuple, Part] = {}
+        self._townships: dict[tuple, Part] = {}
         self._enterprise: dict[tuple, Part] = {}
         self._regulators: dict[tuple, tuple] = {}
+
+    def _plan(self, rule_ids: list[str], via: str | None, anchors: set[str]) -> list:
+        plan = []
+        for rule in self.ruleset.rules:
+            if rule.id not in rule_ids:
+                continue
+            for selector in rule.selectors:
+                own = tuple(a for a in selector.organizations if a in anchors)
+                if own:
+                    rules = [rule.id] + ([via] if via else [])
+                    basis = list(selector.basis)
+                    if via:
+                        basis += [b for b in self.ruleset.escalation_by_id(via).basis if b not in basis]
+                    plan.append((selector, own, rules, basis, min(self.rule_order[r] for r in rules)))
+        return plan
 
     # -- public -----------------------------------------------------------------------------------------
 
@@ -260,12 +339,21 @@ class Engine:
         state = hazard_state(hazard, events, window.end)
         escalation = self.ruleset.escalation("hazard")
         levels: tuple[str, ...] = ()
+        via = None
         if escalation and self._escalates(escalation, hazard, state):
-            levels = self._reach(escalation.reach, self.regulator(hazard["jurisdiction_id"], hazard["industry"])[0], None)
-        gov = self.government(hazard["jurisdiction_id"], hazard["industry"], window, levels, escalation.id if levels else None)
-        ent = self.enterprise(hazard["organization_id"], window) if hazard["organization_id"] else EMPTY
-        links = merge_links((gov.links, ent.links), self.weight)
-        gaps = list(ent.gaps) + list(gov.gaps)
+            regulator = self.regulator(hazard["jurisdiction_id"], hazard["industry"])[0]
+            levels = self._reach(escalation.reach, regulator, None)
+            via = escalation.id if levels else None
+        gov = self.government(hazard["jurisdiction_id"], hazard["industry"], window, levels, via)
+        org = hazard["organization_id"]
+        ent = self.enterprise(org, window) if org else EMPTY
+        if not ent.links:
+            links = list(gov.links)
+        elif gov.posts.isdisjoint(ent.posts):
+            links = sorted(gov.links + ent.links, key=_rank)
+        else:
+            links = merge_links((gov.links, ent.links), self.weight)
+        gaps = list(ent.gaps) + list(gov.gaps) if ent.gaps else list(gov.gaps)
         if state["unresolved"]:
             if state["overdue_days"] > 0:
                 gaps.append({"kind": "overdue", "hazard_id": hazard["id"], "deadline": state["deadline"],
@@ -294,7 +382,8 @@ class Engine:
             regulator = self.regulator(incident["jurisdiction_id"], incident["industry"])[0]
             # an especially major accident is investigated by the State Council; its reach stops at the province
             levels = self._reach(reach.reach, regulator, tier or "province")
-        gov = self.government(incident["jurisdiction_id"], incident["industry"], window, levels, reach.id if levels and reach else None)
+        gov = self.government(incident["jurisdiction_id"], incident["industry"], window, levels,
+                              reach.id if levels and reach else None)
         ent = self.enterprise(incident["organization_id"], window) if incident.get("organization_id") else EMPTY
         chains = [self.chain(h, ev, window) for h, ev in hazards]
         links = merge_links([gov.links, ent.links] + [c.links for c in chains], self.weight)
@@ -357,11 +446,50 @@ class Engine:
 
     # -- parts ------------------------------------------------------------------------------------------
 
-    def government(self, jid: str, industry: str, window: Window, levels: tuple[str, ...] = (), via: str | None = None) -> Part:
+    def government(self, jid: str, industry: str, window: Window, levels: tuple[str, ...] = (),
+                   via: str | None = None) -> Part:
+        """The government side for a hazard in ``jid``: R's part and the township's, seen from ``jid``."""
         key = (jid, industry, window, levels, via)
         part = self._government.get(key)
         if part is None:
-            part = self._government[key] = self._build_government(jid, industry, window, levels, via)
+            self.graph.jurisdiction(jid)
+            regulator, walk, departments = self.regulator(jid, industry)
+            core = self._regulator_part(regulator, industry, departments, window, levels, via)
+            links = _prefixed(core.links, walk[:-1])
+            gaps = [dict(g, jurisdiction_id=jid) if g["kind"] == "no_regulator" else g for g in core.gaps]
+            township = self._township(jid, regulator)
+            if township:
+                tpart = self._township_part(township, industry, window)
+                links = merge_links([links, _prefixed(tpart.links, walk[: walk.index(township)])], self.weight)
+                gaps = _dedupe(gaps + list(tpart.gaps))
+            part = self._government[key] = Part(tuple(links), tuple(gaps))
+        return part
+
+    def _regulator_part(self, regulator: str, industry: str, departments: tuple, window: Window,
+                        levels: tuple[str, ...], via: str | None) -> Part:
+        """Rules at R (and the escalation levels above it), with paths starting at R: shared by every
+        jurisdiction that R regulates for ``industry``."""
+        key = (regulator, industry, window, levels, via)
+        part = self._core.get(key)
+        if part is None:
+            parts = [self._evaluate(self._plans[("regulator", None)],
+                                    _Level(regulator, (regulator,), departments=departments), industry, window)]
+            path: tuple[str, ...] = (regulator,)
+            for lid in levels:
+                path = path + (lid,)
+                level = _Level(lid, path, escalated=True, raise_gaps=False,
+                               departments=tuple(self.graph.departments(lid, industry)))
+                parts.append(self._evaluate(self._plans[("regulator", via)], level, industry, window))
+            links = merge_links([p.links for p in parts], self.weight)
+            part = self._core[key] = Part(tuple(links), tuple(_dedupe(g for p in parts for g in p.gaps)))
+        return part
+
+    def _township_part(self, township: str, industry: str, window: Window) -> Part:
+        key = (township, industry, window)
+        part = self._townships.get(key)
+        if part is None:
+            part = self._townships[key] = self._evaluate(self._plans[("township", None)],
+                                                         _Level(township, (township,)), industry, window)
         return part
 
     def enterprise(self, oid: str, window: Window) -> Part:
@@ -373,40 +501,17 @@ class Engine:
                 part = EMPTY
             else:
                 level = _Level(org.jurisdiction_id, (org.id,), enterprise=org)
-                part = self._evaluate([(r.id, None) for r in self.ruleset.rules], level, None, window, ENTERPRISE_ANCHORS)
+                part = self._evaluate(self._plans[("enterprise", None)], level, None, window)
             self._enterprise[key] = part
         return part
 
-    def _build_government(self, jid: str, industry: str, window: Window, levels: tuple[str, ...], via: str | None) -> Part:
-        self.graph.jurisdiction(jid)
-        regulator, walk, departments = self.regulator(jid, industry)
-        rules = [(r.id, None) for r in self.ruleset.rules]
-        parts = [
-            self._evaluate(rules, _Level(regulator, walk, departments=departments), industry, window, REGULATOR_ANCHORS)
-        ]
-        township = self._township(jid, regulator)
-        if township:
-            parts.append(self._evaluate(rules, _Level(township[0], township[1]), industry, window, TOWNSHIP_ANCHORS))
-        escalation = self.ruleset.escalation_by_id(via) if via else None
-        path = walk
-        for lid in levels:
-            path = path + (lid,)
-            level = _Level(lid, path, escalated=True, raise_gaps=False,
-                           departments=tuple(self.graph.departments(lid, industry)))
-            reapplied = [(r, via) for r in escalation.reapply] if escalation else []
-            parts.append(self._evaluate(reapplied, level, industry, window, REGULATOR_ANCHORS))
-        links = merge_links([p.links for p in parts], self.weight)
-        return Part(tuple(links), tuple(_dedupe(g for p in parts for g in p.gaps)))
-
-    def _township(self, jid: str, regulator: str) -> tuple[str, tuple[str, ...]] | None:
+    def _township(self, jid: str, regulator: str) -> str | None:
         """The township J lies in (a village counts as its township), when it is below R."""
-        walk: list[str] = []
         for j in self.graph.ancestors_or_self(jid):
             if j.id == regulator or j.rank < self.township_rank:
                 return None
-            walk.append(j.id)
             if j.rank == self.township_rank:
-                return j.id, tuple(walk)
+                return j.id
         return None
 
     # -- evaluating selectors ---------------------------------------------------------------------------
@@ -426,121 +531,121 @@ class Engine:
         kind = anchor.removeprefix("township_")
         return g.organizations(level.jurisdiction_id, kind)
 
-    def _evaluate(self, rules: list[tuple[str, str | None]], level: _Level, industry: str | None,
-                  window: Window, anchors: set[str]) -> Part:
+    def _evaluate(self, plan: list, level: _Level, industry: str | None, window: Window) -> Part:
         span = (day(window.start), day(window.end))
         candidates: dict[tuple, _Candidate] = {}
         gaps: list[dict] = []
-        for rule_id, via in rules:
-            rule = self.ruleset.rule(rule_id)
-            for selector in rule.selectors:
-                own = [a for a in selector.organizations if a in anchors]
-                if not own:
+        posts_in = self.graph.posts_in
+        for selector, anchors, rules, basis, order in plan:
+            found = []
+            for anchor in anchors:
+                for org in self._anchor(anchor, level):
+                    for post in posts_in(org.id, selector.role):
+                        intervals = [span] if selector.portfolio is None else \
+                            self._portfolio(post, selector, level, industry, span)
+                        if intervals:
+                            found.append((org, post, intervals))
+            if selector.gap_if_none and level.raise_gaps and (not found or span[0] != span[1]):
+                covered = _union(i for _, _, ivs in found for i in ivs)
+                for a, b in _uncovered(span, covered):
+                    gaps.append(self._gap(selector.gap_if_none, level, industry, window, (a, b)))
+            for org, post, intervals in found:
+                key = (post.id, selector.duty, level.escalated)
+                existing = candidates.get(key)
+                if existing is None:
+                    candidates[key] = _Candidate(post, org, selector, selector.degree, list(rules), list(basis),
+                                                 level.escalated, level.path + (org.id, post.id), level,
+                                                 list(intervals), order)
                     continue
-                found = []
-                for anchor in own:
-                    for org in self._anchor(anchor, level):
-                        for post in self.graph.posts_in(org.id, selector.role):
-                            intervals = self._portfolio(post, selector, level, industry, span)
-                            if intervals:
-                                found.append((org, post, intervals))
-                if selector.gap_if_none and level.raise_gaps:
-                    covered = _union(i for _, _, ivs in found for i in ivs)
-                    for a, b in _uncovered(span, covered):
-                        gaps.append(self._gap(selector.gap_if_none, level, industry, window, (a, b)))
-                for org, post, intervals in found:
-                    self._add(candidates, rule_id, via, selector, level, industry, org, post, intervals)
-        links, vacancies = self._finish(candidates.values(), window, span, level.raise_gaps)
+                existing.rules += [r for r in rules if r not in existing.rules]
+                existing.basis += [b for b in basis if b not in existing.basis]
+                existing.intervals += intervals
+                if self.weight[selector.degree] > self.weight[existing.degree]:
+                    existing.degree, existing.selector = selector.degree, selector
+                    existing.org, existing.path = org, level.path + (org.id, post.id)
+        links, vacancies = self._finish(candidates.values(), window, level.raise_gaps, industry)
         return Part(tuple(links), tuple(gaps + vacancies))
 
     def _portfolio(self, post: Post, selector: Selector, level: _Level, industry: str | None,
                    span: Interval) -> list[Interval]:
-        if selector.portfolio is None:
-            return [span]
-        departments = {d.id for d in level.departments}
+        portfolios = self.graph.portfolios_of.get(post.id)
+        if not portfolios:
+            return []
         out = []
-        for p in self.graph.portfolios_of.get(post.id, ()):
+        for p in portfolios:
             if selector.portfolio == "overall":
                 match = p.industry == "*"
             else:
-                match = (p.industry is not None and p.industry == industry) or p.organization_id in departments
+                match = (p.industry is not None and p.industry == industry) or \
+                    any(d.id == p.organization_id for d in level.departments)
             if match:
                 clipped = _clip(p.start, p.end, span)
                 if clipped:
                     out.append(clipped)
         return _union(out)
 
-    def _add(self, candidates, rule_id, via, selector, level, industry, org, post, intervals) -> None:
-        rules = [rule_id] + ([via] if via else [])
-        basis = list(selector.basis)
-        if via:
-            basis += [b for b in self.ruleset.escalation_by_id(via).basis if b not in basis]
-        key = (post.id, selector.duty, level.escalated)
-        existing = candidates.get(key)
-        if existing is None:
-            candidates[key] = _Candidate(
-                post, org, selector.duty, selector.degree, rules, basis, level.escalated,
-                level.path + (org.id, post.id), self._explain(selector, level, industry, org, post), list(intervals),
-                min(self.rule_order[r] for r in rules),
-            )
-            return
-        existing.rules += [r for r in rules if r not in existing.rules]
-        existing.basis += [b for b in basis if b not in existing.basis]
-        existing.intervals += intervals
-        if self.weight[selector.degree] > self.weight[existing.degree]:
-            existing.degree = selector.degree
-            existing.explanation = self._explain(selector, level, industry, org, post)
-            existing.path = level.path + (org.id, post.id)
+    def _explainer(self, selector: Selector, level: _Level, industry: str | None, org: Organization,
+                   post: Post) -> Callable[[], dict]:
+        def explain() -> dict:
+            jurisdiction = self.graph.jurisdictions.get(level.jurisdiction_id)
+            out = {}
+            for lang, labels in self.labels.items():
+                out[lang] = selector.explain[lang].format(
+                    post=post.title,
+                    organization=org.name,
+                    jurisdiction=jurisdiction.name if jurisdiction else level.jurisdiction_id,
+                    industry=labels["industries"].get(industry, industry or ""),
+                    duty=labels["duties"][selector.duty],
+                    degree=labels["degrees"][selector.degree],
+                )
+            return out
 
-    def _explain(self, selector: Selector, level: _Level, industry, org: Organization, post: Post) -> dict:
-        s = self.schema
-        jurisdiction = self.graph.jurisdictions.get(level.jurisdiction_id)
-        out = {}
-        for lang in ("zh", "en"):
-            out[lang] = selector.explain[lang].format(
-                post=post.title,
-                organization=org.name,
-                jurisdiction=jurisdiction.name if jurisdiction else level.jurisdiction_id,
-                industry=s.label("industries", industry, lang) if industry else "",
-                duty=s.label("duties", selector.duty, lang),
-                degree=s.label("degrees", selector.degree, lang),
-            )
-        return out
+        return explain
 
-    def _finish(self, candidates: Iterable[_Candidate], window: Window, span: Interval, raise_gaps: bool):
+    def _finish(self, candidates: Iterable[_Candidate], window: Window, raise_gaps: bool, industry: str | None):
         links, gaps = [], []
+        is_day = window.is_day
+        names = self.graph.people
         for c in candidates:
-            intervals = _union(c.intervals)
+            intervals = c.intervals if len(c.intervals) == 1 else _union(c.intervals)
             holders, held = [], []
             for t in self.graph.tenures_of.get(c.post.id, ()):
+                if is_day:
+                    if t.start <= window.end <= t.end:
+                        held.append(intervals[0])
+                        holders.append(Holder(t.person_id, names.get(t.person_id, t.person_id), t.start,
+                                              None if t.end == FOREVER else t.end, t.acting))
+                    continue
                 parts = [x for x in (_clip(t.start, t.end, iv) for iv in intervals) if x]
                 if not parts:
                     continue
                 held += parts
-                overlap = None if window.is_day else (iso(parts[0][0]), iso(parts[-1][1]))
-                holders.append(Holder(t.person_id, self.graph.person_name(t.person_id), t.start,
-                                      None if t.end == FOREVER else t.end, t.acting, overlap))
-            if raise_gaps and not c.escalated:
+                holders.append(Holder(t.person_id, names.get(t.person_id, t.person_id), t.start,
+                                      None if t.end == FOREVER else t.end, t.acting,
+                                      (iso(parts[0][0]), iso(parts[-1][1]))))
+            if raise_gaps and not c.escalated and (not held or not is_day):
                 covered = _union(held)
                 for iv in intervals:
                     for a, b in _uncovered(iv, covered):
                         gap = {"kind": "vacant_post", "post_id": c.post.id, "post_title": c.post.title,
                                "organization_id": c.org.id, "jurisdiction_id": c.org.jurisdiction_id}
-                        if not window.is_day:
+                        if not is_day:
                             gap.update({"from": iso(a), "to": iso(b)})
                         gaps.append(gap)
             links.append(Link(
-                c.post.id, c.post.title, c.org.id, c.org.jurisdiction_id, c.duty, c.degree, tuple(c.rules),
-                tuple(c.basis), c.escalated, tuple(holders), c.path, c.explanation,
-                (c.escalated, c.order, self.duty_order.get(c.duty, 99), c.post.id),
+                c.post.id, c.post.title, c.org.id, c.org.jurisdiction_id, c.selector.duty, c.degree, tuple(c.rules),
+                tuple(c.basis), c.escalated, tuple(holders), c.path,
+                self._explainer(c.selector, c.level, industry, c.org, c.post),
+                (c.escalated, c.order, self.duty_order.get(c.selector.duty, 99), c.post.id),
             ))
-        links.sort(key=lambda link: link.rank)
+        links.sort(key=_rank)
         return links, gaps
 
     def _gap(self, kind: str, level: _Level, industry: str | None, window: Window, stretch: Interval) -> dict:
         if kind == "no_principal":
             gap = {"kind": kind, "organization_id": level.enterprise.id if level.enterprise else None}
         elif kind == "no_regulator":
+            # jurisdiction_id is the hazard's own jurisdiction, filled in by government()
             gap = {"kind": kind, "industry": industry, "jurisdiction_id": level.path[0],
                    "regulator_jurisdiction_id": level.jurisdiction_id}
         else:
@@ -550,11 +655,22 @@ class Engine:
         return gap
 
 
+def _rank(link: Link) -> tuple:
+    return link.rank
+
+
+def _prefixed(links: Iterable[Link], prefix: tuple[str, ...]) -> list[Link]:
+    """Links whose paths start ``prefix`` further down (the walk from the hazard to where they apply)."""
+    if not prefix:
+        return list(links)
+    return [link.with_prefix(prefix) for link in links]
+
+
 def hazard_state(hazard: dict, events: list[dict], on: str) -> dict:
     """A hazard's deadline (the latest extension replaces it), escalation and overdue days on ``on``."""
     deadline = hazard["deadline"]
     escalated_on = None
-    for e in sorted(events, key=lambda e: e["on"]):
+    for e in sorted(events, key=lambda e: e["on"]) if events else ():
         if e["on"] > on:
             break
         if e["kind"] == "deadline_extended" and e.get("deadline"):
@@ -572,12 +688,13 @@ def merge_links(groups: Iterable[Iterable[Link]], weight: dict[str, int]) -> lis
     merged: dict[tuple, Link] = {}
     for group in groups:
         for link in group:
-            old = merged.get(link.key)
+            key = link.key
+            old = merged.get(key)
             if old is None:
-                merged[link.key] = link
+                merged[key] = link
             elif old is not link:
-                merged[link.key] = _merge(old, link, weight)
-    return sorted(merged.values(), key=lambda link: link.rank)
+                merged[key] = _merge(old, link, weight)
+    return sorted(merged.values(), key=_rank)
 
 
 def _merge(a: Link, b: Link, weight: dict[str, int]) -> Link:
@@ -589,13 +706,11 @@ def _merge(a: Link, b: Link, weight: dict[str, int]) -> Link:
         if old and old.overlap and h.overlap:
             h = replace(h, overlap=(min(old.overlap[0], h.overlap[0]), max(old.overlap[1], h.overlap[1])))
         holders[k] = h
-    return replace(
-        heavy,
+    return heavy.copy(
         rules=a.rules + tuple(r for r in b.rules if r not in a.rules),
         basis=a.basis + tuple(x for x in b.basis if x not in a.basis),
         holders=tuple(sorted(holders.values(), key=lambda h: (h.start, h.person_id))),
         rank=min(a.rank, b.rank),
-        _json={},
     )
 
 
