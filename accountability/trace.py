@@ -554,7 +554,7 @@ class Engine:
                 existing = candidates.get(key)
                 if existing is None:
                     candidates[key] = _Candidate(post, org, selector, selector.degree, list(rules), list(basis),
-                                                 level.escalated, level.path + (org.id, post.id), level,
+                                                 level.escalated, _path(level, org, post), level,
                                                  list(intervals), order)
                     continue
                 existing.rules += [r for r in rules if r not in existing.rules]
@@ -562,7 +562,7 @@ class Engine:
                 existing.intervals += intervals
                 if self.weight[selector.degree] > self.weight[existing.degree]:
                     existing.degree, existing.selector = selector.degree, selector
-                    existing.org, existing.path = org, level.path + (org.id, post.id)
+                    existing.org, existing.path = org, _path(level, org, post)
         links, vacancies = self._finish(candidates.values(), window, level.raise_gaps, industry)
         return Part(tuple(links), tuple(gaps + vacancies))
 
@@ -653,6 +653,12 @@ class Engine:
         if not window.is_day and (stretch[0] != day(window.start) or stretch[1] != day(window.end)):
             gap.update({"from": iso(stretch[0]), "to": iso(stretch[1])})
         return gap
+
+
+def _path(level: _Level, org: Organization, post: Post) -> tuple[str, ...]:
+    if level.path and level.path[-1] == org.id:  # the enterprise itself
+        return level.path + (post.id,)
+    return level.path + (org.id, post.id)
 
 
 def _rank(link: Link) -> tuple:
