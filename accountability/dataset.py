@@ -54,20 +54,22 @@ class Dataset:
         return {name: len(rows) for name, rows in self.tables.items()}
 
     def content_hash(self) -> str:
-        """A digest of the normalized content: the same for the CSV, xlsx and JSON forms of one dataset."""
+        """A digest of the normalized content, in row order: the same for the CSV, xlsx and JSON forms
+        of one dataset (a reordered dataset hashes differently but imports as "no rows changed")."""
         digest = hashlib.sha256()
         for name in sorted(self.tables):
             digest.update(name.encode())
-            rows = sorted(self.tables[name], key=_sort_key)
-            digest.update(orjson.dumps(rows, option=orjson.OPT_SORT_KEYS))
+            rows = self.tables[name]
+            for i in range(0, len(rows), 50_000):
+                digest.update(orjson.dumps(rows[i:i + 50_000], option=orjson.OPT_SORT_KEYS))
         return digest.hexdigest()
 
 
-def _sort_key(row: tuple) -> tuple:
-    return tuple("" if v is None else str(v) for v in row[:-1])
-
-
 # -- reading the three forms -------------------------------------------------------------------------
+#
+# Each reader returns {table: (header, rows)} where rows yields (row number, [values in header order]) or
+# (row number, "an error message"). CSV rows are read lazily, one table at a time, so that a province's
+# millions of rows are never all held twice.
 
 
 def read_raw(path: str | Path) -> dict[str, tuple[list[str], Iterable[RawRow]]]:
@@ -90,27 +92,44 @@ def read_raw(path: str | Path) -> dict[str, tuple[list[str], Iterable[RawRow]]]:
 def _read_csv_folder(folder: Path) -> dict:
     tables = {}
     for file in sorted(folder.glob("*.csv")):
-        try:
-            with file.open(encoding="utf-8-sig", newline="") as fh:
-                reader = csv.reader(fh)
-                header = next(reader, [])
-                rows = [(reader.line_num, _csv_row(file.stem, header, values, reader.line_num)) for values in reader]
-        except UnicodeDecodeError as exc:
-            raise InvalidDataset([f"{file.stem}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
-        except csv.Error as exc:
-            raise InvalidDataset([f"{file.stem}:{reader.line_num}: unreadable CSV: {exc}"]) from None
-        tables[file.stem] = (header, rows)
+        header = _csv_rows(file, header_only=True)
+        tables[file.stem] = (header, _csv_rows(file))
     if not tables:
         raise InvalidDataset([f"{folder}: no .csv files"])
     return tables
 
 
-def _csv_row(table: str, header: list[str], values: list[str], line: int) -> dict:
-    if len(values) != len(header):
-        if not any(v.strip() for v in values):
-            return {}
-        return {"__error__": f"{table}:{line}: row has {len(values)} fields, the header has {len(header)}"}
-    return dict(zip(header, values))
+def _csv_rows(file: Path, header_only: bool = False) -> Any:
+    table = file.stem
+
+    def rows() -> Iterator[RawRow]:
+        reader = None
+        try:
+            with file.open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.reader(fh)
+                width = len(next(reader, []))
+                for values in reader:
+                    if len(values) != width:
+                        if not any(v.strip() for v in values):
+                            continue
+                        yield reader.line_num, f"{table}:{reader.line_num}: row has {len(values)} fields, the header has {width}"
+                        continue
+                    yield reader.line_num, values
+        except UnicodeDecodeError as exc:
+            raise InvalidDataset([f"{table}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+        except csv.Error as exc:
+            line = reader.line_num if reader else 0
+            raise InvalidDataset([f"{table}:{line}: unreadable CSV: {exc}"]) from None
+
+    if header_only:
+        try:
+            with file.open(encoding="utf-8-sig", newline="") as fh:
+                return [h.strip() for h in next(csv.reader(fh), [])]
+        except UnicodeDecodeError as exc:
+            raise InvalidDataset([f"{table}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+        except csv.Error as exc:
+            raise InvalidDataset([f"{table}:1: unreadable CSV: {exc}"]) from None
+    return rows()
 
 
 def _cell(value: Any) -> Any:
@@ -143,7 +162,7 @@ def _read_xlsx(path: Path) -> dict:
                 values = [_cell(v) for v in values[: len(header)]]
                 if all(v is None or v == "" for v in values):
                     continue
-                body.append((number, dict(zip(header, values))))
+                body.append((number, values + [None] * (len(header) - len(values))))
             tables[sheet.title] = (header, body)
     finally:
         book.close()
@@ -161,17 +180,18 @@ def _read_json(path: Path) -> dict:
     for name, rows in data.items():
         if not isinstance(rows, list):
             raise InvalidDataset([f"{name}: expected a list of rows"])
-        header: list[str] = []
+        header: dict[str, None] = {}
+        for row in rows:
+            if isinstance(row, dict):
+                header.update(dict.fromkeys(row))
+        columns = list(header)
         body = []
         for number, row in enumerate(rows, start=1):
             if not isinstance(row, dict):
-                body.append((number, {"__error__": f"{name}:{number}: expected an object"}))
+                body.append((number, f"{name}:{number}: expected an object"))
                 continue
-            for key in row:
-                if key not in header:
-                    header.append(key)
-            body.append((number, row))
-        tables[name] = (header, body)
+            body.append((number, [row.get(c) for c in columns]))
+        tables[name] = (columns, body)
     return tables
 
 
@@ -200,33 +220,52 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _checker(column: Column, vocab: dict[str, dict]) -> Callable[[Any], Any]:
-    """A function that normalizes one cell of ``column`` or raises ValueError with the reason."""
+def _checker(column: Column, vocab: dict[str, dict], dates: dict[str, str]) -> Callable[[Any], Any]:
+    """A function that normalizes one cell of ``column`` or raises ValueError with the reason.
+
+    Valid dates and vocabulary codes are shared strings (``dates``, the vocabulary's own keys), which
+    keeps a province's millions of rows small in memory.
+    """
     base = column.base
 
-    def one(raw: str) -> Any:
-        if base in ("id",) or base.startswith("ref:"):
+    if base == "id" or base.startswith("ref:"):
+        known: dict[str, str] = {} if base.startswith("ref:") else None  # references repeat: check once
+
+        def one(raw: str) -> Any:
+            if known is not None:
+                found = known.get(raw)
+                if found is not None:
+                    return found
             if len(raw) > MAX_ID:
                 raise ValueError(f"identifier longer than {MAX_ID} characters")
             if BAD_ID.search(raw):
                 raise ValueError("identifier contains a control character or ';'")
+            if known is not None:
+                known[raw] = raw
             return raw
-        if base == "date":
+    elif base == "date":
+        def one(raw: str) -> Any:
+            found = dates.get(raw)
+            if found is not None:
+                return found
             if not DATE.match(raw):
                 raise ValueError(f"'{raw[:40]}' is not a date (YYYY-MM-DD)")
             try:
                 dt.date.fromisoformat(raw)
             except ValueError:
                 raise ValueError(f"'{raw}' is not a valid date") from None
+            dates[raw] = raw
             return raw
-        if base == "bool":
+    elif base == "bool":
+        def one(raw: str) -> Any:
             low = raw.lower()
             if low in TRUE:
                 return True
             if low in FALSE:
                 return False
             raise ValueError(f"'{raw[:40]}' is not true or false")
-        if base == "int":
+    elif base == "int":
+        def one(raw: str) -> Any:
             try:
                 number = int(float(raw)) if re.fullmatch(r"\d+(\.0+)?", raw) else int(raw)
             except ValueError:
@@ -234,14 +273,20 @@ def _checker(column: Column, vocab: dict[str, dict]) -> Callable[[Any], Any]:
             if number < 0:
                 raise ValueError("must not be negative")
             return number
-        if base.startswith("vocab:"):
-            terms = vocab[base[6:]]
-            if raw not in terms:
-                raise ValueError(f"unknown {singular(base[6:])} '{raw[:40]}'")
+    elif base.startswith("vocab:"):
+        terms = {code: code for code in vocab[base[6:]]}
+        what = singular(base[6:])
+
+        def one(raw: str) -> Any:
+            found = terms.get(raw)
+            if found is None:
+                raise ValueError(f"unknown {what} '{raw[:40]}'")
+            return found
+    else:
+        def one(raw: str) -> Any:
+            if len(raw) > MAX_TEXT:
+                raise ValueError(f"text longer than {MAX_TEXT} characters")
             return raw
-        if len(raw) > MAX_TEXT:
-            raise ValueError(f"text longer than {MAX_TEXT} characters")
-        return raw
 
     if column.is_list:
         def many(value: Any) -> Any:
@@ -250,11 +295,15 @@ def _checker(column: Column, vocab: dict[str, dict]) -> Callable[[Any], Any]:
             return tuple(one(v) for v in items if v)
         return many
 
+    if base == "text":
+        def text(value: Any) -> Any:
+            if value is None or value == "":
+                return None
+            return one(value if value.__class__ is str else str(value))
+        return text
+
     def single(value: Any) -> Any:
-        if base == "text":
-            text = "" if value is None else str(value)
-            return one(text) if text else None
-        raw = _text(value)
+        raw = value.strip() if value.__class__ is str else _text(value)
         return one(raw) if raw else None
 
     return single
@@ -273,6 +322,7 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
 
     tables: dict[str, list[tuple]] = {}
     numbers: dict[str, list[int]] = {}
+    dates: dict[str, str] = {}
     # industries first: they extend the vocabulary the other tables are checked against
     order = sorted(schema.tables, key=lambda n: n != "industries")
     for name in order:
@@ -280,7 +330,7 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
             tables[name], numbers[name] = [], []
             continue
         header, rows = raw[name]
-        tables[name], numbers[name] = _check_table(schema.tables[name], header, rows, vocab, errors)
+        tables[name], numbers[name] = _check_table(schema.tables[name], header, rows, vocab, dates, errors)
         if name == "industries":
             for row, number in zip(tables[name], numbers[name]):
                 if row[0] in vocab["industries"]:
@@ -289,39 +339,37 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
     _check_links(tables, numbers, schema, errors)
     if errors:
         raise InvalidDataset(errors)
-    return Dataset(tables, source, schema)
+    return Dataset({name: tables[name] for name in schema.tables}, source, schema)
 
 
-def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab, errors) -> tuple[list, list]:
+def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab, dates, errors) -> tuple[list, list]:
     name = table.name
-    seen_cols = set()
-    for col in header:
-        if col in seen_cols:
+    position: dict[str, int] = {}
+    for i, col in enumerate(header):
+        if col in position:
             errors.append(f"{name}:1: {col}: duplicate column")
-        seen_cols.add(col)
-    rows = list(rows)
-    if not header and not rows:
+        else:
+            position[col] = i
+    if not header:  # an empty table (a JSON list without rows, an empty sheet)
         return [], []
-    missing = [c.name for c in table.columns if c.required and c.name not in seen_cols]
+    missing = [c.name for c in table.columns if c.required and c.name not in position]
     for col in missing:
         errors.append(f"{name}:1: {col}: missing required column")
     if missing:
         return [], []
     known = set(table.names)
-    extras = [c for c in header if c not in known and c and c != "__error__"]
-    checkers = [(c.name, c.required, _checker(c, vocab)) for c in table.columns]
+    extras = [(c, i) for c, i in position.items() if c and c not in known]
+    checkers = [(c.name, c.required, position.get(c.name), _checker(c, vocab, dates)) for c in table.columns]
     out, numbers = [], []
-    for number, row in rows:
-        if not row:
+    for number, values in rows:
+        if values.__class__ is str:
+            errors.append(values)
             continue
-        if "__error__" in row:
-            errors.append(row["__error__"])
-            continue
-        values = []
+        row = []
         ok = True
-        for col, required, check in checkers:
+        for col, required, pos, check in checkers:
             try:
-                value = check(row.get(col))
+                value = check(values[pos] if pos is not None else None)
             except ValueError as exc:
                 errors.append(f"{name}:{number}: {col}: {exc}")
                 ok = False
@@ -329,12 +377,14 @@ def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab,
             if required and (value is None or value == ()):
                 errors.append(f"{name}:{number}: {col}: required")
                 ok = False
-            values.append(value)
+            row.append(value)
         if not ok:
             continue
-        extra = {c: _cell(row[c]) for c in extras if row.get(c) not in (None, "")}
-        values.append(extra or None)
-        out.append(tuple(values))
+        extra = None
+        if extras:
+            extra = {c: _cell(values[i]) for c, i in extras if values[i] not in (None, "")} or None
+        row.append(extra)
+        out.append(tuple(row))
         numbers.append(number)
     return out, numbers
 
@@ -344,63 +394,71 @@ def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], 
     ids: dict[str, set] = {}
     for name, table in schema.tables.items():
         key_idx = [table.names.index(k) for k in table.key]
-        seen: dict[tuple, int] = {}
+        seen: dict[Any, int] = {}
+        single = len(key_idx) == 1
+        k0 = key_idx[0]
         for row, number in zip(tables[name], numbers[name]):
-            key = tuple(row[i] for i in key_idx)
-            if key in seen:
-                label = "/".join(str(k) for k in key if k is not None)
-                errors.append(f"{name}:{number}: {'/'.join(table.key)}: duplicate '{label}' (first at row {seen[key]})")
-            else:
-                seen[key] = number
+            key = row[k0] if single else tuple(row[i] for i in key_idx)
+            first = seen.setdefault(key, number)
+            if first != number:
+                parts = (key,) if single else key
+                label = "/".join(str(k) for k in parts if k is not None)
+                errors.append(f"{name}:{number}: {'/'.join(table.key)}: duplicate '{label}' (first at row {first})")
         if table.key == ("id",):
-            ids[name] = {k[0] for k in seen}
+            ids[name] = set(seen)
     for name, table in schema.tables.items():
         for i, col in enumerate(table.columns):
             if not col.base.startswith("ref:"):
                 continue
             target = ids.get(col.base[4:], set())
+            what = singular(col.base[4:])
             for row, number in zip(tables[name], numbers[name]):
-                values = row[i] if col.is_list else (row[i],)
-                for value in values or ():
-                    if value is not None and value not in target:
-                        errors.append(f"{name}:{number}: {col.name}: unknown {singular(col.base[4:])} '{value}'")
+                value = row[i]
+                if col.is_list:
+                    for item in value or ():
+                        if item not in target:
+                            errors.append(f"{name}:{number}: {col.name}: unknown {what} '{item}'")
+                elif value is not None and value not in target:
+                    errors.append(f"{name}:{number}: {col.name}: unknown {what} '{value}'")
 
-    def cols(name: str) -> dict[str, int]:
-        return {c: i for i, c in enumerate(schema.tables[name].names)}
+    def col(name: str, column: str) -> int:
+        return schema.tables[name].names.index(column)
 
-    def rows(name: str) -> Iterator[tuple[dict[str, Any], int]]:
-        c = cols(name)
-        for row, number in zip(tables[name], numbers[name]):
-            yield {k: row[i] for k, i in c.items()}, number
-
-    def ordered(name: str, row: dict, number: int, first: str, later: str, relation: str = "before") -> None:
-        if row[first] and row[later] and row[later] < row[first]:
-            errors.append(f"{name}:{number}: {later}: {row[later]} is {relation} {first} {row[first]}")
+    def ordered(name: str, row: tuple, number: int, first: str, later: str) -> None:
+        a, b = row[col(name, first)], row[col(name, later)]
+        if a and b and b < a:
+            errors.append(f"{name}:{number}: {later}: {b} is before {first} {a}")
 
     # jurisdictions: levels and the tree
     ranks = {code: term.extra["rank"] for code, term in schema.vocab("jurisdiction_levels").items()}
-    jur = {r["id"]: (r, n) for r, n in rows("jurisdictions")}
-    for jid, (r, n) in jur.items():
-        parent = jur.get(r["parent_id"])
-        if parent and ranks[parent[0]["level"]] >= ranks[r["level"]]:
+    j_id, j_level, j_parent = col("jurisdictions", "id"), col("jurisdictions", "level"), col("jurisdictions", "parent_id")
+    jur = {r[j_id]: (r, n) for r, n in zip(tables["jurisdictions"], numbers["jurisdictions"])}
+    for r, n in jur.values():
+        parent = jur.get(r[j_parent])
+        if parent and ranks[parent[0][j_level]] >= ranks[r[j_level]]:
             errors.append(
-                f"jurisdictions:{n}: level: a {r['level']} cannot lie under the {parent[0]['level']} '{r['parent_id']}'"
+                f"jurisdictions:{n}: level: a {r[j_level]} cannot lie under the {parent[0][j_level]} '{r[j_parent]}'"
             )
-    _check_tree("jurisdictions", {j: (r["parent_id"], n) for j, (r, n) in jur.items()}, errors)
+    _check_tree("jurisdictions", {j: (r[j_parent], n) for j, (r, n) in jur.items()}, errors)
 
-    orgs = {r["id"]: (r, n) for r, n in rows("organizations")}
-    _check_tree("organizations", {o: (r["parent_id"], n) for o, (r, n) in orgs.items()}, errors)
-    for oid, (r, n) in orgs.items():
-        if r["supervision"] and r["kind"] != "department":
+    o_id, o_parent = col("organizations", "id"), col("organizations", "parent_id")
+    o_kind, o_sup = col("organizations", "kind"), col("organizations", "supervision")
+    orgs = {r[o_id]: (r[o_parent], n) for r, n in zip(tables["organizations"], numbers["organizations"])}
+    _check_tree("organizations", orgs, errors)
+    for r, n in zip(tables["organizations"], numbers["organizations"]):
+        if r[o_sup] and r[o_kind] != "department":
             errors.append(f"organizations:{n}: supervision: only departments have a supervision kind")
 
     # tenures: dates, and no two non-acting holders of one post at once
+    t_post, t_start, t_end, t_acting = (col("tenures", c) for c in ("post_id", "start", "end", "acting"))
     by_post = defaultdict(list)
-    for r, n in rows("tenures"):
+    for r, n in zip(tables["tenures"], numbers["tenures"]):
         ordered("tenures", r, n, "start", "end")
-        if not r["acting"]:
-            by_post[r["post_id"]].append((r["start"], r["end"] or "9999-12-31", n))
+        if not r[t_acting]:
+            by_post[r[t_post]].append((r[t_start], r[t_end] or "9999-12-31", n))
     for post, spans in by_post.items():
+        if len(spans) < 2:
+            continue
         spans.sort()
         for (s1, e1, n1), (s2, e2, n2) in zip(spans, spans[1:]):
             if s2 <= e1:
@@ -409,21 +467,28 @@ def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], 
                     f"({s1}..{'' if e1 == '9999-12-31' else e1})"
                 )
 
-    for r, n in rows("portfolios"):
+    p_ind, p_org = col("portfolios", "industry"), col("portfolios", "organization_id")
+    for r, n in zip(tables["portfolios"], numbers["portfolios"]):
         ordered("portfolios", r, n, "start", "end")
-        if (r["industry"] is None) == (r["organization_id"] is None):
+        if (r[p_ind] is None) == (r[p_org] is None):
             errors.append(f"portfolios:{n}: industry: give exactly one of industry and organization_id")
 
-    for r, n in rows("hazards"):
-        ordered("hazards", r, n, "found_on", "deadline")
-        ordered("hazards", r, n, "found_on", "closed_on")
-        if r["status"] == "closed" and not r["closed_on"]:
-            errors.append(f"hazards:{n}: closed_on: a closed hazard needs closed_on")
-        if r["status"] != "closed" and r["closed_on"]:
-            errors.append(f"hazards:{n}: closed_on: set, but status is '{r['status']}'")
+    h_found, h_deadline, h_status, h_closed = (col("hazards", c) for c in ("found_on", "deadline", "status", "closed_on"))
+    for r, n in zip(tables["hazards"], numbers["hazards"]):
+        found, deadline, closed = r[h_found], r[h_deadline], r[h_closed]
+        if deadline and deadline < found:
+            errors.append(f"hazards:{n}: deadline: {deadline} is before found_on {found}")
+        if closed and closed < found:
+            errors.append(f"hazards:{n}: closed_on: {closed} is before found_on {found}")
+        if r[h_status] == "closed":
+            if not closed:
+                errors.append(f"hazards:{n}: closed_on: a closed hazard needs closed_on")
+        elif closed:
+            errors.append(f"hazards:{n}: closed_on: set, but status is '{r[h_status]}'")
 
-    for r, n in rows("events"):
-        if r["kind"] == "deadline_extended" and not r["deadline"]:
+    e_kind, e_deadline = col("events", "kind"), col("events", "deadline")
+    for r, n in zip(tables["events"], numbers["events"]):
+        if r[e_kind] == "deadline_extended" and not r[e_deadline]:
             errors.append(f"events:{n}: deadline: a deadline_extended event needs the new deadline")
 
 

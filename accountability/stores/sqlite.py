@@ -15,7 +15,7 @@ import orjson
 
 from accountability.dataset import EXTRA, Dataset
 from accountability.errors import StoreError, UsageError
-from accountability.stores.base import STATE_EVENTS, Store, WriteResult
+from accountability.stores.base import STATE_EVENTS, Store, WriteResult, merge_events
 from graph_schema import SCHEMA, Schema
 
 SCHEMA_VERSION = 1
@@ -33,6 +33,10 @@ INDEXES = (
     "events(hazard_id, kind)",
     "incidents(jurisdiction_id)",
 )
+
+
+def _index_name(i: int, index: str) -> str:
+    return f"ix_{i}_{index.split('(')[0]}"
 
 
 def _quote(name: str) -> str:
@@ -75,7 +79,7 @@ class SQLiteStore(Store):
                 cols.append(f"{_quote(c.name)} {sql_type}{pk}")
             cols.append(f"{EXTRA} TEXT")
             statements.append(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})")
-        statements += [f"CREATE INDEX IF NOT EXISTS ix_{i}_{ix.split('(')[0]} ON {ix}" for i, ix in enumerate(INDEXES)]
+        statements += [f"CREATE INDEX IF NOT EXISTS {_index_name(i, ix)} ON {ix}" for i, ix in enumerate(INDEXES)]
         statements.append("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         with self._transaction():
             for sql in statements:
@@ -99,31 +103,51 @@ class SQLiteStore(Store):
 
     # -- writing ----------------------------------------------------------------------------------------
 
-    def _to_db(self, table: str, row: tuple) -> tuple:
-        columns = self.schema.tables[table].columns
-        out = []
-        for c, v in zip(columns, row):
-            if c.is_list:
-                v = ";".join(v) if v else None
-            elif isinstance(v, bool):
-                v = int(v)
-            out.append(v)
-        extra = row[-1]
-        out.append(orjson.dumps(extra, option=orjson.OPT_SORT_KEYS).decode() if extra else None)
-        if self._key_column(table) == "_key":
-            key_idx = [self.schema.tables[table].names.index(k) for k in self.schema.tables[table].key]
-            out.insert(0, "\x1f".join("" if row[i] is None else str(row[i]) for i in key_idx))
-        return tuple(out)
+    def _encoder(self, table: str):
+        """A function turning a dataset row into the row stored (lists as text, bools as 0/1, extra as JSON)."""
+        spec = self.schema.tables[table]
+        lists = [i for i, c in enumerate(spec.columns) if c.is_list]
+        bools = [i for i, c in enumerate(spec.columns) if c.base == "bool"]
+        key_idx = [spec.names.index(k) for k in spec.key] if self._key_column(table) == "_key" else None
+
+        if not lists and not bools and key_idx is None:
+            def plain(row: tuple) -> tuple:
+                extra = row[-1]
+                return row[:-1] + ((orjson.dumps(extra, option=orjson.OPT_SORT_KEYS).decode() if extra else None),)
+            return plain
+
+        def encode(row: tuple) -> tuple:
+            out = list(row)
+            extra = out.pop()
+            for i in lists:
+                out[i] = ";".join(out[i]) if out[i] else None
+            for i in bools:
+                if out[i] is not None:
+                    out[i] = int(out[i])
+            out.append(orjson.dumps(extra, option=orjson.OPT_SORT_KEYS).decode() if extra else None)
+            if key_idx is not None:
+                out.insert(0, "\x1f".join("" if row[i] is None else str(row[i]) for i in key_idx))
+            return tuple(out)
+
+        return encode
 
     def write(self, dataset: Dataset) -> WriteResult:
         digest = dataset.content_hash()
         if self.meta().get("dataset_hash") == digest:
             return WriteResult(digest, unchanged=True)
         result = WriteResult(digest, unchanged=False)
+        fresh = all(self.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None for t in self.schema.tables)
         try:
             with self._transaction():
-                for name, table in self.schema.tables.items():
-                    self._write_table(name, [self._to_db(name, r) for r in dataset.tables.get(name, [])], result)
+                self.db.execute("PRAGMA cache_size=-262144")
+                if fresh:  # bulk load: build the indexes once, after the rows are in
+                    for i, ix in enumerate(INDEXES):
+                        self.db.execute(f"DROP INDEX IF EXISTS {_index_name(i, ix)}")
+                for name in self.schema.tables:
+                    self._write_table(name, dataset.tables.get(name, []), result)
+                if fresh:
+                    for i, ix in enumerate(INDEXES):
+                        self.db.execute(f"CREATE INDEX IF NOT EXISTS {_index_name(i, ix)} ON {ix}")
                 now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
                 for key, value in (("dataset_hash", digest), ("imported_at", now), ("source", dataset.source)):
                     self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
@@ -135,15 +159,17 @@ class SQLiteStore(Store):
         key = self._key_column(name)
         columns = ([] if key == "id" else ["_key"]) + list(self.schema.tables[name].names) + [EXTRA]
         col_sql = ", ".join(_quote(c) for c in columns)
-        insert = f"INSERT OR REPLACE INTO {name} ({col_sql}) VALUES ({', '.join('?' * len(columns))})"
+        values = ", ".join("?" * len(columns))
+        insert = f"INSERT OR REPLACE INTO {name} ({col_sql}) VALUES ({values})"
         key_pos = columns.index(key)
-        existing = {r[key_pos]: r for r in self.db.execute(f"SELECT {col_sql} FROM {name}")}
-        if not existing:
-            self.db.executemany(insert, rows)
+        encode = self._encoder(name)
+        if self.db.execute(f"SELECT 1 FROM {name} LIMIT 1").fetchone() is None:
+            self.db.executemany(f"INSERT INTO {name} ({col_sql}) VALUES ({values})", map(encode, rows))
             result.inserted[name] = len(rows)
             return
+        existing = {r[key_pos]: r for r in self.db.execute(f"SELECT {col_sql} FROM {name}")}
         changed, inserted = [], 0
-        for row in rows:
+        for row in map(encode, rows):
             old = existing.pop(row[key_pos], None)
             if old is None:
                 inserted += 1
@@ -234,7 +260,7 @@ class SQLiteStore(Store):
                 'SELECT hazard_id, "on", kind, deadline FROM events WHERE kind IN (?, ?) ORDER BY hazard_id, "on"',
                 STATE_EVENTS,
             )
-        yield from _merge_events((decode(r) for r in hazards), events)
+        yield from merge_events((decode(r) for r in hazards), events)
 
     def search(self, text: str, limit: int = 50) -> list[dict]:
         text = text.strip()
@@ -259,17 +285,3 @@ class SQLiteStore(Store):
     def close(self) -> None:
         self.db.close()
 
-
-def _merge_events(hazards: Iterator[dict], events: Iterable[tuple]) -> Iterator[tuple[dict, list[dict]]]:
-    """Join hazards and events, both ordered by hazard id, in one pass."""
-    events = iter(events)
-    pending = next(events, None)
-    for hazard in hazards:
-        hid = hazard["id"]
-        own = []
-        while pending is not None and pending[0] < hid:
-            pending = next(events, None)
-        while pending is not None and pending[0] == hid:
-            own.append({"hazard_id": pending[0], "on": pending[1], "kind": pending[2], "deadline": pending[3]})
-            pending = next(events, None)
-        yield hazard, own
