@@ -238,6 +238,29 @@ ESPECIALLY = ((30, 41, 180_000_000, _E), (8, 100, 62_000_000, _E), (5, 20, 100_0
               (54, 9, 90_770_000, ("self_built_housing",)), (78, 617, 1_986_000_000, ("hazardous_chemicals",)))
 
 
+# [low, high) of each measure (deaths, serious injuries, direct loss) within a level
+BANDS = {
+    "general": ((0, 3), (0, 10), (50_000, 10_000_000)),
+    "large": ((3, 10), (10, 50), (10_000_000, 50_000_000)),
+    "major": ((10, 30), (50, 100), (50_000_000, 100_000_000)),
+}
+
+
+def _random_profile(rng: random.Random, level: str) -> tuple[int, int, int, tuple[str, ...]]:
+    """An accident of ``level``: one measure (deaths most often) reaches it, the others stay below its top."""
+    bands = BANDS[level]
+    decisive = rng.choices((0, 1, 2), weights=(6, 1.5, 2.5))[0]
+    values = []
+    for k, (lo, hi) in enumerate(bands):
+        low = lo if k == decisive or level == "general" else 0
+        if k == 2:
+            values.append(rng.randrange(max(low, 10_000) // 10_000, hi // 10_000) * 10_000)
+        else:
+            values.append(rng.randrange(low, hi))
+    fits = {"general": _G, "large": _L, "major": _M}[level]
+    return values[0], values[1], values[2], fits
+
+
 # -- the generator ------------------------------------------------------------------------------------------------
 
 
@@ -256,7 +279,7 @@ class _Jur:
     id: str
     name: str
     level: str
-    parent: "_Jur | None"
+    parent: _Jur | None
     suffix: str  # 省, 市, 区, 县, 镇, 乡, 街道, 村, 社区
     stem: str  # the name without its suffix
 
@@ -417,7 +440,7 @@ class _Generator:
         rng, today = self.rng, self.today
         rows: list[tuple[str, int, int | None, bool]] = []
         start = self.origin - rng.randint(0, 1200)
-        vacant_at_end = rng.random() < 0.03
+        vacant_at_end = rng.random() < 0.02
         person = self._cadre(start)
         while True:
             end = start + rng.randint(lo, hi) - 1
@@ -696,10 +719,10 @@ class _Generator:
             self._org(eid, name, "enterprise", place.id, parent, (ind,))
             if not (i == 3 or rng.random() < NO_PRINCIPAL):
                 title = "董事长" if rng.random() < 0.35 else "总经理"
-                self._enterprise_tenures(self._post(f"{eid}-GM", title, eid, "enterprise_principal"), 0.01)
+                self._enterprise_tenures(self._post(f"{eid}-GM", title, eid, "enterprise_principal"), 0.005)
             title = "安全总监" if rng.random() < 0.3 else ("安全部经理" if rng.random() < 0.6 else "专职安全员")
             # E000005's safety manager left recently and nobody replaced them: the vacant_post showcase
-            self._enterprise_tenures(self._post(f"{eid}-SM", title, eid, "safety_manager"), 1.0 if i == 4 else 0.02)
+            self._enterprise_tenures(self._post(f"{eid}-SM", title, eid, "safety_manager"), 1.0 if i == 4 else 0.01)
             self.ent_ids.append(eid)
             self.ent_jur.append(place.id)
             self.ent_ind.append(ind)
@@ -746,10 +769,10 @@ class _Generator:
                 profiles += [ESPECIALLY[1], ESPECIALLY[3], MAJOR_ACC[3], MAJOR_ACC[4], LARGE[4]]
             while len(profiles) < n:
                 r = rng.random()
-                group = GENERAL if r < 0.62 else LARGE if r < 0.9 else MAJOR_ACC
-                profiles.append(rng.choice(group))
+                profiles.append(_random_profile(rng, "general" if r < 0.62 else "large" if r < 0.9 else "major"))
             profiles = profiles[:n]
         plan = []
+        seen: dict = {}  # two accidents at one enterprise share the hazards seen there
         for k, (deaths, injuries, loss, fits) in enumerate(profiles):
             industry = rng.choice(fits)
             occurred = rng.randint(self.today - HISTORY_DAYS + 150, self.today - 5)
@@ -764,7 +787,7 @@ class _Generator:
                 jid, org, key = self.ent_jur[e], self.ent_ids[e], self.ent_ids[e]
             plan.append({"id": f"I{k + 1:04d}", "industry": industry, "jid": jid, "org": org, "key": key,
                          "occurred": occurred, "deaths": deaths, "injuries": injuries, "loss": loss,
-                         "links": 2 if k == 0 else rng.randint(0, 3), "seen": []})
+                         "links": 2 if k == 0 else rng.randint(0, 3), "seen": seen.setdefault(key, [])})
         return plan
 
     def _incidents(self, plan: list[dict]) -> None:
