@@ -1,0 +1,252 @@
+"""What every page shares: the words, the global sidebar values, the cached session and the error edge.
+
+Pages import this module; the library (``accountability``) never imports Streamlit. Page widget keys
+are prefixed by page (``ov_``, ``ex_``, ``hz_``, ``of_``, ``gp_``, ``qr_``, ``rp_``, ``dt_``); the global
+sidebar uses ``global_``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+import yaml
+
+from accountability import settings
+from accountability.errors import AccountabilityError
+from accountability.ui import Labels, LiveSession, exposure_ranking, hazard_summary, md
+from graph_schema import InvalidSchema
+
+HERE = Path(__file__).resolve().parent
+PAGES = {
+    "overview": "app_pages/overview.py",
+    "explore": "app_pages/explore.py",
+    "hazard": "app_pages/hazard.py",
+    "official": "app_pages/official.py",
+    "gaps": "app_pages/gaps.py",
+    "queries": "app_pages/queries.py",
+    "report": "app_pages/report.py",
+    "data": "app_pages/data.py",
+}
+
+
+# -- words ------------------------------------------------------------------------------------------------
+
+
+@cache
+def words() -> dict:
+    return yaml.safe_load((HERE / "words.yaml").read_text(encoding="utf-8"))
+
+
+def lang() -> str:
+    return st.session_state.get("global_lang", settings.get("lang") or "zh")
+
+
+def t(key: str, **values: Any) -> str:
+    """The UI word ``section.name`` in the current language (values are formatted in, escaped for
+    markdown: they are data)."""
+    section, _, name = key.partition(".")
+    text = words()[section][name][lang()]
+    return text.format(**{k: md(v) for k, v in values.items()})
+
+
+def plain(key: str, **values: Any) -> str:
+    """Like :func:`t` for places that show text as is (table headers, options, file names)."""
+    section, _, name = key.partition(".")
+    text = words()[section][name][lang()]
+    return text.format(**values)
+
+
+# -- global values --------------------------------------------------------------------------------------
+
+
+def store_uri() -> str:
+    return str(settings.get("store"))
+
+
+def as_of() -> str:
+    value = st.session_state.get("global_as_of") or dt.date.today()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def sidebar() -> None:
+    """The language switch, the one "as of" date and the store, on every page."""
+    with st.sidebar:
+        st.radio("语言 / Language", ["zh", "en"], key="global_lang", horizontal=True,
+                 index=1 if settings.get("lang") == "en" else 0,
+                 format_func=lambda code: {"zh": "中文", "en": "English"}[code])
+        initial = dt.date.today()
+        raw = st.query_params.get("as_of")
+        if raw and "global_as_of" not in st.session_state:
+            with contextlib.suppress(ValueError):
+                initial = dt.date.fromisoformat(raw)
+        st.date_input(t("common.as_of"), value=initial, key="global_as_of", help=plain("common.as_of_help"),
+                      min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 12, 31))
+        st.caption(t("common.store", store=store_uri()))
+
+
+# -- the session -------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def live(uri: str) -> LiveSession:
+    """One session per store for every user of this server (see LiveSession for the locking)."""
+    return LiveSession(uri, rules=settings.get("rules"))
+
+
+@contextlib.contextmanager
+def session() -> Iterator[Any]:
+    """The store's session, locked for this run. A missing store stops the page with a pointer to the
+    Data page instead of a traceback."""
+    if not live(store_uri()).exists():
+        st.info(t("common.no_store", store=store_uri()))
+        st.page_link(PAGES["data"], label=plain("data.title"), icon=":material/upload:")
+        st.stop()
+    with errors(), live(store_uri()).use() as s:
+        yield s
+
+
+def require_store() -> None:
+    """Stop the page (pointing to the Data page) when the store does not exist."""
+    with session():
+        pass
+
+
+def dataset_hash() -> str:
+    return live(store_uri()).dataset_hash() or ""
+
+
+@contextlib.contextmanager
+def errors() -> Iterator[None]:
+    """The app's one error edge: a user's mistake or a data problem becomes one message, not a traceback."""
+    try:
+        yield
+    except AccountabilityError as exc:
+        st.error(md(str(exc)))
+        st.stop()
+    except InvalidSchema as exc:
+        st.error(t("common.bad_schema") + " " + md(str(exc)))
+        st.stop()
+
+
+# Tracing every hazard below this many jurisdictions takes seconds; above (a whole province), minutes:
+# such work waits for a click.
+BIG_SCOPE = 1000
+
+
+def big_scope(s, jurisdictions: set[str] | None) -> bool:
+    """Whether tracing the hazards of ``jurisdictions`` (None: all) should wait for a click."""
+    return len(s.graph.jurisdictions if jurisdictions is None else jurisdictions) > BIG_SCOPE
+
+
+def confirm_once(key: str, label: str, note: str) -> None:
+    """Stop the page here until the user clicks ``label``; the click is remembered for this browser session
+    (``key`` names what was confirmed, prefixed by the page)."""
+    done = st.session_state.setdefault("confirmed", set())
+    if key in done:
+        return
+    st.caption(note)
+    st.button(label, key=key, type="primary", on_click=done.add, args=(key,))
+    st.stop()
+
+
+def labels(s) -> Labels:
+    return Labels(s, lang())
+
+
+# -- cached computations ------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def summary_data(uri: str, digest: str, on: str) -> dict:
+    """The overview's counts, once per (store, dataset, date)."""
+    with live(uri).batch(on) as s:
+        return hazard_summary(s, on)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def ranking_data(uri: str, digest: str, on: str, jurisdiction: str | None) -> dict:
+    """The exposure ranking of a scope, once per (store, dataset, date, scope): it traces every hazard there."""
+    with live(uri).batch(on) as s:
+        return exposure_ranking(s, on, jurisdiction)
+
+
+# -- showing things -------------------------------------------------------------------------------------------
+
+
+def frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
+    """Rows as a table whose headers are words of the current language (``columns``: row key → word key, or
+    ``=header`` for a header given as is)."""
+    headers = {k: (v[1:] if v.startswith("=") else plain(v)) for k, v in columns.items()}
+    data = [{headers[k]: _cell(r.get(k)) for k in columns} for r in rows]
+    return pd.DataFrame(data, columns=list(headers.values()))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (list, tuple, set)):
+        return "；".join(str(v) for v in value) if lang() == "zh" else "; ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    return value
+
+
+def yes(value: bool) -> str:
+    return "✓" if value else ""
+
+
+def picker(table: str, key: str, placeholder_key: str, limit: int = 50) -> str | None:
+    """Search ``table`` by id or name and pick one: returns the chosen id (or None)."""
+    text = st.text_input(plain(placeholder_key), key=f"{key}_q", placeholder=plain("common.search_hint"))
+    if not text or not text.strip():
+        return None
+    with session() as s:
+        found = [r for r in s.store.search(text, limit=500) if r["type"] == table][:limit]
+    if not found:
+        st.caption(t("common.nothing_found"))
+        return None
+    options = [r["id"] for r in found]
+    names = {r["id"]: r["name"] for r in found}
+    return st.selectbox(plain("common.pick"), options, index=None, key=f"{key}_pick",
+                        format_func=lambda rid: f"{names.get(rid) or ''} ({rid})")
+
+
+def page_link(page: str, label: str, **params: str) -> None:
+    st.page_link(PAGES[page], label=md(label), query_params=params or None)
+
+
+def jurisdiction_select(label_key: str, key: str, deepest: str = "township", allow_all: bool = True) -> str | None:
+    """A jurisdiction down to level ``deepest`` (villages are too many to list), in tree order, shown with
+    its ancestors; None means all."""
+    with session() as s:
+        graph = s.graph
+        limit = graph.rank_of_level[deepest]
+        roots = sorted(j.id for j in graph.jurisdictions.values() if not j.parent_id)
+        order: list[str] = []
+        stack = list(reversed(roots))
+        while stack:
+            jid = stack.pop()
+            if graph.jurisdictions[jid].rank > limit:
+                continue
+            order.append(jid)
+            stack.extend(sorted(graph.tree.successors(jid), reverse=True))
+        L = labels(s)
+        names = {jid: L.place(jid) for jid in order}
+    options = ([None] if allow_all else []) + order
+    return st.selectbox(plain(label_key), options, key=key, format_func=lambda j: plain("common.all") if j is None
+                        else names[j])
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def report_bytes(uri: str, digest: str, incident: str, report_lang: str, fmt: str) -> bytes:
+    """An incident's report rendered once per (dataset, incident, language, format)."""
+    from accountability.reports import build_report, render
+
+    with live(uri).use() as s:
+        report = build_report(s, incident, report_lang)
+    return render(report, fmt)

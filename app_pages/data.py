@@ -1,0 +1,69 @@
+"""Data: upload a dataset (a zip of CSV files, an .xlsx workbook or a .json file), read the validation
+report, import it when it is valid; and see what the store holds."""
+
+import tempfile
+
+import pandas as pd
+import streamlit as st
+
+from accountability.dataset import load
+from accountability.errors import AccountabilityError, InvalidDataset
+from accountability.stores import open_store
+from accountability.ui import save_upload, split_error
+from app_pages import common
+from app_pages.common import md, plain, t
+from graph_schema import SCHEMA
+
+st.title(t("data.title"))
+uri = common.store_uri()
+
+st.subheader(t("data.store"))
+live = common.live(uri)
+try:
+    with live.use() as s:
+        meta = s.store.meta() or {}
+        counts = {table: s.store.count(table) for table in SCHEMA.tables}
+    st.dataframe(pd.DataFrame([{plain("data.key"): k, plain("data.value"): str(v)} for k, v in meta.items()]),
+                 hide_index=True)
+    st.dataframe(pd.DataFrame([{plain("data.table"): k, plain("data.rows"): v} for k, v in counts.items()]),
+                 hide_index=True)
+except AccountabilityError as exc:
+    st.info(t("data.no_store", store=uri) + " " + md(str(exc)))
+
+st.subheader(t("data.upload"))
+st.caption(t("data.upload_help"))
+upload = st.file_uploader(plain("data.file"), type=["zip", "xlsx", "json"], key="dt_file")
+if upload is not None:
+    token = f"{upload.file_id}:{upload.size}"
+    checked = st.session_state.get("dt_checked")
+    if not checked or checked["token"] != token:
+        with st.spinner(plain("data.validating")), tempfile.TemporaryDirectory() as tmp:
+            try:
+                dataset = load(save_upload(upload.name, upload.getvalue(), tmp))
+                checked = {"token": token, "dataset": dataset, "errors": []}
+            except InvalidDataset as exc:
+                checked = {"token": token, "dataset": None, "errors": exc.errors}
+        st.session_state["dt_checked"] = checked
+    if checked["errors"]:
+        st.error(t("data.invalid", n=len(checked["errors"])))
+        st.dataframe(pd.DataFrame([split_error(e) for e in checked["errors"]]).rename(columns={
+            "table": plain("data.table"), "row": plain("data.row"), "column": plain("data.column"),
+            "reason": plain("data.reason")}), hide_index=True, width="stretch")
+    else:
+        dataset = checked["dataset"]
+        st.success(t("data.valid", rows=sum(dataset.counts().values()), digest=dataset.content_hash()[:12]))
+        st.dataframe(pd.DataFrame([{plain("data.table"): k, plain("data.rows"): v}
+                                   for k, v in dataset.counts().items()]), hide_index=True)
+        if st.button(plain("data.import"), type="primary", key="dt_import"):
+            with st.spinner(plain("data.importing")), common.errors():
+                with live.lock, open_store(uri) as store:
+                    result = store.write(dataset)
+                live.reset()
+                st.cache_data.clear()
+            if result.unchanged:
+                st.info(t("data.unchanged"))
+            else:
+                st.success(t("data.imported", digest=result.dataset_hash[:12]))
+                st.dataframe(pd.DataFrame([{plain("data.table"): k, "+": result.inserted.get(k, 0),
+                                            "~": result.updated.get(k, 0), "−": result.deleted.get(k, 0)}
+                                           for k in result.inserted]), hide_index=True)

@@ -1,0 +1,161 @@
+"""Hazard: who is accountable for one hazard on the "as of" date, why (rules, legal basis, the path in the
+graph), what is missing (gaps), and who held the posts while the hazard was open."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from accountability.session import Session
+from accountability.trace import day, iso
+from accountability.ui import chain_graph, graph_html, holder_spans
+from app_pages import common
+from app_pages.common import frame, md, page_link, plain, t
+
+SUGGESTIONS = 200
+
+
+def _open(hid: str | None) -> None:
+    if hid:
+        st.query_params["hazard"] = hid
+
+
+def _picked(key: str) -> None:
+    _open(st.session_state.get(key))
+
+
+st.title(t("hazard.title"))
+on = common.as_of()
+with common.session() as s:
+    L = common.labels(s)
+    with st.expander(plain("hazard.choose"), expanded="hazard" not in st.query_params):
+        a, b = st.columns(2)
+        with a:
+            text = st.text_input(plain("hazard.search"), key="hz_q", placeholder=plain("common.search_hint"))
+            if text.strip():
+                found = [r for r in s.store.search(text, limit=500) if r["type"] == "hazards"][:50]
+                names = {r["id"]: r["name"] for r in found}
+                st.selectbox(plain("common.pick"), list(names), index=None, key="hz_found",
+                             on_change=_picked, args=("hz_found",),
+                             format_func=lambda h: f"{h} · {names.get(h) or ''}")
+        with b:
+            first = []
+            for hazard, _ in s.store.hazard_records(unresolved_on=on):
+                first.append(hazard)
+                if len(first) >= SUGGESTIONS:
+                    break
+            described = {h["id"]: h["description"] for h in first}
+            st.selectbox(plain("hazard.unresolved", n=len(first)), list(described), index=None, key="hz_list",
+                         on_change=_picked, args=("hz_list",),
+                         format_func=lambda h: f"{h} · {described.get(h) or ''}")
+    hid = st.query_params.get("hazard")
+    if not hid:
+        st.info(t("hazard.pick_one"))
+        st.stop()
+
+    with common.errors():
+        hazard, events = s.hazard(hid)
+    unresolved = hazard["found_on"] <= on and (not hazard["closed_on"] or hazard["closed_on"] > on)
+    when = on if unresolved else Session.default_as_of(hazard) if hazard["found_on"] <= on else hazard["found_on"]
+    with common.errors():
+        chain = s.trace(hid, as_of=when)
+
+    st.header(f"{md(hid)} · {md(hazard['description'] or '')}")
+    facts = st.columns(4)
+    facts[0].metric(plain("cols.industry"), L.industry(hazard["industry"]))
+    facts[1].metric(plain("cols.level"), L.term("hazard_levels", hazard["level"]))
+    facts[2].metric(plain("cols.status"), L.term("hazard_statuses", hazard["status"]))
+    overdue = next((g for g in chain.gaps if g["kind"] == "overdue"), None)
+    facts[3].metric(plain("cols.days_overdue"), overdue["days"] if overdue else 0)
+    st.markdown(t("hazard.facts", place=L.place(hazard["jurisdiction_id"]),
+                  organization=L.organization(hazard["organization_id"]) or "—", found=hazard["found_on"],
+                  deadline=hazard["deadline"] or "—", closed=hazard["closed_on"] or "—"))
+    if not unresolved:
+        st.warning(t("hazard.not_unresolved", as_of=on, when=when))
+    st.caption(t("hazard.chain_on", when=when, links=len(chain.links), gaps=len(chain.gaps)))
+
+    chain_tab, why_tab, gaps_tab, graph_tab, time_tab = st.tabs(
+        [plain("hazard.tab_chain"), plain("hazard.tab_why"), plain("hazard.tab_gaps"), plain("hazard.tab_graph"),
+         plain("hazard.tab_time")])
+
+    with chain_tab:
+        rows = []
+        for i, link in enumerate(chain.links, start=1):
+            holders = link.holders or (None,)
+            for h in holders:
+                rows.append({
+                    "n": i, "duty": L.term("duties", link.duty), "degree": L.term("degrees", link.degree),
+                    "post": L.post_in_org(link.post_id), "place": L.jurisdiction(link.jurisdiction_id),
+                    "holder": (h.name + (plain("hazard.acting") if h.acting else "")) if h else plain("hazard.vacant"),
+                    "since": h.start if h else "", "rules": [L.rule(r) for r in link.rules],
+                    "basis": [L.citation(b) for b in link.basis], "escalated": link.escalated,
+                })
+        st.dataframe(frame(rows, {"n": "cols.n", "duty": "cols.duty", "degree": "cols.degree", "post": "cols.post",
+                                  "place": "cols.place", "holder": "cols.holder", "since": "cols.since",
+                                  "rules": "cols.rules", "basis": "cols.basis", "escalated": "cols.escalated"}),
+                     hide_index=True, width="stretch", height=min(35 * (len(rows) + 1) + 3, 900))
+        people = {h.person_id: h.name for link in chain.links for h in link.holders}
+        links = st.columns(min(len(people), 6) or 1)
+        for i, (pid, name) in enumerate(list(people.items())[:12]):
+            with links[i % len(links)]:
+                page_link("official", name, person=pid)
+
+    with why_tab:
+        for i, link in enumerate(chain.links, start=1):
+            holders = "、".join(h.name for h in link.holders) or plain("hazard.vacant")
+            st.markdown(f"**{i}. {md(L.post_in_org(link.post_id))}**（{md(holders)}）"
+                        + (f" · {t('hazard.escalated')}" if link.escalated else ""))
+            st.markdown(md(link.explanation[common.lang()]))
+            for b in link.basis:
+                text = L.citation_text(b)
+                st.caption(f"{md(L.citation(b))}" + (f"：{md(text)}" if text else ""))
+
+    with gaps_tab:
+        if not chain.gaps:
+            st.success(t("hazard.no_gaps"))
+        for gap in chain.gaps:
+            st.warning(md(L.gap(gap)))
+
+    with graph_tab:
+        g = chain_graph(s, chain, hazard, L)
+        options = [-1] + list(range(len(chain.links)))
+        pick = st.selectbox(plain("hazard.highlight"), options, key="hz_highlight",
+                            format_func=lambda i: plain("hazard.all_links") if i < 0 else
+                            f"{i + 1}. {L.post_in_org(chain.links[i].post_id)} · {L.term('degrees', chain.links[i].degree)}")
+        highlight = {(u, v) for u, v, a in g.edges(data=True) if pick < 0 or pick in a["links"]}
+        st.iframe(graph_html(g, common.lang(), highlight=highlight, height=640, center=f"hazards:{hid}",
+                             layout="chain"), height=700, alt=plain("hazard.graph_alt"))
+        st.caption(t("hazard.graph_help"))
+
+    with time_tab:
+        end = when
+        start = hazard["found_on"]
+        with common.errors():
+            window = s.trace(hid, start=start, end=end)
+        spans = holder_spans(window)
+        st.caption(t("hazard.window", start=start, end=end))
+        if spans:
+            post_col, holder_col, kind_col = plain("cols.post"), plain("cols.holder"), plain("hazard.holding")
+            kinds = [plain("hazard.s_holder"), plain("hazard.s_acting"), plain("hazard.s_vacant")]
+            df = pd.DataFrame([{
+                post_col: L.post_in_org(r["post_id"]),
+                holder_col: r["name"] if not r["vacant"] else plain("hazard.vacant"),
+                kind_col: kinds[2] if r["vacant"] else kinds[1] if r["acting"] else kinds[0],
+                "start": r["start"], "end": iso(day(r["end"]) + 1),  # bars end after the last day held
+                plain("cols.from"): r["start"], plain("cols.to"): r["end"],
+            } for r in spans])
+            base = alt.Chart(df).encode(
+                y=alt.Y(f"{post_col}:N", title=None, sort=None, axis=alt.Axis(labelLimit=280)))
+            bars = base.mark_bar(stroke="white", strokeWidth=1.5).encode(
+                x=alt.X("start:T", title=None, axis=alt.Axis(format="%Y-%m")), x2="end:T",
+                color=alt.Color(f"{kind_col}:N", scale=alt.Scale(domain=kinds, range=["#2471a3", "#e67e22", "#cacfd2"]),
+                                legend=alt.Legend(orient="top", title=None)),
+                tooltip=[post_col, holder_col, kind_col, plain("cols.from"), plain("cols.to")])
+            names = base.mark_text(align="left", dx=4, fontSize=11).encode(
+                x="start:T", text=f"{holder_col}:N",
+                color=alt.condition(alt.datum[kind_col] == kinds[2], alt.value("#566573"), alt.value("white")))
+            st.altair_chart((bars + names).properties(height=30 * df[post_col].nunique() + 40), width="stretch")
+        table = [{**r, "post": L.post_in_org(r["post_id"]), "duty": L.term("duties", r["duty"]),
+                  "holder": r["name"] if not r["vacant"] else plain("hazard.vacant")} for r in spans]
+        st.dataframe(frame(table, {"post": "cols.post", "duty": "cols.duty", "holder": "cols.holder",
+                                   "start": "cols.from", "end": "cols.to", "acting": "cols.acting"}),
+                     hide_index=True, width="stretch")

@@ -1,0 +1,107 @@
+"""Queries: the named query catalog (``accountability.queries``) as forms — typed parameters with their
+defaults and pick-lists, results as a table and as CSV (the same CSV as ``accountability query``)."""
+
+import datetime as dt
+import itertools
+
+import streamlit as st
+
+from accountability import queries
+from accountability.output import to_string
+from accountability.ui import md
+from app_pages import common
+from app_pages.common import frame, plain, t
+from graph_schema import SCHEMA
+
+ROW_CAP = 10_000
+# code columns shown with their labels (the CSV keeps the codes)
+VOCABULARY_COLUMNS = {"industry": "industries", "duty": "duties", "degree": "degrees", "role": "roles",
+                      "kind": "gap_kinds"}
+ID_COLUMNS = {"jurisdiction_id": "jurisdiction", "organization_id": "organization", "post_id": "post_in_org"}
+
+st.title(t("queries.title"))
+lang = common.lang()
+catalog = queries.catalog()
+name = st.selectbox(plain("queries.query"), [q.name for q in catalog], key="qr_name",
+                    format_func=lambda n: f"{queries.get(n).title[lang]} ({n})")
+query = queries.get(name)
+st.caption(md(query.description[lang]))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _run(uri: str, digest: str, name: str, given: tuple, on: str) -> dict:
+    """A query's answer (at most ROW_CAP rows), once per (dataset, query, parameters)."""
+    with common.live(uri).batch(on) as s, queries.run(name, s, **dict(given)) as result:
+        rows = list(itertools.islice(result, ROW_CAP + 1))
+        return {"rows": rows[:ROW_CAP], "truncated": len(rows) > ROW_CAP, "columns": result.columns,
+                "headers": {code: result.labels(code) for code in ("zh", "en")}}
+
+
+def _widget(param, L, key: str):
+    label = f"{param.description[lang]} ({param.name}){' *' if param.required else ''}"
+    help_ = param.describe(lang)
+    if param.type == "jurisdiction":
+        return common.jurisdiction_select("queries.jurisdiction", key)
+    if param.type == "date":
+        default = None
+        if param.default == "today":
+            default = dt.date.fromisoformat(common.as_of())
+        elif param.default:
+            default = dt.date.fromisoformat(str(param.default))
+        value = st.date_input(label, value=default, key=key, help=help_, min_value=dt.date(1990, 1, 1),
+                              max_value=dt.date(2100, 12, 31))
+        return value.isoformat() if value else None
+    if param.type in ("role", "industry") or param.values or param.vocabulary:
+        if param.values:
+            codes = list(param.values)
+        elif param.type == "industry":
+            codes = list(L.industries())
+        else:
+            codes = list(SCHEMA.vocab(param.vocabulary or "roles"))
+        vocab = param.vocabulary or {"role": "roles", "industry": "industries"}.get(param.type)
+        options = ([] if param.required else [None]) + codes
+        index = options.index(param.default) if param.default in options else 0
+        return st.selectbox(label, options, index=index, key=key, help=help_,
+                            format_func=lambda c: plain("common.none") if c is None else
+                            (f"{L.term(vocab, c)} ({c})" if vocab else c))
+    if param.type == "int":
+        value = st.number_input(label, value=param.default, min_value=param.minimum, step=1, key=key, help=help_)
+        return int(value) if value is not None else None
+    default = st.query_params.get(param.type, "") if param.type in ("person", "hazard", "post") else ""
+    return st.text_input(label, value=default, key=key, help=help_, placeholder=plain(f"queries.id_{param.type}")
+                         if param.type in ("person", "hazard", "post") else "").strip() or None
+
+
+with common.session() as s:
+    L = common.labels(s)
+    with st.form(f"qr_form_{name}"):
+        params = {}
+        for param in query.parameters.values():
+            params[param.name] = _widget(param, L, f"qr_{name}_{param.name}")
+        submitted = st.form_submit_button(plain("queries.run"), type="primary")
+if submitted or st.session_state.get(f"qr_ran_{name}"):
+    st.session_state[f"qr_ran_{name}"] = True
+    given = tuple(sorted((k, v) for k, v in params.items() if v is not None))
+    with st.spinner(plain("queries.running")), common.errors():
+        answer = _run(common.store_uri(), common.dataset_hash(), name, given,
+                      dict(given).get("as_of") or common.as_of())
+    with common.session() as s:
+        L = common.labels(s)
+        rows, columns, headers = answer["rows"], answer["columns"], answer["headers"][lang]
+        truncated = answer["truncated"]
+        st.caption(t("queries.rows", n=len(rows)) + (" " + t("queries.truncated", cap=ROW_CAP) if truncated else ""))
+        shown = []
+        for row in rows:
+            out = dict(row)
+            for col, vocab in VOCABULARY_COLUMNS.items():
+                if col in out and isinstance(out[col], str):
+                    out[col] = L.term(vocab, out[col])
+            for col, how in ID_COLUMNS.items():
+                if out.get(col):
+                    out[col] = getattr(L, how)(out[col])
+            if "level" in out and isinstance(out["level"], str):
+                out["level"] = L.term("hazard_levels", out["level"])
+            shown.append(out)
+        st.dataframe(frame(shown, {c: f"={h}" for c, h in zip(columns, headers)}), hide_index=True, width="stretch")
+        st.download_button(plain("common.download_csv"), "\ufeff" + to_string(rows, columns, "csv"),
+                           file_name=f"{name}-{common.as_of()}.csv", mime="text/csv", key=f"qr_csv_{name}")

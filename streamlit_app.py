@@ -1,0 +1,38 @@
+"""The explorer for discipline inspectors (纪检监察): who is accountable for each hazard, why, since when.
+
+    streamlit run streamlit_app.py
+
+The store comes from ``ACCOUNTABILITY_STORE`` (a SQLite path or a bolt:// URI; default
+``accountability.db``). This file only declares the pages and the sidebar they share (language, the
+"as of" date, the store); each page lives in ``app_pages/`` and calls the library.
+"""
+
+import sys
+from pathlib import Path
+
+# `streamlit run` puts this folder on sys.path; AppTest and other working directories may not.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import streamlit as st
+
+from app_pages import common
+
+st.set_page_config(page_title="安全生产责任图谱", page_icon=":material/account_tree:", layout="wide")
+common.sidebar()
+
+ICONS = {
+    "overview": ":material/dashboard:",
+    "explore": ":material/hub:",
+    "hazard": ":material/warning:",
+    "official": ":material/badge:",
+    "gaps": ":material/report:",
+    "queries": ":material/manage_search:",
+    "report": ":material/description:",
+    "data": ":material/upload_file:",
+}
+pages = [
+    st.Page(path, title=common.plain(f"{name}.title"), icon=ICONS[name], url_path=name, default=name == "overview")
+    for name, path in common.PAGES.items()
+]
+st.navigation(pages).run()
