@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 import orjson
 
 from accountability.errors import InvalidDataset
+from accountability.memory import gc_paused
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Column, Table
 
@@ -512,7 +513,8 @@ def _check_tree(table: str, parents: dict[str, tuple[str | None, int]], errors: 
 
 def load(path: str | Path, schema: Schema = SCHEMA) -> Dataset:
     """Read and validate a dataset in any of its three forms."""
-    return validate(read_raw(path), schema, str(path))
+    with gc_paused(freeze=False):  # millions of new rows and no reference cycles
+        return validate(read_raw(path), schema, str(path))
 
 
 # -- writing the three forms -----------------------------------------------------------------------------

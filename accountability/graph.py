@@ -9,12 +9,12 @@ so one trace reads a few dozen rows, while ``load_all()`` reads everything at on
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 import networkx as nx
 
 from accountability.errors import NotFound
+from accountability.memory import gc_paused
 from accountability.stores.base import Store
 from graph_schema import SCHEMA, Schema
 
@@ -22,8 +22,7 @@ GOVERNMENT_KINDS = ("party_committee", "government", "department", "safety_commi
 FOREVER = "9999-12-31"
 
 
-@dataclass(frozen=True, slots=True)
-class Jurisdiction:
+class Jurisdiction(NamedTuple):
     id: str
     name: str
     level: str
@@ -31,8 +30,7 @@ class Jurisdiction:
     rank: int
 
 
-@dataclass(frozen=True, slots=True)
-class Organization:
+class Organization(NamedTuple):
     id: str
     name: str
     kind: str
@@ -42,16 +40,14 @@ class Organization:
     supervision: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Post:
+class Post(NamedTuple):
     id: str
     title: str
     organization_id: str
     role: str
 
 
-@dataclass(frozen=True, slots=True)
-class Tenure:
+class Tenure(NamedTuple):
     """A person's holding of a post: a record, not a bare edge (``end`` inclusive, FOREVER = current)."""
 
     person_id: str
@@ -61,8 +57,7 @@ class Tenure:
     acting: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Portfolio:
+class Portfolio(NamedTuple):
     post_id: str
     industry: str | None
     organization_id: str | None
@@ -88,7 +83,7 @@ class Graph:
         self.orgs: dict[str, Organization] = {}
         self.orgs_at: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.posts: dict[str, Post] = {}
-        self.posts_of: dict[str, list[str]] = defaultdict(list)
+        self.posts_of: dict[str, list[Post]] = defaultdict(list)
         self.tenures_of: dict[str, list[Tenure]] = defaultdict(list)
         self.portfolios_of: dict[str, list[Portfolio]] = defaultdict(list)
         self.people: dict[str, str] = {}
@@ -101,11 +96,12 @@ class Graph:
         """Read every organization, post, tenure, portfolio and person (batch work, the app)."""
         if self._complete:
             return self
-        self._add_orgs(self.store.rows("organizations"))
-        self._add_posts(self.store.rows("posts"))
-        self._add_tenures(self.store.rows("tenures"))
-        self._add_portfolios(self.store.rows("portfolios"))
-        self.people.update((p["id"], p["name"]) for p in self.store.rows("people"))
+        with gc_paused():
+            self._add_orgs(self.store.rows("organizations"))
+            self._add_posts(self.store.rows("posts"))
+            self._add_tenures(self.store.rows("tenures"))
+            self._add_portfolios(self.store.rows("portfolios"))
+            self.people.update((p["id"], p["name"]) for p in self.store.rows("people"))
         self._loaded_jurisdictions = set(self.jurisdictions)
         self._complete = True
         return self
@@ -128,7 +124,7 @@ class Graph:
         for r in rows:
             p = Post(r["id"], r["title"], r["organization_id"], r["role"])
             self.posts[p.id] = p
-            self.posts_of[p.organization_id].append(p.id)
+            self.posts_of[p.organization_id].append(p)
             new.append(p.id)
         return new
 
@@ -209,8 +205,8 @@ class Graph:
         ]
 
     def posts_in(self, org_id: str, role: str | None = None) -> list[Post]:
-        posts = [self.posts[p] for p in self.posts_of.get(org_id, ())]
-        return [p for p in posts if role is None or p.role == role]
+        posts = self.posts_of.get(org_id, ())
+        return list(posts) if role is None else [p for p in posts if p.role == role]
 
     def person_name(self, pid: str) -> str:
         return self.people.get(pid, pid)

@@ -15,6 +15,7 @@ from typing import Iterator
 from accountability import settings
 from accountability.errors import NotFound, UsageError
 from accountability.graph import Graph
+from accountability.memory import gc_paused
 from accountability.stores import Store, open_store
 from accountability.trace import Chain, Engine, IncidentChain, Window, day, iso, today
 from graph_schema import SCHEMA, Ruleset, load_rules
@@ -113,8 +114,9 @@ class Session:
         self.graph.load_all()
         window = Window.on(on)
         engine = self.engine
-        for hazard, events in self.store.hazard_records(unresolved_on=on):
-            yield engine.chain(hazard, events, window)
+        with gc_paused():
+            for hazard, events in self.store.hazard_records(unresolved_on=on):
+                yield engine.chain(hazard, events, window)
 
     def incident(self, incident_id: str) -> IncidentChain:
         incident = self.incident_row(incident_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import orjson
 
@@ -43,8 +43,7 @@ def today() -> str:
     return dt.date.today().isoformat()
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     start: str
     end: str
 
@@ -200,20 +199,39 @@ class Link:
 
 @dataclass(frozen=True)
 class Part:
-    """A reusable piece of a chain: links and the gaps they raise."""
+    """A reusable piece of a chain: links (in chain order) and the gaps they raise."""
 
     links: tuple[Link, ...] = ()
     gaps: tuple[dict, ...] = ()
     posts: frozenset = field(default=frozenset(), compare=False)
+    first: tuple = field(default=(), compare=False)  # the rank of the first link and of the last
+    last: tuple = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "posts", frozenset(link.post_id for link in self.links))
+        if self.links:
+            object.__setattr__(self, "first", self.links[0].rank)
+            object.__setattr__(self, "last", self.links[-1].rank)
+
+    def join(self, other: "Part", weight: dict[str, int]) -> list[Link]:
+        """The links of both parts in chain order, merged where they share a post."""
+        if not other.links:
+            return list(self.links)
+        if not self.links:
+            return list(other.links)
+        if not self.posts.isdisjoint(other.posts):
+            return merge_links((self.links, other.links), weight)
+        if other.last < self.first:
+            return list(other.links + self.links)
+        if self.last < other.first:
+            return list(self.links + other.links)
+        return sorted(self.links + other.links, key=_rank)
 
 
 EMPTY = Part()
 
 
-@dataclass
+@dataclass(slots=True)
 class Chain:
     hazard_id: str
     window: Window
@@ -311,6 +329,9 @@ class Engine:
             self._plans[(name, None)] = self._plan(everything, None, anchors)
         for e in self.ruleset.escalations:
             self._plans[("regulator", e.id)] = self._plan(list(e.reapply), e.id, REGULATOR_ANCHORS)
+        self._hazard_escalation = self.ruleset.escalation("hazard")
+        self._needs_industry = {name: any(_uses_industry(sel) for sel, *_ in plan)
+                                for (name, via), plan in self._plans.items() if via is None}
         self._government: dict[tuple, Part] = {}
         self._core: dict[tuple, Part] = {}
         self._townships: dict[tuple, Part] = {}
@@ -337,7 +358,7 @@ class Engine:
     def chain(self, hazard: dict, events: list[dict], window: Window) -> Chain:
         """The chain of one hazard over ``window`` (a day or a span), from its row and its events."""
         state = hazard_state(hazard, events, window.end)
-        escalation = self.ruleset.escalation("hazard")
+        escalation = self._hazard_escalation
         levels: tuple[str, ...] = ()
         via = None
         if escalation and self._escalates(escalation, hazard, state):
@@ -347,12 +368,7 @@ class Engine:
         gov = self.government(hazard["jurisdiction_id"], hazard["industry"], window, levels, via)
         org = hazard["organization_id"]
         ent = self.enterprise(org, window) if org else EMPTY
-        if not ent.links:
-            links = list(gov.links)
-        elif gov.posts.isdisjoint(ent.posts):
-            links = sorted(gov.links + ent.links, key=_rank)
-        else:
-            links = merge_links((gov.links, ent.links), self.weight)
+        links = gov.join(ent, self.weight)
         gaps = list(ent.gaps) + list(gov.gaps) if ent.gaps else list(gov.gaps)
         if state["unresolved"]:
             if state["overdue_days"] > 0:
@@ -485,6 +501,8 @@ class Engine:
         return part
 
     def _township_part(self, township: str, industry: str, window: Window) -> Part:
+        if not self._needs_industry["township"]:
+            industry = None  # the same part serves every industry
         key = (township, industry, window)
         part = self._townships.get(key)
         if part is None:
@@ -586,19 +604,24 @@ class Engine:
 
     def _explainer(self, selector: Selector, level: _Level, industry: str | None, org: Organization,
                    post: Post) -> Callable[[], dict]:
+        """The explanation, rendered on first use. It holds no reference to the engine (no cycles), so
+        batch work may freeze the objects it keeps from the garbage collector's walks."""
+        jurisdiction = self.graph.jurisdictions.get(level.jurisdiction_id)
+        place = jurisdiction.name if jurisdiction else level.jurisdiction_id
+        labels = self.labels
+
         def explain() -> dict:
-            jurisdiction = self.graph.jurisdictions.get(level.jurisdiction_id)
-            out = {}
-            for lang, labels in self.labels.items():
-                out[lang] = selector.explain[lang].format(
+            return {
+                lang: selector.explain[lang].format(
                     post=post.title,
                     organization=org.name,
-                    jurisdiction=jurisdiction.name if jurisdiction else level.jurisdiction_id,
-                    industry=labels["industries"].get(industry, industry or ""),
-                    duty=labels["duties"][selector.duty],
-                    degree=labels["degrees"][selector.degree],
+                    jurisdiction=place,
+                    industry=lab["industries"].get(industry, industry or ""),
+                    duty=lab["duties"][selector.duty],
+                    degree=lab["degrees"][selector.degree],
                 )
-            return out
+                for lang, lab in labels.items()
+            }
 
         return explain
 
@@ -659,6 +682,12 @@ def _path(level: _Level, org: Organization, post: Post) -> tuple[str, ...]:
     if level.path and level.path[-1] == org.id:  # the enterprise itself
         return level.path + (post.id,)
     return level.path + (org.id, post.id)
+
+
+def _uses_industry(selector: Selector) -> bool:
+    """Whether a selector's result depends on the industry (portfolios, gaps or its sentence)."""
+    return (selector.portfolio == "covers" or selector.gap_if_none in ("no_regulator", "no_portfolio")
+            or any("{industry}" in text for text in selector.explain.values()))
 
 
 def _rank(link: Link) -> tuple:

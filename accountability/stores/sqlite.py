@@ -6,6 +6,7 @@ SQL reads the tables exactly as the contract describes them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
+from accountability import audit
 from accountability.dataset import EXTRA, Dataset
 from accountability.errors import StoreError, UsageError
 from accountability.stores.base import STATE_EVENTS, Store, WriteResult, merge_events
@@ -33,6 +35,23 @@ INDEXES = (
     "events(hazard_id, kind)",
     "incidents(jurisdiction_id)",
 )
+
+
+# The audit log (see accountability.audit): append-only for every connection that keeps the triggers;
+# the hash chain catches whoever removes them.
+AUDIT_TABLE = "audit_log"
+AUDIT_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} ("
+    + ", ".join(f'"{f}" ' + ("INTEGER PRIMARY KEY" if f == "seq" else "INTEGER NOT NULL" if f in ("v", "unchanged")
+                             else "TEXT NOT NULL UNIQUE" if f == "hash" else "TEXT") for f in audit.FIELDS)
+    + ")",
+    f"CREATE TRIGGER IF NOT EXISTS {AUDIT_TABLE}_no_update BEFORE UPDATE ON {AUDIT_TABLE} "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    f"CREATE TRIGGER IF NOT EXISTS {AUDIT_TABLE}_no_delete BEFORE DELETE ON {AUDIT_TABLE} "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+)
+# Errors meaning "the file could not grow": a full disk, a quota, a file size limit.
+NO_SPACE = ("SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE")
 
 
 def _index_name(i: int, index: str) -> str:
@@ -81,6 +100,7 @@ class SQLiteStore(Store):
             statements.append(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})")
         statements += [f"CREATE INDEX IF NOT EXISTS {_index_name(i, ix)} ON {ix}" for i, ix in enumerate(INDEXES)]
         statements.append("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        statements += AUDIT_DDL
         with self._transaction():
             for sql in statements:
                 self.db.execute(sql)
@@ -96,7 +116,18 @@ class SQLiteStore(Store):
                 store.db.execute("BEGIN IMMEDIATE")
 
             def __exit__(self, exc_type, exc, tb):
-                store.db.execute("ROLLBACK" if exc_type else "COMMIT")
+                if exc_type is None:
+                    try:
+                        store.db.execute("COMMIT")
+                        return False
+                    except sqlite3.Error:
+                        # a failed COMMIT (disk full) may leave the transaction open: never keep it
+                        if store.db.in_transaction:
+                            store.db.execute("ROLLBACK")
+                        raise
+                # SQLite may have rolled back already (SQLITE_FULL): a second ROLLBACK would hide the cause
+                if store.db.in_transaction:
+                    store.db.execute("ROLLBACK")
                 return False
 
         return Tx()
@@ -133,13 +164,20 @@ class SQLiteStore(Store):
 
     def write(self, dataset: Dataset) -> WriteResult:
         digest = dataset.content_hash()
-        if self.meta().get("dataset_hash") == digest:
-            return WriteResult(digest, unchanged=True)
+        if self.meta().get("dataset_hash") == digest:  # nothing to change, but the trail records the import
+            result = WriteResult(digest, unchanged=True)
+            try:
+                with self._transaction():
+                    result.audit = self._append_audit(result, dataset.source)
+            except sqlite3.DatabaseError as exc:
+                raise self._write_error(exc) from None
+            return result
         result = WriteResult(digest, unchanged=False)
         fresh = all(self.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None for t in self.schema.tables)
         try:
             with self._transaction():
                 self.db.execute("PRAGMA cache_size=-262144")
+                previous = self._meta_value("dataset_hash")
                 if fresh:  # bulk load: build the indexes once, after the rows are in
                     for i, ix in enumerate(INDEXES):
                         self.db.execute(f"DROP INDEX IF EXISTS {_index_name(i, ix)}")
@@ -151,9 +189,35 @@ class SQLiteStore(Store):
                 now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
                 for key, value in (("dataset_hash", digest), ("imported_at", now), ("source", dataset.source)):
                     self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+                result.audit = self._append_audit(result, dataset.source, previous)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"import failed, store unchanged: {exc}") from None
+            raise self._write_error(exc) from None
         return result
+
+    def _write_error(self, exc: sqlite3.DatabaseError) -> StoreError:
+        if getattr(exc, "sqlite_errorname", "") in NO_SPACE:
+            return StoreError(f"import failed, store unchanged: no room to write {self.path} ({exc}): free some "
+                              "disk space (or raise the file size limit) and import again")
+        return StoreError(f"import failed, store unchanged: {exc}")
+
+    def _meta_value(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _append_audit(self, result: WriteResult, source: str, previous: str | None = None) -> str:
+        """Append the entry recording ``result``; called inside the write transaction, so that the entry
+        and the data commit together or not at all."""
+        columns = ", ".join(f'"{f}"' for f in audit.FIELDS)
+        row = self.db.execute(f"SELECT {columns} FROM {AUDIT_TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+        last = dict(zip(audit.FIELDS, row)) if row else None
+        if result.unchanged:
+            previous = result.dataset_hash
+        entry = audit.next_entry(last, result, source, previous)
+        self.db.execute(f"INSERT INTO {AUDIT_TABLE} ({columns}) VALUES ({', '.join('?' * len(audit.FIELDS))})",
+                        [int(entry[f]) if f == "unchanged" else entry[f] for f in audit.FIELDS])
+        head = audit.head_of(entry)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)", (head,))
+        return head
 
     def _write_table(self, name: str, rows: list[tuple], result: WriteResult) -> None:
         key = self._key_column(name)
@@ -190,6 +254,14 @@ class SQLiteStore(Store):
         lists = [i for i, c in enumerate(columns) if c.is_list]
         bools = [i for i, c in enumerate(columns) if c.base == "bool"]
         extra_pos = len(columns)
+
+        if not lists and not bools:
+            def plain(row: tuple) -> dict:
+                d = dict(zip(names, row))
+                if row[extra_pos] is not None:
+                    d[EXTRA] = orjson.loads(row[extra_pos])
+                return d
+            return names, plain
 
         def decode(row: tuple) -> dict:
             row = list(row)
@@ -281,6 +353,30 @@ class SQLiteStore(Store):
             return dict(self.db.execute("SELECT key, value FROM meta"))
         except sqlite3.OperationalError:
             return {}
+
+    def audit_entries(self) -> Iterator[dict]:
+        columns = ", ".join(f'"{f}"' for f in audit.FIELDS)
+        try:
+            rows = self.db.execute(f"SELECT {columns} FROM {AUDIT_TABLE} ORDER BY seq")
+        except sqlite3.OperationalError:  # a store written before the audit trail, opened read-only
+            return
+        for row in rows:
+            yield dict(zip(audit.FIELDS, row))
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator["SQLiteStore"]:
+        """One read transaction: WAL gives it the version committed when its first read ran, and an
+        import committing meanwhile does not show until the block ends."""
+        if self.db.in_transaction:  # already inside one (a snapshot or a write): nothing to pin
+            yield self
+            return
+        self.db.execute("BEGIN")
+        try:
+            self.db.execute("SELECT count(*) FROM meta").fetchone()  # the first read pins the version
+            yield self
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")  # reads only: COMMIT, unlike ROLLBACK, leaves open cursors alone
 
     def close(self) -> None:
         self.db.close()
