@@ -25,6 +25,7 @@ SETTINGS = (
     Setting("query_timeout", "ACCOUNTABILITY_QUERY_TIMEOUT", 5.0, "seconds before a raw query is stopped"),
     Setting("query_row_cap", "ACCOUNTABILITY_QUERY_ROW_CAP", 10_000, "rows a raw query returns at most"),
     Setting("neo4j_database", "NEO4J_DATABASE", None, "the Neo4j database (default: the server's default)"),
+    Setting("user", "ACCOUNTABILITY_USER", None, "who the audit trail names for imports (default: the OS user)"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -59,7 +59,18 @@ def small_demo_store(small_demo, tmp_path_factory) -> Path:
 
 # -- stores: every store-level test runs against each backend ---------------------------------------------
 
-STORE_BACKENDS = ["sqlite"]
+def neo4j_available() -> bool:
+    import os
+    import shutil
+
+    try:
+        import neo4j  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return bool(os.environ.get("NEO4J_URI")) or (shutil.which("java") is not None and shutil.which("mvn") is not None)
+
+
+STORE_BACKENDS = ["sqlite"] + ([pytest.param("neo4j", marks=pytest.mark.neo4j)] if neo4j_available() else [])
 
 
 @pytest.fixture(params=STORE_BACKENDS)
@@ -68,5 +79,42 @@ def any_store(request, tmp_path):
         store = SQLiteStore(tmp_path / "store.db")
     else:
         store = request.getfixturevalue(f"{request.param}_store")
+    yield store
+    store.close()
+
+
+# -- Neo4j: a real server, started once per session (or the one at NEO4J_URI) -----------------------------
+
+@pytest.fixture(scope="session")
+def neo4j_server():
+    """The Bolt URI of a real Neo4j 5: ``$NEO4J_URI`` when set (its database is wiped by the tests: never
+    point it at data you keep), otherwise the project's launcher, started once per test session and
+    stopped at its end."""
+    import os
+
+    if not neo4j_available():
+        pytest.skip("Neo4j needs java and mvn on PATH (or NEO4J_URI)")
+    if os.environ.get("NEO4J_URI"):
+        yield os.environ["NEO4J_URI"]
+        return
+    from accountability.stores.neo4j_server import Neo4jServer
+
+    with Neo4jServer() as server:
+        yield server.uri
+
+
+def wipe_neo4j(store) -> None:
+    """Delete every node and relationship (in batches); constraints and indexes stay."""
+    with store.driver.session(database=store.database) as session:
+        session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+
+@pytest.fixture
+def neo4j_store(neo4j_server):
+    """A Neo4j store on a clean database."""
+    from accountability.stores.neo4j import Neo4jStore
+
+    store = Neo4jStore(neo4j_server)
+    wipe_neo4j(store)
     yield store
     store.close()

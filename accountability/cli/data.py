@@ -43,15 +43,17 @@ def import_(dataset: str, store: str, fmt: str) -> None:
     elapsed = time.perf_counter() - started
     if fmt == "json":
         click.echo(orjson.dumps({**result.as_dict(), "seconds": round(elapsed, 3)}).decode())
-    elif result.unchanged:
-        click.echo(f"unchanged: {store} already holds this dataset ({result.dataset_hash[:12]})")
+        return
+    recorded = f" (audit entry #{result.audit.partition(':')[0]})" if result.audit else ""
+    if result.unchanged:
+        click.echo(f"unchanged: {store} already holds this dataset ({result.dataset_hash[:12]}){recorded}")
     else:
         changes = ", ".join(
             f"{t} +{result.inserted.get(t, 0)} ~{result.updated.get(t, 0)} -{result.deleted.get(t, 0)}"
             for t in result.inserted
             if result.inserted.get(t) or result.updated.get(t) or result.deleted.get(t)
         )
-        click.echo(f"imported into {store} in {elapsed:.1f} s: {changes or 'no rows'}")
+        click.echo(f"imported into {store} in {elapsed:.1f} s: {changes or 'no rows'}{recorded}")
 
 
 @main.command()

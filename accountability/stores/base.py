@@ -8,12 +8,16 @@ Every store offers the same small surface, tested by one shared module against e
 - ``hazard_records(unresolved_on=D | ids=[…])``: hazards ordered by id, each with its escalation and
   deadline events, streamed.
 - ``search(text)``: entities by id, name or title, for the explorer.
-- ``meta()``: the dataset version (content hash) and when it was imported.
+- ``meta()``: the dataset version (content hash), when it was imported and the audit head.
+- ``audit_entries()``: the audit log, oldest first; ``write`` appends to it in its own transaction (see
+  ``accountability.audit``).
+- ``snapshot()``: a block in which every read sees one version of the data, even while an import commits.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -30,6 +34,7 @@ class WriteResult:
     inserted: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
+    audit: str | None = None  # the audit entry recording this write, as "seq:hash"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +43,7 @@ class WriteResult:
             "inserted": self.inserted,
             "updated": self.updated,
             "deleted": self.deleted,
+            "audit": self.audit,
         }
 
 
@@ -68,6 +74,23 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def meta(self) -> dict[str, Any]: ...
 
+    def audit_entries(self) -> Iterator[dict]:
+        """The audit log, oldest first: one record per write, with the fields of ``accountability.audit``.
+
+        A store appends to it inside ``write``'s own transaction: it reads its last entry, builds the next
+        with ``audit.next_entry(last, result, source, previous_dataset_hash)``, stores it and sets its
+        ``meta`` key ``audit_head`` to ``audit.head_of(entry)`` — all before the commit.
+        """
+        from accountability.errors import StoreError
+
+        raise StoreError(f"the store at {self.uri} keeps no audit trail")
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator["Store"]:
+        """Every read inside the block sees one version of the data (one read transaction), whatever
+        commits meanwhile. Stores whose reads are always consistent need not override it."""
+        yield self
+
     def close(self) -> None:  # noqa: B027 - optional for stores without resources
         pass
 
@@ -76,3 +99,19 @@ class Store(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def merge_events(hazards: Iterator[dict], events: Iterable[tuple]) -> Iterator[tuple[dict, list[dict]]]:
+    """Join hazards and ``(hazard_id, on, kind, deadline)`` event tuples, both ordered by hazard id, in one
+    pass (every store's ``hazard_records``)."""
+    events = iter(events)
+    pending = next(events, None)
+    for hazard in hazards:
+        hid = hazard["id"]
+        own = []
+        while pending is not None and pending[0] < hid:
+            pending = next(events, None)
+        while pending is not None and pending[0] == hid:
+            own.append({"hazard_id": pending[0], "on": pending[1], "kind": pending[2], "deadline": pending[3]})
+            pending = next(events, None)
+        yield hazard, own

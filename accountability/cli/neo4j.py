@@ -1,0 +1,164 @@
+"""Commands for the Neo4j store: push, pull, write-back, and the raw read-only Cypher console.
+
+    accountability push --to bolt://db:7687 --store accountability.db
+    accountability pull --from bolt://db:7687 --store copy.db
+    accountability write-back --as-of 2026-06-30 --store bolt://db:7687
+    accountability cypher "MATCH (h:Hazard {level: \\$level}) RETURN h.id" --param level=major --store bolt://db:7687
+
+Credentials come from NEO4J_USER / NEO4J_PASSWORD only, the database from NEO4J_DATABASE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from typing import IO
+
+import click
+import orjson
+
+from accountability.cli import common, format_option, main, open_session, rules_option, store_option
+from accountability.errors import UsageError
+from accountability.output import FORMATS, write_rows
+from accountability.stores import is_neo4j, open_store
+
+
+@contextlib.contextmanager
+def _sink(output: str | None) -> Iterator[IO[str]]:
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as f:
+            yield f
+    else:
+        yield sys.stdout
+        sys.stdout.flush()
+
+
+def _need_neo4j(uri: str, option: str) -> str:
+    if not is_neo4j(uri):
+        raise UsageError(f"{option} must be a Neo4j URI (bolt://… or neo4j://…), not '{uri}'")
+    return uri
+
+
+def _need_embedded(path: str, option: str) -> str:
+    if is_neo4j(path):
+        raise UsageError(f"{option} must be an embedded store (a SQLite file), not '{path}'")
+    return path
+
+
+def _report(result, target: str, elapsed: float, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(orjson.dumps({**result.as_dict(), "seconds": round(elapsed, 3)}).decode())
+    elif result.unchanged:
+        click.echo(f"unchanged: {target} already holds this dataset ({result.dataset_hash[:12]})")
+    else:
+        changes = ", ".join(
+            f"{t} +{result.inserted.get(t, 0)} ~{result.updated.get(t, 0)} -{result.deleted.get(t, 0)}"
+            for t in result.inserted
+            if result.inserted.get(t) or result.updated.get(t) or result.deleted.get(t)
+        )
+        click.echo(f"copied into {target} in {elapsed:.1f} s: {changes or 'no rows'}")
+
+
+def _copy(source: str, target: str, fmt: str) -> None:
+    from accountability.dataset import from_store
+
+    started = time.perf_counter()
+    with open_store(source, readonly=True) as src:
+        data = from_store(src)
+    with open_store(target) as dst:
+        result = dst.write(data)
+    _report(result, target, time.perf_counter() - started, fmt)
+
+
+@main.command()
+@click.option("--to", "to", required=True, help="The Neo4j store: bolt://… or neo4j://…")
+@store_option
+@format_option("table", "json", default="table")
+@common
+def push(to: str, store: str, fmt: str) -> None:
+    """Copy the embedded store (--store) into Neo4j: all of it, replacing what Neo4j held, or nothing."""
+    _copy(_need_embedded(store, "--store"), _need_neo4j(to, "--to"), fmt)
+
+
+@main.command()
+@click.option("--from", "from_", required=True, help="The Neo4j store: bolt://… or neo4j://…")
+@store_option
+@format_option("table", "json", default="table")
+@common
+def pull(from_: str, store: str, fmt: str) -> None:
+    """Copy the dataset held by Neo4j into the embedded store (--store), replacing what it held."""
+    _copy(_need_neo4j(from_, "--from"), _need_embedded(store, "--store"), fmt)
+
+
+@main.command("write-back")
+@click.option("--as-of", "as_of", help="The date (YYYY-MM-DD); default today.")
+@store_option
+@rules_option
+@format_option("table", "json", default="table")
+@common
+def write_back(as_of: str | None, store: str, rules: str | None, fmt: str) -> None:
+    """Trace every unresolved hazard and write the chains into Neo4j as ACCOUNTABLE_FOR relationships.
+
+    (:Person)-[:ACCOUNTABLE_FOR]->(:Hazard) for each holder and (:Post)-[:ACCOUNTABLE_FOR]->(:Hazard) for
+    each linked post (vacant ones too), with duty, degree, rules, escalated and as_of; the ones written
+    before for the same date are replaced.
+    """
+    from accountability.session import parse_date
+    from accountability.trace import today
+
+    _need_neo4j(store, "--store")
+    on = parse_date(as_of, "as_of") or today()
+    started = time.perf_counter()
+    with open_session(store, rules) as session:
+        counts = session.store.write_back(session.trace_all(on), on)
+    elapsed = time.perf_counter() - started
+    if fmt == "json":
+        click.echo(orjson.dumps({**counts, "seconds": round(elapsed, 3)}).decode())
+    else:
+        click.echo(f"wrote {counts['chains']} chains as of {on} into {store} in {elapsed:.1f} s: "
+                   f"{counts['post_links']} post and {counts['person_links']} person ACCOUNTABLE_FOR relationships"
+                   f" (replaced {counts['replaced']})")
+
+
+@main.command()
+@click.argument("statement", metavar="CYPHER")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="Passed as $NAME (a string; repeatable); never pasted into the statement.")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds before the query is stopped (default ACCOUNTABILITY_QUERY_TIMEOUT or 5; 0: none).")
+@click.option("--max-rows", type=int, default=None,
+              help="Rows returned at most (default ACCOUNTABILITY_QUERY_ROW_CAP or 10000, except csv: all; 0: all).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@store_option
+@format_option(*FORMATS, default="table")
+@common
+def cypher(statement: str, params: tuple[str, ...], timeout: float | None, max_rows: int | None,
+           output: str | None, store: str, fmt: str) -> None:
+    """Run one read-only Cypher statement on the Neo4j store; CYPHER '-' reads it from stdin.
+
+    Writes are refused before they run, and the statement runs in a read-only transaction. A view
+    (table, json, jsonl) stops at the row cap and says so; a CSV export holds every row unless
+    --max-rows is given.
+    """
+    from accountability.cli.query import parse_params
+    from accountability.stores.neo4j_query import run_cypher
+
+    if statement == "-":
+        statement = sys.stdin.read()
+    if max_rows is None and fmt == "csv":
+        max_rows = 0  # an export is never cut unless asked
+    with run_cypher(store, statement, parse_params(params), timeout, max_rows) as result, _sink(output) as out:
+        if fmt == "json":
+            out.write('{"columns":' + orjson.dumps(result.columns).decode() + ',"rows":[')
+            for i, row in enumerate(result):
+                out.write(("," if i else "") + "\n" + orjson.dumps(row, default=str).decode())
+            out.write(f'\n],"row_count":{result.row_count},"truncated":{"true" if result.truncated else "false"}}}\n')
+        else:
+            write_rows(result, result.columns, fmt, out)
+            if fmt == "table" and result.truncated:
+                out.write(f"… truncated: the first {result.max_rows} rows\n")
+    if result.truncated:
+        hint = "" if fmt == "csv" else " or export every row with --format csv"
+        click.echo(f"warning: truncated at {result.max_rows} rows; raise --max-rows (0: all){hint}", err=True)
