@@ -96,6 +96,13 @@ class Graph:
         """Read every organization, post, tenure, portfolio and person (batch work, the app)."""
         if self._complete:
             return self
+        # start afresh: what lazy loading already read would otherwise be added twice
+        self.orgs.clear()
+        self.orgs_at.clear()
+        self.posts.clear()
+        self.posts_of.clear()
+        self.tenures_of.clear()
+        self.portfolios_of.clear()
         with gc_paused():
             self._add_orgs(self.store.rows("organizations"))
             self._add_posts(self.store.rows("posts"))

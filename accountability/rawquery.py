@@ -29,7 +29,7 @@ bound as SQL named parameters (``:name``), never pasted into the text.
 
 Other query languages sit beside SQL: a runner is ``runner(store, text, params, timeout, max_rows)``
 returning a :class:`RawResult`, registered under its language with :func:`register`, or found lazily in
-:data:`LAZY_RUNNERS` (Cypher: ``accountability.cypher.run_cypher``; it should open a READ-access session,
+:data:`LAZY_RUNNERS` (Cypher: ``accountability.stores.neo4j_query.run_cypher``; it should open a READ-access session,
 pass the timeout to the driver's transaction and refuse plans that write). :func:`run` picks the
 language from the store: SQL for a SQLite file, Cypher for a ``bolt://``/``neo4j://`` URI.
 """
@@ -340,7 +340,7 @@ def run_sql(store: Store | str | Path, sql: str, params: dict[str, Any] | None =
 
 
 RUNNERS: dict[str, Callable[..., RawResult]] = {"sql": run_sql}
-LAZY_RUNNERS = {"cypher": ("accountability.cypher", "run_cypher")}
+LAZY_RUNNERS = {"cypher": ("accountability.stores.neo4j_query", "run_cypher")}
 
 
 def register(language: str, runner: Callable[..., RawResult]) -> None:

@@ -376,3 +376,12 @@ def test_reordering_rows_or_tracing_twice_gives_the_same_chain(make_session, see
     for hid in ("H1", "H2", "H3"):
         first = a.trace(hid, as_of=as_of)
         assert _fingerprint(first) == _fingerprint(a.trace(hid, as_of=as_of)) == _fingerprint(b.trace(hid, as_of=as_of))
+
+
+def test_lazy_then_full_loading_does_not_double_holders(make_session):
+    session = make_session()
+    session.trace("H1", as_of="2026-05-01")
+    session.graph.load_all()
+    chain = session.trace("H1", as_of="2026-04-01")
+    assert all(len(link.holders) == 1 for link in chain.links)
+    assert [p.id for p in session.graph.posts_in("E1")] == ["E1-GM", "E1-SM"]
