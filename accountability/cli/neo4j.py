@@ -10,29 +10,15 @@ Credentials come from NEO4J_USER / NEO4J_PASSWORD only, the database from NEO4J_
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import time
-from collections.abc import Iterator
-from typing import IO
 
 import click
 import orjson
 
 from accountability.cli import common, format_option, main, open_session, rules_option, store_option
 from accountability.errors import UsageError
-from accountability.output import FORMATS, write_rows
+from accountability.output import FORMATS
 from accountability.stores import is_neo4j, open_store
-
-
-@contextlib.contextmanager
-def _sink(output: str | None) -> Iterator[IO[str]]:
-    if output:
-        with open(output, "w", encoding="utf-8", newline="") as f:
-            yield f
-    else:
-        yield sys.stdout
-        sys.stdout.flush()
 
 
 def _need_neo4j(uri: str, option: str) -> str:
@@ -142,23 +128,7 @@ def cypher(statement: str, params: tuple[str, ...], timeout: float | None, max_r
     (table, json, jsonl) stops at the row cap and says so; a CSV export holds every row unless
     --max-rows is given.
     """
-    from accountability.cli.query import parse_params
+    from accountability.cli.query import run_raw
     from accountability.stores.neo4j_query import run_cypher
 
-    if statement == "-":
-        statement = sys.stdin.read()
-    if max_rows is None and fmt == "csv":
-        max_rows = 0  # an export is never cut unless asked
-    with run_cypher(store, statement, parse_params(params), timeout, max_rows) as result, _sink(output) as out:
-        if fmt == "json":
-            out.write('{"columns":' + orjson.dumps(result.columns).decode() + ',"rows":[')
-            for i, row in enumerate(result):
-                out.write(("," if i else "") + "\n" + orjson.dumps(row, default=str).decode())
-            out.write(f'\n],"row_count":{result.row_count},"truncated":{"true" if result.truncated else "false"}}}\n')
-        else:
-            write_rows(result, result.columns, fmt, out)
-            if fmt == "table" and result.truncated:
-                out.write(f"… truncated: the first {result.max_rows} rows\n")
-    if result.truncated:
-        hint = "" if fmt == "csv" else " or export every row with --format csv"
-        click.echo(f"warning: truncated at {result.max_rows} rows; raise --max-rows (0: all){hint}", err=True)
+    run_raw(run_cypher, store, statement, params, timeout, max_rows, output, fmt)

@@ -142,11 +142,21 @@ def sql(statement: str, params: tuple[str, ...], timeout: float | None, max_rows
     """
     from accountability.rawquery import run_sql
 
+    run_raw(run_sql, store, statement, params, timeout, max_rows, output, fmt)
+
+
+def run_raw(runner, store: str, statement: str, params: tuple[str, ...], timeout: float | None,
+            max_rows: int | None, output: str | None, fmt: str) -> None:
+    """Run a raw read-only statement with ``runner`` (run_sql, run_cypher) and write its rows.
+
+    A view (table, json, jsonl) stops at the row cap and says so; a CSV export holds every row unless
+    --max-rows is given.
+    """
     if statement == "-":
         statement = sys.stdin.read()
     if max_rows is None and fmt == "csv":
         max_rows = 0  # an export is never cut unless asked
-    with run_sql(store, statement, parse_params(params), timeout, max_rows) as result, _sink(output) as out:
+    with runner(store, statement, parse_params(params), timeout, max_rows) as result, _sink(output) as out:
         if fmt == "json":
             out.write('{"columns":' + orjson.dumps(result.columns).decode() + ',"rows":[')
             for i, row in enumerate(result):
