@@ -16,10 +16,12 @@ if str(Path(__file__).resolve().parent) not in sys.path:
 
 import streamlit as st
 
+from accountability.access import IMPORT, QUERY, VIEW
 from app_pages import common
 
 st.set_page_config(page_title="安全生产责任图谱", page_icon=":material/account_tree:", layout="wide")
 common.sidebar()
+common.login()  # with access control on, nothing below runs before a user signs in
 
 ICONS = {
     "overview": ":material/dashboard:",
@@ -31,8 +33,11 @@ ICONS = {
     "report": ":material/description:",
     "data": ":material/upload_file:",
 }
+# pages a role cannot use are not offered (and each such page checks again)
+NEEDS = {"queries": QUERY, "data": IMPORT}
 pages = [
     st.Page(path, title=common.plain(f"{name}.title"), icon=ICONS[name], url_path=name, default=name == "overview")
     for name, path in common.PAGES.items()
+    if common.user().may(NEEDS.get(name, VIEW))
 ]
 st.navigation(pages).run()

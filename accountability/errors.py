@@ -39,3 +39,9 @@ class InvalidDataset(AccountabilityError):
         shown = "\n".join(self.errors[:200])
         more = f"\n… and {len(self.errors) - 200} more" if len(self.errors) > 200 else ""
         super().__init__(f"invalid dataset: {len(self.errors)} error(s)\n{shown}{more}")
+
+
+class AccessDenied(AccountabilityError):
+    """The user may not see or do this (their role, or their jurisdiction scope, does not reach it)."""
+
+    exit_code = 3

@@ -335,9 +335,9 @@ def _check_implementations(catalog: dict[str, Query], path: Path) -> None:
 
 
 def _scope(session, params: dict) -> set[str] | None:
-    """The jurisdictions a query covers: the subtree of ``jurisdiction``, or None for all of them."""
-    jid = params.get("jurisdiction")
-    return session.graph.subtree(jid) if jid else None
+    """The jurisdictions a query covers: the subtree of ``jurisdiction``, or None for all of them — both cut
+    to what the session's user may see."""
+    return session.scope.within(params.get("jurisdiction"))
 
 
 def _unresolved(session, on: str, scope: set[str] | None, industry: str | None = None
@@ -493,7 +493,7 @@ def who_held(session, p: dict) -> Iterator[dict]:
         posts = [graph.posts[post_id]]
     else:
         graph.load_all()
-        scope = None if not jid else ({jid} if scope_kind == "own" else graph.subtree(jid))
+        scope = session.scope.within(None) if not jid else ({jid} if scope_kind == "own" else graph.subtree(jid))
         posts = sorted(
             (x for x in graph.posts.values()
              if x.role == role and (scope is None or graph.orgs[x.organization_id].jurisdiction_id in scope)),
@@ -709,12 +709,14 @@ def _check_references(session, query: Query, params: dict[str, Any]) -> None:
             continue
         if param.type == "jurisdiction":
             session.graph.jurisdiction(value)
+            session.check("jurisdictions", value)
         elif param.type == "hazard":
             session.hazard(value)
         elif param.type in REFERENCE_TYPES:
             table = REFERENCE_TYPES[param.type]
             if next(session.store.rows(table, id=value), None) is None:
                 raise NotFound(f"{query.name}: {param.name}: unknown {param.type} '{value}'")
+            session.check(table, value)
         elif param.type == "industry":
             known = set(SCHEMA.vocab("industries")) | {r["code"] for r in session.store.rows("industries")}
             if value not in known:

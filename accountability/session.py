@@ -9,10 +9,12 @@ This is the library's front door; the CLI, the queries, the reports and the app 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Iterator
 
 from accountability import settings
+from accountability.access import NOBODY_CONFIGURED, Scope, User
 from accountability.errors import NotFound, UsageError
 from accountability.graph import Graph
 from accountability.memory import gc_paused
@@ -39,13 +41,43 @@ def load_ruleset(path: str | Path | None) -> Ruleset:
 
 
 class Session:
-    def __init__(self, store: Store | str | None = None, rules: str | Path | None = None, readonly: bool = False):
+    """``user`` decides what the session shows (see ``accountability.access``); by default everything."""
+
+    def __init__(self, store: Store | str | None = None, rules: str | Path | None = None, readonly: bool = False,
+                 user: User = NOBODY_CONFIGURED):
         if store is None or isinstance(store, str):
             store = open_store(store or settings.get("store"), readonly=readonly)
         self.store = store
         self.ruleset = load_ruleset(rules)
+        self.user = user
+        self._scope: Scope | None = None
         self._graph: Graph | None = None
         self._engine: Engine | None = None
+
+    def as_user(self, user: User) -> "Session":
+        """This session (same store, graph and engine caches) as seen by ``user``."""
+        graph, engine = self.graph, self.engine  # built once, here, so that every view shares them
+        view = copy.copy(self)
+        view._graph, view._engine, view.user, view._scope = graph, engine, user, None
+        return view
+
+    # -- access ---------------------------------------------------------------------------------------------
+
+    @property
+    def scope(self) -> Scope:
+        if self._scope is None:
+            self._scope = Scope(self, self.user)
+        return self._scope
+
+    def require(self, action: str) -> None:
+        """Refuse (AccessDenied) what the user's role or scope does not allow."""
+        self.user.require(action)
+
+    def visible(self, table: str, row_or_id: dict | str) -> bool:
+        return self.scope.allows(table, row_or_id)
+
+    def check(self, table: str, row_or_id: dict | str) -> None:
+        self.scope.check(table, row_or_id)
 
     @property
     def graph(self) -> Graph:
@@ -72,11 +104,19 @@ class Session:
 
     def hazard(self, hazard_id: str) -> tuple[dict, list[dict]]:
         for record in self.store.hazard_records(ids=[hazard_id]):
+            self.check("hazards", record[0])
             return record
         raise NotFound(f"unknown hazard '{hazard_id}'")
 
+    def search(self, text: str, table: str | None = None, limit: int = 50) -> list[dict]:
+        """Entities (of ``table``, or any) whose id, name or title contains ``text``, that the user may see."""
+        found = (r for r in self.store.search(text, limit=500 if table or not self.scope.everything else limit)
+                 if table is None or r["type"] == table)
+        return [r for r in found if self.visible(r["type"], r["id"])][:limit]
+
     def incident_row(self, incident_id: str) -> dict:
         for row in self.store.rows("incidents", id=incident_id):
+            self.check("incidents", row)
             return row
         raise NotFound(f"unknown incident '{incident_id}'")
 
@@ -109,14 +149,17 @@ class Session:
         return today()
 
     def trace_all(self, as_of: str | None = None) -> Iterator[Chain]:
-        """Chains of every hazard unresolved on ``as_of`` (default today), streamed in hazard id order."""
+        """Chains of every hazard unresolved on ``as_of`` (default today) that the user may see, streamed in
+        hazard id order."""
         on = parse_date(as_of, "as_of") or today()
         self.graph.load_all()
         window = Window.on(on)
         engine = self.engine
+        within = self.scope.jurisdictions
         with gc_paused():
             for hazard, events in self.store.hazard_records(unresolved_on=on):
-                yield engine.chain(hazard, events, window)
+                if within is None or hazard["jurisdiction_id"] in within:
+                    yield engine.chain(hazard, events, window)
 
     def incident(self, incident_id: str) -> IncidentChain:
         incident = self.incident_row(incident_id)

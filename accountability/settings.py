@@ -25,7 +25,9 @@ SETTINGS = (
     Setting("query_timeout", "ACCOUNTABILITY_QUERY_TIMEOUT", 5.0, "seconds before a raw query is stopped"),
     Setting("query_row_cap", "ACCOUNTABILITY_QUERY_ROW_CAP", 10_000, "rows a raw query returns at most"),
     Setting("neo4j_database", "NEO4J_DATABASE", None, "the Neo4j database (default: the server's default)"),
-    Setting("user", "ACCOUNTABILITY_USER", None, "who the audit trail names for imports (default: the OS user)"),
+    Setting("user", "ACCOUNTABILITY_USER", None,
+            "who uses the command line: the audit trail names them; with access control, their account"),
+    Setting("users", "ACCOUNTABILITY_USERS", None, "a TOML file of users, roles and scopes: turns access control on"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

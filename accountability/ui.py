@@ -33,6 +33,7 @@ from typing import IO, Any
 
 import networkx as nx
 
+from accountability.access import NOBODY_CONFIGURED, User
 from accountability.errors import InvalidDataset, NotFound, StoreError, UsageError
 from accountability.graph import FOREVER
 from accountability.trace import Chain, Window, day, hazard_state, iso
@@ -242,8 +243,8 @@ class LiveSession:
         return self._session
 
     @contextmanager
-    def use(self) -> Iterator[Any]:
-        """The session, locked; StoreError when the store does not exist yet."""
+    def use(self, user: User = NOBODY_CONFIGURED) -> Iterator[Any]:
+        """The session as ``user`` sees it, locked; StoreError when the store does not exist yet."""
         with self.lock:
             session = self._open()
             if session is None:
@@ -252,10 +253,10 @@ class LiveSession:
             if current != self._hash:
                 self.reset()
                 session = self._open()
-            yield session
+            yield session.as_user(user)
 
     @contextmanager
-    def batch(self, as_of: str) -> Iterator[Any]:
+    def batch(self, as_of: str, user: User = NOBODY_CONFIGURED) -> Iterator[Any]:
         """A second session for batch work on one date (tracing every unresolved hazard: the overview, the
         gaps, the queries, a provincial official's exposure), kept while the date stays the same.
 
@@ -275,7 +276,7 @@ class LiveSession:
                     self._batch[1].close()
                     self._batch = None
                 self._batch = (key, Session(self.uri, rules=self.rules, readonly=True))
-            yield self._batch[1]
+            yield self._batch[1].as_user(user)
 
     def exists(self) -> bool:
         """Whether there is a store to open (a server store is assumed to be there)."""
@@ -324,9 +325,17 @@ def hazard_summary(session, as_of: str, top: int = 50, recent_days: int = 365) -
     totals: Counter = Counter()
     overdue: list[tuple] = []
     cities: dict[str, str] = {}
+    within = session.scope.jurisdictions  # what the user may see (None: everything)
+
+    def area(jid: str) -> str:  # the city; for a user scoped below a city, their own jurisdiction
+        city = city_of(graph, jid)
+        return city if within is None or city in within else session.user.scope
+
     for hazard, events in session.store.hazard_records(unresolved_on=as_of):
         jid = hazard["jurisdiction_id"]
-        city = cities.get(jid) or cities.setdefault(jid, city_of(graph, jid))
+        if within is not None and jid not in within:
+            continue
+        city = cities.get(jid) or cities.setdefault(jid, area(jid))
         state = hazard_state(hazard, events, as_of)
         measures = ["unresolved"]
         if state["overdue_days"] > 0:
@@ -347,7 +356,8 @@ def hazard_summary(session, as_of: str, top: int = 50, recent_days: int = 365) -
              "deadline": st["deadline"], "days_overdue": st["overdue_days"]}
             for _, _, h, st in sorted(overdue, key=lambda x: x[:2])[:top]]
     since = iso(day(as_of) - recent_days)
-    incidents = [r for r in session.store.rows("incidents") if since <= r["occurred_on"] <= as_of]
+    incidents = [r for r in session.store.rows("incidents") if since <= r["occurred_on"] <= as_of
+                 and (within is None or r["jurisdiction_id"] in within)]
     incidents.sort(key=lambda r: (r["occurred_on"], r["id"]), reverse=True)
     recent = []
     for r in incidents[:top]:
@@ -381,7 +391,7 @@ def exposure_ranking(session, as_of: str, jurisdiction: str | None = None, top: 
     scope (a city) there.
     """
     weight = {code: term.extra["weight"] for code, term in SCHEMA.vocab("degrees").items()}
-    scope = session.graph.subtree(jurisdiction) if jurisdiction else None
+    scope = session.scope.within(jurisdiction)
     records = unresolved_in(session, scope, set(), as_of)
     window = Window.on(as_of)
     people: dict[str, dict] = {}
@@ -415,7 +425,8 @@ def exposure_ranking(session, as_of: str, jurisdiction: str | None = None, top: 
 
 
 def tenures_of_person(session, person_id: str) -> list[dict]:
-    """The person's tenures, earliest first, with their posts' organization and jurisdiction."""
+    """The person's tenures the user may see, earliest first, with their posts' organization and
+    jurisdiction."""
     rows = sorted(session.store.rows("tenures", person_id=person_id), key=lambda r: (r["start"], r["post_id"]))
     posts = {p["id"]: p for p in session.store.rows("posts", id=[r["post_id"] for r in rows])}
     orgs = {o["id"]: o for o in session.store.rows("organizations", id=[p["organization_id"] for p in posts.values()])}
@@ -423,6 +434,8 @@ def tenures_of_person(session, person_id: str) -> list[dict]:
     for r in rows:
         post = posts.get(r["post_id"], {})
         org = orgs.get(post.get("organization_id"), {})
+        if org and not session.visible("organizations", org):
+            continue
         out.append({"post_id": r["post_id"], "post_title": post.get("title", r["post_id"]),
                     "role": post.get("role"), "organization_id": org.get("id"), "organization": org.get("name"),
                     "organization_kind": org.get("kind"), "jurisdiction_id": org.get("jurisdiction_id"),
@@ -441,8 +454,16 @@ SCAN_ABOVE = 300
 def unresolved_in(session, jurisdictions: set[str] | None, enterprises: set[str],
                   as_of: str) -> Iterator[tuple[dict, list[dict]]]:
     """Hazards unresolved on ``as_of`` (with their events, in id order) lying in ``jurisdictions`` (None:
-    anywhere) or at one of ``enterprises``: looked up by jurisdiction when the scope is small, else one
-    pass over every unresolved hazard."""
+    anywhere) or at one of ``enterprises``, and where the user may see them: looked up by jurisdiction when
+    the scope is small, else one pass over every unresolved hazard."""
+    within = session.scope.jurisdictions
+    for hazard, events in _unresolved_in(session, jurisdictions, enterprises, as_of):
+        if within is None or hazard["jurisdiction_id"] in within:
+            yield hazard, events
+
+
+def _unresolved_in(session, jurisdictions: set[str] | None, enterprises: set[str],
+                   as_of: str) -> Iterator[tuple[dict, list[dict]]]:
     if jurisdictions is None or len(jurisdictions) > SCAN_ABOVE:
         if jurisdictions is None or len(jurisdictions) > 4 * SCAN_ABOVE:
             session.graph.load_all()  # many chains to come: read the graph at once, not piece by piece
@@ -775,6 +796,7 @@ def neighbourhood(session, key: str, labels: Labels, as_of: str, depth: int = 1,
     row = next(iter(session.store.rows(table, id=rid)), None)
     if row is None:
         raise NotFound(f"unknown {TABLE_NODE[table]} '{rid}'")
+    session.check(table, row)
     g = nx.DiGraph()
     ck, ca = explorer.node(table, row)
     g.add_node(ck, **ca, depth=0)
@@ -786,6 +808,8 @@ def neighbourhood(session, key: str, labels: Labels, as_of: str, depth: int = 1,
         for k in frontier:
             for nk, attrs, e in explorer.neighbours(k):
                 if nk not in g and nk not in candidates:
+                    if not session.visible(attrs["table"], attrs["row"]):
+                        continue  # outside the user's jurisdiction: neither drawn nor counted
                     candidates[nk] = attrs
                 edges.append(e)
         ordered = sorted(candidates, key=lambda k: (PRIORITY.get(candidates[k]["kind"], 99), k))

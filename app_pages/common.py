@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,8 @@ import streamlit as st
 import yaml
 
 from accountability import settings
-from accountability.errors import AccountabilityError
+from accountability.access import NOBODY_CONFIGURED, Account, User, authenticate, configured_users
+from accountability.errors import AccessDenied, AccountabilityError
 from accountability.ui import Labels, LiveSession, exposure_ranking, hazard_summary, md
 from graph_schema import InvalidSchema
 
@@ -89,6 +91,90 @@ def sidebar() -> None:
         st.date_input(t("common.as_of"), value=initial, key="global_as_of", help=plain("common.as_of_help"),
                       min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 12, 31))
         st.caption(t("common.store", store=store_uri()))
+        _signed_in()
+
+
+# -- who is using the app -----------------------------------------------------------------------------------
+
+# Failed sign-ins allowed per browser session before it must wait LOCKOUT seconds.
+MAX_FAILURES, LOCKOUT = 5, 60.0
+
+
+def accounts() -> dict[str, Account] | None:
+    """The configured users (Streamlit secrets' ``[users]``, else ACCOUNTABILITY_USERS), or None: access
+    control off. A broken configuration stops the app with its message: it never opens up."""
+    try:
+        return configured_users(_secret_users())
+    except AccountabilityError as exc:
+        st.error(t("login.bad_config") + " " + md(str(exc)))
+        st.stop()
+
+
+def _secret_users() -> Any:
+    """``[users]`` of Streamlit's secrets. A secrets file Streamlit cannot parse is an error, not an app
+    without access control (Streamlit itself would quietly treat it as absent)."""
+    present = [p for p in st.get_option("secrets.files") if Path(p).is_file()]
+    if present and not st.secrets.load_if_toml_exists():
+        st.error(t("login.bad_config") + " " + md(", ".join(present)))
+        st.stop()
+    try:
+        users = st.secrets.get("users")
+    except FileNotFoundError:  # no secrets at all
+        return None
+    return users.to_dict() if hasattr(users, "to_dict") else users
+
+
+def user() -> User:
+    """The signed-in user; everything is allowed when access control is off."""
+    return st.session_state.get("global_user") or NOBODY_CONFIGURED
+
+
+def login() -> None:
+    """With access control on, stop every page until a user signs in."""
+    table = accounts()
+    if table is None or st.session_state.get("global_user") is not None:
+        return
+    st.title(t("login.title"))
+    st.caption(t("login.intro"))
+    with st.form("global_login"):
+        name = st.text_input(plain("login.user"), max_chars=100)
+        password = st.text_input(plain("login.password"), type="password", max_chars=200)
+        submitted = st.form_submit_button(plain("login.submit"), type="primary")
+    if submitted:
+        failures = st.session_state.setdefault("global_failures", [])
+        now = time.monotonic()
+        failures[:] = [f for f in failures if now - f < LOCKOUT]
+        if len(failures) >= MAX_FAILURES:
+            st.error(t("login.too_many"))
+        else:
+            try:
+                st.session_state["global_user"] = authenticate(table, name.strip(), password)
+                st.session_state.pop("global_failures", None)
+                st.rerun()
+            except AccessDenied:
+                failures.append(now)
+                st.error(t("login.failed"))
+    st.stop()
+
+
+def logout() -> None:
+    for key in ("global_user", "confirmed"):
+        st.session_state.pop(key, None)
+
+
+def require(action: str) -> None:
+    """Stop the page with a message unless the user may take ``action``."""
+    if not user().may(action):
+        st.error(t("login.denied"))
+        st.stop()
+
+
+def _signed_in() -> None:
+    who = st.session_state.get("global_user")
+    if who is None:
+        return
+    st.caption(t("login.signed_in", user=who.name, role=who.role, scope=who.scope or plain("login.everything")))
+    st.button(plain("login.logout"), key="global_logout", on_click=logout, icon=":material/logout:")
 
 
 # -- the session -------------------------------------------------------------------------------------------
@@ -108,7 +194,7 @@ def session() -> Iterator[Any]:
         st.info(t("common.no_store", store=store_uri()))
         st.page_link(PAGES["data"], label=plain("data.title"), icon=":material/upload:")
         st.stop()
-    with errors(), live(store_uri()).use() as s:
+    with errors(), live(store_uri()).use(user()) as s:
         yield s
 
 
@@ -164,16 +250,17 @@ def labels(s) -> Labels:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def summary_data(uri: str, digest: str, on: str) -> dict:
-    """The overview's counts, once per (store, dataset, date)."""
-    with live(uri).batch(on) as s:
+def summary_data(uri: str, digest: str, on: str, user: User) -> dict:
+    """The overview's counts, once per (store, dataset, date, user)."""
+    with live(uri).batch(on, user) as s:
         return hazard_summary(s, on)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def ranking_data(uri: str, digest: str, on: str, jurisdiction: str | None) -> dict:
-    """The exposure ranking of a scope, once per (store, dataset, date, scope): it traces every hazard there."""
-    with live(uri).batch(on) as s:
+def ranking_data(uri: str, digest: str, on: str, jurisdiction: str | None, user: User) -> dict:
+    """The exposure ranking of a scope, once per (store, dataset, date, scope, user): it traces every hazard
+    there."""
+    with live(uri).batch(on, user) as s:
         return exposure_ranking(s, on, jurisdiction)
 
 
@@ -206,7 +293,7 @@ def picker(table: str, key: str, placeholder_key: str, limit: int = 50) -> str |
     if not text or not text.strip():
         return None
     with session() as s:
-        found = [r for r in s.store.search(text, limit=500) if r["type"] == table][:limit]
+        found = s.search(text, table, limit)
     if not found:
         st.caption(t("common.nothing_found"))
         return None
@@ -243,10 +330,10 @@ def jurisdiction_select(label_key: str, key: str, deepest: str = "township", all
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def report_bytes(uri: str, digest: str, incident: str, report_lang: str, fmt: str) -> bytes:
-    """An incident's report rendered once per (dataset, incident, language, format)."""
+def report_bytes(uri: str, digest: str, incident: str, report_lang: str, fmt: str, user: User) -> bytes:
+    """An incident's report rendered once per (dataset, incident, language, format, user)."""
     from accountability.reports import build_report, render
 
-    with live(uri).use() as s:
+    with live(uri).use(user) as s:
         report = build_report(s, incident, report_lang)
     return render(report, fmt)

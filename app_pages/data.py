@@ -6,6 +6,7 @@ import tempfile
 import pandas as pd
 import streamlit as st
 
+from accountability.access import IMPORT
 from accountability.dataset import load
 from accountability.errors import AccountabilityError, InvalidDataset
 from accountability.stores import open_store
@@ -15,6 +16,7 @@ from app_pages.common import md, plain, t
 from graph_schema import SCHEMA
 
 st.title(t("data.title"))
+common.require(IMPORT)
 uri = common.store_uri()
 
 st.subheader(t("data.store"))

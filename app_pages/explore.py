@@ -39,9 +39,9 @@ def _pick_result() -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _drawn(uri: str, digest: str, key: str, depth: int, on: str, lang: str) -> dict:
-    """The neighbourhood's HTML and its nodes, once per (dataset, entity, depth, date, language)."""
-    with common.live(uri).use() as s:
+def _drawn(uri: str, digest: str, key: str, depth: int, on: str, lang: str, user) -> dict:
+    """The neighbourhood's HTML and its nodes, once per (dataset, entity, depth, date, language, user)."""
+    with common.live(uri).use(user) as s:
         hood = neighbourhood(s, key, common.Labels(s, lang), on, depth=depth, cap=CAP)
         nodes = [{"key": n, "table": a["table"], "id": a["id"], "kind": a["kind"], "name": a["name"],
                   "depth": a["depth"], "row": {k: v for k, v in a["row"].items() if k != "extra"}}
@@ -62,7 +62,7 @@ with common.session() as s:
     with depth_col:
         depth = st.slider(plain("explore.depth"), 1, 3, 1, key="ex_depth")
     if text.strip():
-        found = s.store.search(text, limit=50)
+        found = s.search(text, limit=50)
         if found:
             st.selectbox(plain("explore.results", n=len(found)), [node_key(r["type"], r["id"]) for r in found],
                          index=None, key="ex_result", on_change=_pick_result,
@@ -79,7 +79,7 @@ with common.session() as s:
         key = node_key("jurisdictions", min(roots, key=lambda j: j.id).id)
     with common.errors():
         parse_key(key)
-        drawn = _drawn(common.store_uri(), common.dataset_hash(), key, depth, on, common.lang())
+        drawn = _drawn(common.store_uri(), common.dataset_hash(), key, depth, on, common.lang(), common.user())
     center = drawn["nodes"][0]
     st.subheader(f"{kind_label(center['kind'], common.lang())}：{md(center['name'])}")
     st.iframe(drawn["html"], height=640, alt=plain("explore.graph_alt"))

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from accountability import queries
+from accountability.access import EXPORT
 from accountability.output import to_string
 from app_pages import common
 from app_pages.common import frame, page_link, plain, t
@@ -18,8 +19,8 @@ st.caption(common.md(query.description[common.lang()]))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _gaps(uri: str, digest: str, jurisdiction: str | None, kind: str | None, on: str) -> list[dict]:
-    with common.live(uri).batch(on) as s, \
+def _gaps(uri: str, digest: str, jurisdiction: str | None, kind: str | None, on: str, user) -> list[dict]:
+    with common.live(uri).batch(on, user) as s, \
             queries.run("regulatory-gaps", s, jurisdiction=jurisdiction, kind=kind, as_of=on) as result:
         return list(result)
 
@@ -37,7 +38,7 @@ with common.session() as s:
     if big:
         common.confirm_once(f"gp_run_{jid}_{kind}_{on}", plain("gaps.run"), t("gaps.big", n=common.BIG_SCOPE))
 with st.spinner(plain("gaps.computing")), common.errors():
-    rows = _gaps(common.store_uri(), common.dataset_hash(), jid, kind, on)
+    rows = _gaps(common.store_uri(), common.dataset_hash(), jid, kind, on, common.user())
 with common.session() as s:
     L = common.labels(s)
     st.caption(t("gaps.found", n=len(rows), as_of=on))
@@ -58,8 +59,9 @@ with common.session() as s:
                           "organization": "cols.organization", "post": "cols.post", "hazards": "cols.hazards",
                           "hazard_ids": "cols.hazard_ids"}),
             hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="gp_table")
-        st.download_button(plain("common.download_csv"), "\ufeff" + to_string(rows, query.columns, "csv"),
-                           file_name=f"regulatory-gaps-{on}.csv", mime="text/csv", key="gp_csv")
+        if common.user().may(EXPORT):
+            st.download_button(plain("common.download_csv"), "\ufeff" + to_string(rows, query.columns, "csv"),
+                               file_name=f"regulatory-gaps-{on}.csv", mime="text/csv", key="gp_csv")
         if picked and picked.selection.rows:
             row = rows[picked.selection.rows[0]]
             st.markdown(t("gaps.hazards_of", gap=L.gap({**row, "kind": row["kind"]})))

@@ -32,7 +32,7 @@ with common.session() as s:
         with a:
             text = st.text_input(plain("hazard.search"), key="hz_q", placeholder=plain("common.search_hint"))
             if text.strip():
-                found = [r for r in s.store.search(text, limit=500) if r["type"] == "hazards"][:50]
+                found = s.search(text, "hazards")
                 names = {r["id"]: r["name"] for r in found}
                 st.selectbox(plain("common.pick"), list(names), index=None, key="hz_found",
                              on_change=_picked, args=("hz_found",),

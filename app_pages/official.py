@@ -24,8 +24,8 @@ def _picked() -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _exposure(uri: str, digest: str, person: str, on: str) -> list[dict]:
-    with common.live(uri).batch(on) as s:
+def _exposure(uri: str, digest: str, person: str, on: str, user) -> list[dict]:
+    with common.live(uri).batch(on, user) as s:
         return person_exposure(s, person, on)
 
 
@@ -36,7 +36,7 @@ with common.session() as s:
     with st.expander(plain("official.choose"), expanded="person" not in st.query_params):
         text = st.text_input(plain("official.search"), key="of_q", placeholder=plain("common.search_hint"))
         if text.strip():
-            found = [r for r in s.store.search(text, limit=500) if r["type"] == "people"][:50]
+            found = s.search(text, "people")
             names = {r["id"]: r["name"] for r in found}
             st.selectbox(plain("common.pick"), list(names), index=None, key="of_pick", on_change=_picked,
                          format_func=lambda p: f"{names.get(p)} ({p})")
@@ -48,6 +48,8 @@ with common.session() as s:
     if person is None:
         with common.errors():
             raise NotFound(f"unknown person '{pid}'")
+    with common.errors():
+        s.check("people", person)
 
     st.header(f"{md(person['name'])} ({md(pid)})")
     tenures = tenures_of_person(s, pid)
@@ -101,7 +103,7 @@ with common.session() as s:
     if big:
         common.confirm_once(f"of_trace_{pid}_{on}", plain("official.trace"), t("official.big", n=common.BIG_SCOPE))
 with st.spinner(plain("official.tracing")):
-    exposure = _exposure(common.store_uri(), common.dataset_hash(), pid, on)
+    exposure = _exposure(common.store_uri(), common.dataset_hash(), pid, on, common.user())
 with common.session() as s:
     L = common.labels(s)
     if not exposure:

@@ -50,7 +50,7 @@ uri = common.store_uri()
 common.require_store()
 # computed outside the interactive session's lock: other users' pages go on meanwhile
 with st.spinner(plain("overview.computing")):
-    data = common.summary_data(uri, common.dataset_hash(), on)
+    data = common.summary_data(uri, common.dataset_hash(), on, common.user())
 totals = data["totals"]
 
 with common.session() as s:
@@ -111,7 +111,7 @@ with common.session() as s:
     st.caption(t("overview.officials_help") + (" " + t("overview.per_city", n=RANK_ALL_UP_TO) if big else ""))
 
 with st.spinner(plain("overview.ranking")):
-    ranking = common.ranking_data(uri, common.dataset_hash(), on, scope) if options else None
+    ranking = common.ranking_data(uri, common.dataset_hash(), on, scope, common.user()) if options else None
 
 with common.session() as s:
     L = common.labels(s)

@@ -7,6 +7,7 @@ import itertools
 import streamlit as st
 
 from accountability import queries
+from accountability.access import EXPORT, QUERY
 from accountability.output import to_string
 from accountability.ui import md
 from app_pages import common
@@ -20,6 +21,7 @@ VOCABULARY_COLUMNS = {"industry": "industries", "duty": "duties", "degree": "deg
 ID_COLUMNS = {"jurisdiction_id": "jurisdiction", "organization_id": "organization", "post_id": "post_in_org"}
 
 st.title(t("queries.title"))
+common.require(QUERY)
 lang = common.lang()
 catalog = queries.catalog()
 name = st.selectbox(plain("queries.query"), [q.name for q in catalog], key="qr_name",
@@ -29,9 +31,9 @@ st.caption(md(query.description[lang]))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _run(uri: str, digest: str, name: str, given: tuple, on: str) -> dict:
-    """A query's answer (at most ROW_CAP rows), once per (dataset, query, parameters)."""
-    with common.live(uri).batch(on) as s, queries.run(name, s, **dict(given)) as result:
+def _run(uri: str, digest: str, name: str, given: tuple, on: str, user) -> dict:
+    """A query's answer (at most ROW_CAP rows), once per (dataset, query, parameters, user)."""
+    with common.live(uri).batch(on, user) as s, queries.run(name, s, **dict(given)) as result:
         rows = list(itertools.islice(result, ROW_CAP + 1))
         return {"rows": rows[:ROW_CAP], "truncated": len(rows) > ROW_CAP, "columns": result.columns,
                 "headers": {code: result.labels(code) for code in ("zh", "en")}}
@@ -84,7 +86,7 @@ if submitted or st.session_state.get(f"qr_ran_{name}"):
     given = tuple(sorted((k, v) for k, v in params.items() if v is not None))
     with st.spinner(plain("queries.running")), common.errors():
         answer = _run(common.store_uri(), common.dataset_hash(), name, given,
-                      dict(given).get("as_of") or common.as_of())
+                      dict(given).get("as_of") or common.as_of(), common.user())
     with common.session() as s:
         L = common.labels(s)
         rows, columns, headers = answer["rows"], answer["columns"], answer["headers"][lang]
@@ -103,5 +105,6 @@ if submitted or st.session_state.get(f"qr_ran_{name}"):
                 out["level"] = L.term("hazard_levels", out["level"])
             shown.append(out)
         st.dataframe(frame(shown, {c: f"={h}" for c, h in zip(columns, headers)}), hide_index=True, width="stretch")
-        st.download_button(plain("common.download_csv"), "\ufeff" + to_string(rows, columns, "csv"),
-                           file_name=f"{name}-{common.as_of()}.csv", mime="text/csv", key=f"qr_csv_{name}")
+        if common.user().may(EXPORT):
+            st.download_button(plain("common.download_csv"), "\ufeff" + to_string(rows, columns, "csv"),
+                               file_name=f"{name}-{common.as_of()}.csv", mime="text/csv", key=f"qr_csv_{name}")

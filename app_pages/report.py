@@ -3,6 +3,7 @@ PDF (``accountability.reports``, the same report as ``accountability report``)."
 
 import streamlit as st
 
+from accountability.access import EXPORT
 from app_pages import common
 from app_pages.common import md, plain, t
 
@@ -20,7 +21,8 @@ def _picked() -> None:
 st.title(t("report.title"))
 with common.session() as s:
     L = common.labels(s)
-    incidents = sorted(s.store.rows("incidents"), key=lambda r: (r["occurred_on"], r["id"]), reverse=True)[:LIST_CAP]
+    incidents = sorted((r for r in s.store.rows("incidents") if s.visible("incidents", r)),
+                       key=lambda r: (r["occurred_on"], r["id"]), reverse=True)[:LIST_CAP]
     if not incidents:
         st.info(t("report.no_incidents"))
         st.stop()
@@ -52,17 +54,17 @@ except ImportError:
     st.warning(t("report.unavailable"))
     st.stop()
 
-cols = st.columns(len(FILES))
+cols = st.columns(len(FILES)) if common.user().may(EXPORT) else []
 for col, (fmt, mime) in zip(cols, FILES):
     with col:
         st.download_button(
             plain("report.download", fmt=fmt.upper()),
             # rendered when clicked (Word and PDF take a moment), then cached
-            data=lambda fmt=fmt: common.report_bytes(uri, digest, iid, report_lang, fmt),
+            data=lambda fmt=fmt: common.report_bytes(uri, digest, iid, report_lang, fmt, common.user()),
             file_name=f"report-{iid}-{report_lang}.{fmt}", mime=mime, key=f"rp_dl_{fmt}", icon=":material/download:",
             on_click="ignore",
         )
 with st.spinner(plain("report.rendering")), common.errors():
-    preview = common.report_bytes(uri, digest, iid, report_lang, "html").decode("utf-8")
+    preview = common.report_bytes(uri, digest, iid, report_lang, "html", common.user()).decode("utf-8")
 # the report's HTML is rendered by accountability.reports with every value escaped (Jinja2 autoescape)
 st.iframe(preview, height=900, alt=plain("report.preview_alt"))

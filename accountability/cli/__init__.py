@@ -79,10 +79,20 @@ def format_option(*choices: str, default: str = "table") -> Callable:
                         help="Output format.")
 
 
-def open_session(store: str, rules: str | None = None, readonly: bool = False):
+def authorize(action: str):
+    """The command line's user (see ``accountability.access``), refused unless they may take ``action``."""
+    from accountability.access import cli_user
+
+    user = cli_user()
+    user.require(action)
+    return user
+
+
+def open_session(store: str, rules: str | None = None, readonly: bool = False, action: str = "view"):
+    """A session on ``store`` for the command line's user, who must be allowed ``action``."""
     from accountability.session import Session
 
-    return Session(store, rules=rules, readonly=readonly)
+    return Session(store, rules=rules, readonly=readonly, user=authorize(action))
 
 
 @click.group(context_settings=CONTEXT)
@@ -97,7 +107,7 @@ def main() -> None:
 # Each module below adds its commands to ``main``; one module per concern.
 from accountability.cli import data, trace  # noqa: E402,F401
 
-for _optional in ("query", "report", "neo4j", "audit"):
+for _optional in ("query", "report", "neo4j", "audit", "users"):
     try:
         __import__(f"accountability.cli.{_optional}")
     except ModuleNotFoundError as _exc:  # a command group not built yet

@@ -11,7 +11,7 @@ import sys
 import click
 import orjson
 
-from accountability.cli import common, format_option, main, store_option
+from accountability.cli import authorize, common, format_option, main, store_option
 from accountability.output import write_rows
 
 LOG_COLUMNS = ["seq", "at", "user", "host", "action", "source", "dataset_hash", "previous_dataset_hash", "unchanged",
@@ -34,6 +34,7 @@ def log(last: int | None, store: str, fmt: str) -> None:
     from accountability import audit as trail
     from accountability.stores import open_store
 
+    authorize("raw")  # the log spans the whole store
     with open_store(store, readonly=True) as target:
         rows = [trail.readable(e) for e in trail.entries(target)]
     if last:
@@ -58,6 +59,7 @@ def verify(anchor: str | None, store: str, fmt: str) -> None:
     from accountability import audit as trail
     from accountability.stores import open_store
 
+    authorize("raw")
     at = trail.Position.parse(anchor) if anchor else None
     with open_store(store, readonly=True) as target:
         verdict = trail.verify(target, at)

@@ -7,7 +7,7 @@ import time
 import click
 import orjson
 
-from accountability.cli import common, format_option, main, store_option
+from accountability.cli import authorize, common, format_option, main, store_option
 
 
 @main.command()
@@ -36,6 +36,7 @@ def import_(dataset: str, store: str, fmt: str) -> None:
     from accountability.dataset import load
     from accountability.stores import open_store
 
+    authorize("import")
     started = time.perf_counter()
     data = load(dataset)
     with open_store(store) as target:

@@ -15,7 +15,7 @@ import time
 import click
 import orjson
 
-from accountability.cli import common, format_option, main, open_session, rules_option, store_option
+from accountability.cli import authorize, common, format_option, main, open_session, rules_option, store_option
 from accountability.errors import UsageError
 from accountability.output import FORMATS
 from accountability.stores import is_neo4j, open_store
@@ -50,6 +50,7 @@ def _report(result, target: str, elapsed: float, fmt: str) -> None:
 def _copy(source: str, target: str, fmt: str) -> None:
     from accountability.dataset import from_store
 
+    authorize("import")
     started = time.perf_counter()
     with open_store(source, readonly=True) as src:
         data = from_store(src)
@@ -97,7 +98,7 @@ def write_back(as_of: str | None, store: str, rules: str | None, fmt: str) -> No
     _need_neo4j(store, "--store")
     on = parse_date(as_of, "as_of") or today()
     started = time.perf_counter()
-    with open_session(store, rules) as session:
+    with open_session(store, rules, action="import") as session:
         counts = session.store.write_back(session.trace_all(on), on)
     elapsed = time.perf_counter() - started
     if fmt == "json":

@@ -16,6 +16,7 @@ import click
 import orjson
 
 from accountability.cli import (
+    authorize,
     common,
     format_option,
     lang_option,
@@ -111,7 +112,7 @@ def query(name: str | None, list_: bool, describe: bool, params: tuple[str, ...]
         return
     given = parse_params(params)
     queries.resolve(name, given)  # usage errors before the store is opened
-    with (open_session(store, rules, readonly=True) as session, queries.run(name, session, **given) as result,
+    with (open_session(store, rules, readonly=True, action="query") as session, queries.run(name, session, **given) as result,
           _sink(output) as out):
         if fmt == "table":
             labels = result.labels(lang)
@@ -152,6 +153,7 @@ def run_raw(runner, store: str, statement: str, params: tuple[str, ...], timeout
     A view (table, json, jsonl) stops at the row cap and says so; a CSV export holds every row unless
     --max-rows is given.
     """
+    authorize("raw")
     if statement == "-":
         statement = sys.stdin.read()
     if max_rows is None and fmt == "csv":

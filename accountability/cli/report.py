@@ -50,7 +50,7 @@ def report(incident_id: str, fmt: str | None, output: str | None, templates: str
     if fmt in BINARY and output is None:
         raise UsageError(f"a {fmt} report needs -o FILE (or -o - for stdout)")
     started = time.perf_counter()
-    with open_session(store, rules, readonly=True) as session:
+    with open_session(store, rules, readonly=True, action="export") as session:
         result = build_report(session, incident_id, lang)
     figure_href = None
     if fmt == "md" and not to_stdout and not no_figure:

@@ -47,7 +47,7 @@ def trace(hazard_id: str | None, all_: bool, as_of: str | None, start: str | Non
     """Who is accountable for HAZARD_ID (or, with --all, for every unresolved hazard), and why."""
     if all_ == bool(hazard_id):
         raise click.UsageError("give a HAZARD_ID or --all")
-    with open_session(store, rules, readonly=True) as session:
+    with open_session(store, rules, readonly=True, action="export" if all_ else "view") as session:
         if hazard_id:
             chain = session.trace(hazard_id, as_of=as_of, start=start, end=end)
             _emit_chain(chain.as_dict(session.ruleset, lang), fmt)

@@ -1,0 +1,415 @@
+"""Access by jurisdiction (``accountability.access``): a county user sees that county's subtree only — on the
+command line, in the library, in the queries and in every page of the app — and roles limit what they do.
+
+Everything runs on the small demo province (two cities, two counties each) in a real SQLite file. The users:
+
+- ``k1``: viewer scoped to county C01-K01;  ``a1``: auditor scoped to C01-K01;
+- ``root``: auditor of the whole store;      ``boss``: admin of the whole store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from streamlit.testing.v1 import AppTest
+from test_app import APP, texts
+from test_app import open_page as page
+
+from accountability import queries, ui
+from accountability.access import (
+    Account,
+    User,
+    authenticate,
+    configured_users,
+    hash_password,
+    parse_users,
+    users_from_file,
+    verify_password,
+)
+from accountability.cli import main
+from accountability.errors import AccessDenied, UsageError
+from accountability.session import Session
+
+COUNTY, OTHER = "C01-K01", "C02-K01"
+PASSWORD = "s3cret-口令"
+HASH = hash_password(PASSWORD)
+USERS = {
+    "k1": {"password": HASH, "role": "viewer", "scope": COUNTY},
+    "a1": {"password": HASH, "role": "auditor", "scope": COUNTY},
+    "root": {"password": HASH, "role": "auditor"},
+    "boss": {"password": HASH, "role": "admin"},
+}
+
+
+def toml(users: dict) -> str:
+    lines = []
+    for name, spec in users.items():
+        lines.append(f"[users.{name}]")
+        lines += [f'{k} = "{v}"' for k, v in spec.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def users_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("users") / "users.toml"
+    path.write_text(toml(USERS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def facts(small_demo_store) -> dict:
+    """What the store holds, read straight from SQLite (not through the code under test)."""
+    import sqlite3
+
+    db = sqlite3.connect(small_demo_store)
+    inside = {r[0] for r in db.execute("SELECT id FROM jurisdictions WHERE id = ? OR id LIKE ?", (COUNTY, COUNTY + "-%"))}
+    hazards = dict(db.execute("SELECT id, jurisdiction_id FROM hazards ORDER BY id"))
+    incidents = dict(db.execute("SELECT id, jurisdiction_id FROM incidents ORDER BY id"))
+    person_places = db.execute(
+        "SELECT t.person_id, o.jurisdiction_id FROM tenures t JOIN posts p ON p.id = t.post_id "
+        "JOIN organizations o ON o.id = p.organization_id").fetchall()
+    people_in = {p for p, j in person_places if j in inside}
+    people_out = {p for p, j in person_places} - people_in
+    orgs = dict(db.execute("SELECT id, jurisdiction_id FROM organizations"))
+    db.close()
+    return {
+        "inside": inside,
+        "hazard_in": next(h for h, j in hazards.items() if j in inside),
+        "hazard_out": next(h for h, j in hazards.items() if j.startswith(OTHER)),
+        "incident_in": next((i for i, j in incidents.items() if j in inside), None),
+        "incident_out": next(i for i, j in incidents.items() if j not in inside),
+        "person_in": min(people_in), "person_out": min(people_out),
+        "org_out": next(o for o, j in sorted(orgs.items()) if j.startswith(OTHER)),
+        "hazards": hazards,
+    }
+
+
+def run(store: Path, users_file: Path, user: str | None, *args: str, password: str = PASSWORD):
+    env = {"ACCOUNTABILITY_USERS": str(users_file), "ACCOUNTABILITY_STORE": str(store),
+           "ACCOUNTABILITY_USER": user or "", "ACCOUNTABILITY_PASSWORD": password}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+# -- passwords and the users table ------------------------------------------------------------------------------
+
+
+def test_a_password_hash_is_salted_and_checked_in_constant_form():
+    again = hash_password(PASSWORD)
+    assert again != HASH and again.startswith("scrypt$") and PASSWORD not in again
+    assert verify_password(PASSWORD, HASH) and verify_password(PASSWORD, again)
+    assert not verify_password("s3cret", HASH) and not verify_password("", HASH)
+    for broken in ("", "plain-password", "scrypt$1$8$1$AAAA$BBBB", HASH[:-20], "scrypt$16384$8$1$!!$??", None):
+        assert not verify_password(PASSWORD, broken)
+    with pytest.raises(UsageError):
+        hash_password("")
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ({"password": "hunter2", "role": "viewer"}, "password must be a hash"),
+    ({"password": HASH, "role": "god"}, "role must be one of viewer, auditor, admin"),
+    ({"password": HASH, "role": "viewer", "scope": 3}, "scope must be a jurisdiction id"),
+    ({"password": HASH, "role": "viewer", "scopes": "C01"}, "unknown key(s) scopes"),
+    ("viewer", "must be a table"),
+])
+def test_a_bad_users_table_names_the_user_and_the_problem(spec, problem):
+    with pytest.raises(UsageError) as info:
+        parse_users({"ok": USERS["k1"], "bad\nuser": spec}, "users.toml")
+    assert problem in str(info.value) and "users.toml: users.bad" in str(info.value)
+
+
+def test_a_users_file_that_is_not_toml_or_absent_is_an_error_not_open_access(tmp_path, monkeypatch):
+    bad = tmp_path / "users.toml"
+    bad.write_text("[users.k1\npassword = ", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a TOML file"):
+        users_from_file(bad)
+    monkeypatch.setenv("ACCOUNTABILITY_USERS", str(tmp_path / "absent.toml"))
+    with pytest.raises(UsageError, match="cannot read the users file"):
+        configured_users()
+    monkeypatch.delenv("ACCOUNTABILITY_USERS")
+    assert configured_users() is None  # not configured: access control is off
+
+
+def test_authentication_says_the_same_for_an_unknown_user_and_a_wrong_password():
+    accounts = parse_users(USERS, "t")
+    assert authenticate(accounts, "k1", PASSWORD) == User("k1", "viewer", COUNTY)
+    messages = set()
+    for name, password in (("k1", "wrong"), ("nobody", PASSWORD), ("", ""), (None, None)):
+        with pytest.raises(AccessDenied) as info:
+            authenticate(accounts, name, password)
+        messages.add(str(info.value))
+    assert messages == {"access denied: unknown user or wrong password"}
+
+
+def test_roles_grow_and_a_scope_removes_what_cannot_be_cut_to_a_subtree():
+    viewer, auditor, admin = User("v", "viewer", COUNTY), User("a", "auditor", COUNTY), User("r", "admin")
+    assert viewer.may("view") and not viewer.may("query") and not viewer.may("export")
+    assert auditor.may("query") and auditor.may("export") and not auditor.may("raw") and not auditor.may("import")
+    assert admin.may("raw") and admin.may("import")
+    assert not User("s", "admin", COUNTY).may("import")
+    with pytest.raises(AccessDenied, match="may not run raw SQL or Cypher"):
+        auditor.require("raw")
+
+
+# -- the library: one scope for every way in -------------------------------------------------------------------
+
+
+@pytest.fixture
+def county(small_demo_store):
+    with Session(str(small_demo_store), readonly=True, user=User("a1", "auditor", COUNTY)) as s:
+        yield s
+
+
+def test_a_scoped_session_reaches_its_subtree_only(county, facts):
+    assert county.scope.jurisdictions == facts["inside"]
+    assert county.trace(facts["hazard_in"]).hazard_id == facts["hazard_in"]
+    for call in (lambda: county.trace(facts["hazard_out"]), lambda: county.incident(facts["incident_out"]),
+                 lambda: county.check("people", facts["person_out"]),
+                 lambda: county.check("organizations", facts["org_out"]),
+                 lambda: county.check("jurisdictions", OTHER)):
+        with pytest.raises(AccessDenied, match="outside the jurisdiction of user a1"):
+            call()
+    county.check("people", facts["person_in"])
+    chains = list(county.trace_all())
+    assert chains and all(facts["hazards"][c.hazard_id] in facts["inside"] for c in chains)
+
+
+def test_every_chain_in_scope_is_the_same_as_the_unscoped_one(county, small_demo_store, facts):
+    with Session(str(small_demo_store), readonly=True) as everyone:
+        whole = {c.hazard_id: c.json(everyone.ruleset) for c in everyone.trace_all()}
+    scoped = {c.hazard_id: c.json(county.ruleset) for c in county.trace_all()}
+    expected = {h for h in whole if facts["hazards"][h] in facts["inside"]}
+    assert set(scoped) == expected and len(expected) < len(whole)
+    assert all(scoped[h] == whole[h] for h in scoped)  # the upward links stay: a chain is shown whole
+
+
+def test_search_explore_summary_and_people_stay_inside(county, facts):
+    found = county.search("C0", limit=500)
+    assert found and all(county.visible(r["type"], r["id"]) for r in found)
+    assert not any(r["id"].startswith(OTHER) for r in found)
+    hood = ui.neighbourhood(county, f"jurisdictions:{COUNTY}", ui.Labels(county, "en"), "2026-11-28", depth=2)
+    drawn = {hood.graph.nodes[n]["id"]: hood.graph.nodes[n]["table"] for n in hood.graph}
+    assert "C01" not in drawn and all(county.visible(t, i) for i, t in drawn.items())
+    with pytest.raises(AccessDenied):
+        ui.neighbourhood(county, f"organizations:{facts['org_out']}", ui.Labels(county, "en"), "2026-11-28")
+    summary = ui.hazard_summary(county, "2026-11-28")
+    assert [r["jurisdiction_id"] for r in summary["by_city"]] == [COUNTY]
+    assert summary["totals"]["unresolved"] == sum(1 for _ in county.trace_all())
+    assert all(t["jurisdiction_id"] in facts["inside"] for t in ui.tenures_of_person(county, facts["person_in"]))
+
+
+@pytest.mark.parametrize("name, params", [
+    ("overdue-hazards", {}), ("official-exposure", {}), ("regulatory-gaps", {}), ("handover-risk", {}),
+    ("unescalated-major", {}), ("who-held", {"role": "government_head"}),
+])
+def test_queries_default_to_the_users_subtree(county, facts, name, params):
+    with queries.run(name, county, **params) as result:
+        rows = list(result)
+    places = {r.get("jurisdiction_id") for r in rows} - {None}
+    assert places <= facts["inside"], places - facts["inside"]
+    hazards = {r["hazard_id"] for r in rows if r.get("hazard_id")}
+    assert all(facts["hazards"][h] in facts["inside"] for h in hazards)
+
+
+@pytest.mark.parametrize("params", [
+    {"jurisdiction": OTHER}, {"jurisdiction": "C01"}, {"person": "OUT"},
+])
+def test_a_query_naming_anything_outside_is_refused(county, facts, params):
+    name = "official-exposure"
+    params = {k: facts["person_out"] if v == "OUT" else v for k, v in params.items()}
+    with pytest.raises(AccessDenied):
+        queries.run(name, county, **params)
+    with pytest.raises(AccessDenied):
+        queries.run("chain", county, hazard=facts["hazard_out"])
+
+
+# -- the command line -------------------------------------------------------------------------------------------
+
+
+def test_cli_needs_a_user_when_access_control_is_on(small_demo_store, users_file, facts):
+    for user, password in ((None, PASSWORD), ("k1", "wrong"), ("ghost", PASSWORD)):
+        result = run(small_demo_store, users_file, user, "trace", facts["hazard_in"], password=password)
+        assert result.exit_code == 3 and result.output.startswith("error: access denied"), result.output
+    ok = run(small_demo_store, users_file, "k1", "trace", facts["hazard_in"], "--format", "json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["hazard_id"] == facts["hazard_in"]
+
+
+@pytest.mark.parametrize("user, args, allowed", [
+    ("k1", ["trace", "{hazard_out}"], False),
+    ("k1", ["trace", "--all"], False),                       # a viewer does not export
+    ("k1", ["query", "overdue-hazards"], False),
+    ("k1", ["incident", "{incident_out}"], False),
+    ("a1", ["query", "overdue-hazards", "--param", f"jurisdiction={OTHER}"], False),
+    ("a1", ["query", "who-held", "--param", "post={post_out}"], False),
+    ("a1", ["report", "{incident_out}", "-o", "{tmp}/r.md"], False),
+    ("a1", ["sql", "SELECT count(*) FROM hazards"], False),  # raw SQL cannot be scoped
+    ("a1", ["audit", "log"], False),
+    ("a1", ["import", "{demo}"], False),
+    ("root", ["import", "{demo}"], False),                   # an auditor does not import
+    ("root", ["sql", "SELECT count(*) AS n FROM hazards", "--format", "json"], True),
+    ("root", ["trace", "{hazard_out}"], True),
+    ("boss", ["audit", "log"], True),
+])
+def test_cli_refuses_what_role_and_scope_do_not_reach(small_demo_store, small_demo, users_file, facts, tmp_path,
+                                                      user, args, allowed):
+    import sqlite3
+
+    db = sqlite3.connect(small_demo_store)
+    post_out = db.execute("SELECT p.id FROM posts p JOIN organizations o ON o.id = p.organization_id "
+                          "WHERE o.jurisdiction_id = ?", (OTHER,)).fetchone()[0]
+    before = db.execute("SELECT count(*), (SELECT value FROM meta WHERE key = 'dataset_hash') FROM hazards").fetchone()
+    db.close()
+    values = {**facts, "post_out": post_out, "tmp": tmp_path, "demo": small_demo}
+    result = run(small_demo_store, users_file, user, *[a.format(**values) for a in args])
+    if allowed:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 3, result.output
+        assert result.output.startswith("error: access denied:") and result.output.count("\n") == 1
+        assert facts["hazard_out"] not in result.output.replace(args[1].format(**values), "")
+    assert not (tmp_path / "r.md").exists() or allowed
+    db = sqlite3.connect(small_demo_store)
+    assert db.execute("SELECT count(*), (SELECT value FROM meta WHERE key = 'dataset_hash') FROM hazards"
+                      ).fetchone() == before
+    db.close()
+
+
+def test_a_scoped_auditors_export_holds_their_hazards_only(small_demo_store, users_file, facts):
+    result = run(small_demo_store, users_file, "a1", "trace", "--all", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    ids = [json.loads(line)["hazard_id"] for line in result.output.splitlines()]
+    assert ids and all(facts["hazards"][h] in facts["inside"] for h in ids)
+    everyone = run(small_demo_store, users_file, "root", "trace", "--all", "--format", "jsonl")
+    all_ids = [json.loads(line)["hazard_id"] for line in everyone.output.splitlines()]
+    assert ids == [h for h in all_ids if facts["hazards"][h] in facts["inside"]]
+
+
+def test_users_hash_password_and_list(users_file, monkeypatch):
+    out = CliRunner().invoke(main, ["users", "hash-password"], input="abc\n")
+    assert out.exit_code == 0 and verify_password("abc", out.output.strip())
+    listed = CliRunner().invoke(main, ["users", "list", "--format", "json"],
+                                env={"ACCOUNTABILITY_USERS": str(users_file)})
+    assert listed.exit_code == 0 and HASH not in listed.output
+    assert {"user": "k1", "role": "viewer", "scope": COUNTY} in json.loads(listed.output)
+
+
+# -- the app ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(small_demo_store, monkeypatch):
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(small_demo_store))
+    monkeypatch.delenv("ACCOUNTABILITY_USERS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["users"] = USERS
+    at.session_state["global_as_of"] = dt.date(2026, 11, 28)
+    return at
+
+
+def sign_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
+    at.run()
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_the_app_asks_for_a_login_and_shows_nothing_before(app, facts):
+    app.query_params["hazard"] = facts["hazard_in"]
+    app.run()
+    assert [t.value for t in app.title] == ["登录"] and not app.metric and not app.dataframe
+    sign_in(app, "k1", "wrong")
+    assert "用户名或密码错误" in app.error[0].value and "global_user" not in app.session_state
+    sign_in(app, "k1")
+    assert app.session_state["global_user"] == User("k1", "viewer", COUNTY)
+    assert any(COUNTY in c.value and "k1" in c.value for c in app.sidebar.caption)
+
+
+def test_repeated_wrong_passwords_lock_the_login_for_a_while(app):
+    for _ in range(5):
+        sign_in(app, "k1", "wrong")
+    sign_in(app, "k1")  # the right password, too late
+    assert "global_user" not in app.session_state and "尝试次数过多" in app.error[0].value
+
+
+@pytest.mark.parametrize("name, params", [
+    ("hazard", {"hazard": "{hazard_out}"}),
+    ("official", {"person": "{person_out}"}),
+    ("explore", {"entity": "organizations:{org_out}"}),
+    ("explore", {"entity": f"jurisdictions:{OTHER}"}),
+    ("report", {"incident": "{incident_out}"}),
+])
+def test_a_county_user_cannot_open_another_countys_page(app, facts, name, params):
+    sign_in(app, "a1")
+    page(app, name, **{k: v.format(**facts) for k, v in params.items()})
+    shown = texts(app)
+    assert any("access denied" in e.value for e in app.error), shown
+    assert not app.get("iframe")  # no graph, no report preview
+
+
+def test_a_county_users_pages_show_their_county_only(app, facts):
+    sign_in(app, "a1")
+    page(app, "overview")
+    metrics = {m.label: m.value for m in app.metric}
+    with Session(str(app_store(app)), readonly=True, user=User("a1", "auditor", COUNTY)) as s:
+        expected = sum(1 for _ in s.trace_all("2026-11-28"))
+    assert metrics["未整改隐患"] == f"{expected:,}" or metrics["未整改隐患"] == str(expected)
+    page(app, "hazard", hazard=facts["hazard_in"])
+    assert not app.error and facts["hazard_in"] in texts(app)
+    page(app, "report")
+    offered = " ".join(o for sb in app.selectbox for o in (sb.options or []))
+    assert f"({facts['incident_in']})" in offered and f"({facts['incident_out']})" not in offered
+
+
+def app_store(at: AppTest) -> str:
+    import os
+
+    return os.environ["ACCOUNTABILITY_STORE"]
+
+
+def test_roles_decide_which_pages_and_downloads_exist(app, facts):
+    sign_in(app, "k1")  # a viewer: no queries page, no data page, no downloads
+    for name in ("queries", "data"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            page(app, name)
+    page(app, "gaps")
+    assert app.dataframe and not app.get("download_button")
+    page(app, "report", incident=facts["incident_in"])
+    assert not app.get("download_button")
+    sign_in(app.session_state.__setitem__("global_user", None) or app, "root")  # an auditor: queries, downloads
+    page(app, "queries")
+    assert not app.error and app.title[0].value == "查询"
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        page(app, "data")
+    page(app, "gaps")
+    assert app.get("download_button")
+
+
+def test_a_broken_users_configuration_stops_the_app(small_demo_store, monkeypatch):
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(small_demo_store))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["users"] = {"k1": {"password": "plain", "role": "viewer"}}
+    at.run()
+    assert not at.exception
+    assert "访问控制配置有误" in at.error[0].value and "password must be a hash" in at.error[0].value
+    assert not at.metric
+
+
+def test_without_users_the_app_is_open_as_before(small_demo_store, monkeypatch):
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(small_demo_store))
+    monkeypatch.delenv("ACCOUNTABILITY_USERS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["global_as_of"] = dt.date(2026, 11, 28)
+    at.run()
+    assert not at.exception and at.metric and at.title[0].value != "登录"
+
+
+def test_a_users_file_reads_every_account(users_file):
+    accounts = users_from_file(users_file)
+    assert set(accounts) == set(USERS) and isinstance(accounts["k1"], Account)
+    assert accounts["root"].user == User("root", "auditor", None)
