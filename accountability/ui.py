@@ -244,7 +244,9 @@ class LiveSession:
 
     @contextmanager
     def use(self, user: User = NOBODY_CONFIGURED) -> Iterator[Any]:
-        """The session as ``user`` sees it, locked; StoreError when the store does not exist yet."""
+        """The session as ``user`` sees it, locked, every read in the block from one version of the data
+        (an import committing meanwhile shows from the next block on); StoreError when the store does not
+        exist yet."""
         with self.lock:
             session = self._open()
             if session is None:
@@ -253,7 +255,8 @@ class LiveSession:
             if current != self._hash:
                 self.reset()
                 session = self._open()
-            yield session.as_user(user)
+            with session.store.snapshot():
+                yield session.as_user(user)
 
     @contextmanager
     def batch(self, as_of: str, user: User = NOBODY_CONFIGURED) -> Iterator[Any]:

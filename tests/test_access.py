@@ -413,3 +413,23 @@ def test_a_users_file_reads_every_account(users_file):
     accounts = users_from_file(users_file)
     assert set(accounts) == set(USERS) and isinstance(accounts["k1"], Account)
     assert accounts["root"].user == User("root", "auditor", None)
+
+
+# -- every store: the scope is decided over the store interface ---------------------------------------------------
+
+
+def test_a_scope_sees_the_same_on_every_store(any_store, small_demo, small_demo_store, facts):
+    from accountability.dataset import load
+
+    any_store.write(load(small_demo))
+    user = User("a1", "auditor", COUNTY)
+    with Session(str(small_demo_store), readonly=True, user=user) as reference:
+        expected = [c.json(reference.ruleset) for c in reference.trace_all()]
+    s = Session(any_store, user=user)
+    assert [c.json(s.ruleset) for c in s.trace_all()] == expected
+    for table, inside, outside in (("people", facts["person_in"], facts["person_out"]),
+                                   ("hazards", facts["hazard_in"], facts["hazard_out"]),
+                                   ("jurisdictions", COUNTY, OTHER)):
+        assert s.visible(table, inside) and not s.visible(table, outside), table
+    with pytest.raises(AccessDenied):
+        s.trace(facts["hazard_out"])

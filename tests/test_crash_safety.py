@@ -339,3 +339,24 @@ def test_readers_see_the_old_or_the_new_dataset_never_a_mix(world, tmp_path):
     assert kinds == sorted(kinds, key=lambda k: k == "new")  # never back to the old one
     during = sum(1 for *_, at in seen if at < ended)
     assert during >= 20, "the reader was blocked by the import"
+
+
+def test_an_app_page_run_reads_one_version_while_an_import_commits(world, tmp_path):
+    """Everything one page run reads (``LiveSession.use()``) comes from one version, even when a real import
+    commits in the middle of it; the next run sees the new dataset."""
+    from accountability.ui import LiveSession
+
+    db = copy_of_old(world, tmp_path / "store.db")
+    live = LiveSession(str(db))
+    try:
+        with live.use() as session:
+            before = content(session.store), session.store.meta()["dataset_hash"]
+            proc = spawn(world, db)
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err.decode()
+            assert (content(session.store), session.store.meta()["dataset_hash"]) == before
+        assert before[1] == world.old_hash
+        with live.use() as session:
+            assert session.store.meta()["dataset_hash"] == world.new_hash
+    finally:
+        live.reset()
