@@ -73,6 +73,12 @@ class Session:
         """Refuse (AccessDenied) what the user's role or scope does not allow."""
         self.user.require(action)
 
+    def roots(self) -> list[str]:
+        """The topmost jurisdictions the user sees: their scope, or the roots of the tree."""
+        if self.user.scope:
+            return [self.user.scope]
+        return sorted(j.id for j in self.graph.jurisdictions.values() if not j.parent_id)
+
     def visible(self, table: str, row_or_id: dict | str) -> bool:
         return self.scope.allows(table, row_or_id)
 

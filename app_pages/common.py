@@ -228,7 +228,9 @@ BIG_SCOPE = 1000
 
 def big_scope(s, jurisdictions: set[str] | None) -> bool:
     """Whether tracing the hazards of ``jurisdictions`` (None: all) should wait for a click."""
-    return len(s.graph.jurisdictions if jurisdictions is None else jurisdictions) > BIG_SCOPE
+    if jurisdictions is None:
+        jurisdictions = s.scope.jurisdictions or s.graph.jurisdictions
+    return len(jurisdictions) > BIG_SCOPE
 
 
 def confirm_once(key: str, label: str, note: str) -> None:
@@ -313,7 +315,7 @@ def jurisdiction_select(label_key: str, key: str, deepest: str = "township", all
     with session() as s:
         graph = s.graph
         limit = graph.rank_of_level[deepest]
-        roots = sorted(j.id for j in graph.jurisdictions.values() if not j.parent_id)
+        roots = s.roots()
         order: list[str] = []
         stack = list(reversed(roots))
         while stack:

@@ -72,11 +72,11 @@ with common.session() as s:
 
     key = st.query_params.get("entity")
     if not key:
-        roots = [j for j in s.graph.jurisdictions.values() if not j.parent_id]
+        roots = s.roots()
         if not roots:
             st.info(t("explore.empty"))
             st.stop()
-        key = node_key("jurisdictions", min(roots, key=lambda j: j.id).id)
+        key = node_key("jurisdictions", roots[0])
     with common.errors():
         parse_key(key)
         drawn = _drawn(common.store_uri(), common.dataset_hash(), key, depth, on, common.lang(), common.user())

@@ -40,6 +40,8 @@ with common.session() as s:
         with b:
             first = []
             for hazard, _ in s.store.hazard_records(unresolved_on=on):
+                if not s.visible("hazards", hazard):
+                    continue
                 first.append(hazard)
                 if len(first) >= SUGGESTIONS:
                     break

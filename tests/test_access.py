@@ -67,6 +67,7 @@ def facts(small_demo_store) -> dict:
 
     db = sqlite3.connect(small_demo_store)
     inside = {r[0] for r in db.execute("SELECT id FROM jurisdictions WHERE id = ? OR id LIKE ?", (COUNTY, COUNTY + "-%"))}
+    villages = {r[0] for r in db.execute("SELECT id FROM jurisdictions WHERE level = 'village'")}
     hazards = dict(db.execute("SELECT id, jurisdiction_id FROM hazards ORDER BY id"))
     incidents = dict(db.execute("SELECT id, jurisdiction_id FROM incidents ORDER BY id"))
     person_places = db.execute(
@@ -77,7 +78,7 @@ def facts(small_demo_store) -> dict:
     orgs = dict(db.execute("SELECT id, jurisdiction_id FROM organizations"))
     db.close()
     return {
-        "inside": inside,
+        "inside": inside, "inside_to_townships": inside - villages,
         "hazard_in": next(h for h, j in hazards.items() if j in inside),
         "hazard_out": next(h for h, j in hazards.items() if j.startswith(OTHER)),
         "incident_in": next((i for i, j in incidents.items() if j in inside), None),
@@ -361,6 +362,12 @@ def test_a_county_users_pages_show_their_county_only(app, facts):
     assert metrics["未整改隐患"] == f"{expected:,}" or metrics["未整改隐患"] == str(expected)
     page(app, "hazard", hazard=facts["hazard_in"])
     assert not app.error and facts["hazard_in"] in texts(app)
+    page(app, "hazard")
+    listed = [o.split(" · ")[0] for sb in app.selectbox for o in (sb.options or []) if o.startswith("H")]
+    assert listed and all(facts["hazards"][h] in facts["inside"] for h in listed)
+    page(app, "gaps")
+    places = app.selectbox(key="gp_jurisdiction").options
+    assert len(places) == 1 + len(facts["inside_to_townships"])  # "all" (of the county), the county, its townships
     page(app, "report")
     offered = " ".join(o for sb in app.selectbox for o in (sb.options or []))
     assert f"({facts['incident_in']})" in offered and f"({facts['incident_out']})" not in offered

@@ -8,6 +8,7 @@ screenshots to ``test-artifacts/`` (not committed).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,20 +61,18 @@ def demo(small_demo, tmp_path_factory) -> dict:
     return {"store": store, "hostile": people[0]["id"], "incident": incidents[0]}
 
 
-@pytest.fixture(scope="module")
-def server(demo, tmp_path_factory):
-    """A Streamlit server on the demo store; stopped at teardown."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    store = demo["store"]
+@contextlib.contextmanager
+def streamlit_server(store: Path, log_dir: Path, **env: str) -> Iterator[str]:
+    """``streamlit run streamlit_app.py`` on ``store`` (with ``env`` added) on a free loopback port; yields
+    its URL once it answers, stops it at the end."""
     port = _free_port()
-    env = {**os.environ, "ACCOUNTABILITY_STORE": str(store)}
-    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
+    log = (log_dir / f"streamlit-{port}.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT, env={**os.environ, "ACCOUNTABILITY_STORE": str(store), **env}, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -96,6 +96,19 @@ def server(demo, tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def need_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def server(demo, tmp_path_factory):
+    """A Streamlit server on the demo store; stopped at teardown."""
+    need_chromium()
+    with streamlit_server(demo["store"], tmp_path_factory.mktemp("log")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +254,63 @@ def test_explore_graph_tooltips_show_names_as_text(server, page, demo):
     assert page.evaluate("() => window.__xss") is None
     shot(page, "08-explore-tooltip")
     assert HOSTILE.split("[")[0] in tooltip.inner_text()
+
+
+def test_login_in_a_real_browser_keeps_a_county_user_in_their_county(demo, browser, tmp_path):
+    """With access control on, a deep link opens the login form, not the data; a county viewer who signs in
+    sees their county, is refused another county's hazard, and is offered neither queries nor data."""
+    import sqlite3
+
+    from accountability.access import hash_password
+
+    need_chromium()
+    db = sqlite3.connect(demo["store"])
+    inside = db.execute("SELECT id FROM hazards WHERE jurisdiction_id LIKE 'C01-K01%' ORDER BY id").fetchone()[0]
+    outside = db.execute("SELECT id FROM hazards WHERE jurisdiction_id LIKE 'C02-%' ORDER BY id").fetchone()[0]
+    db.close()
+    users = tmp_path / "users.toml"
+    users.write_text(f'[users.k1]\npassword = "{hash_password("pw-k1")}"\nrole = "viewer"\nscope = "C01-K01"\n',
+                     encoding="utf-8")
+    with streamlit_server(demo["store"], tmp_path, ACCOUNTABILITY_USERS=str(users)) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1200}, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        try:
+            page.goto(f"{url}/hazard?hazard={outside}")
+            page.get_by_role("heading", name="登录").wait_for()
+            settle(page)
+            assert outside not in page.inner_text("[data-testid=stMain]")
+            page.get_by_label("用户名").fill("k1")
+            page.get_by_label("密码").fill("wrong")
+            page.get_by_role("button", name="登录").click()
+            page.get_by_text("用户名或密码错误").wait_for()
+            page.get_by_label("密码").fill("pw-k1")
+            page.get_by_role("button", name="登录").click()
+            page.get_by_role("heading", name="总览").wait_for()  # signed in: the overview opens
+            settle(page)
+            shot(page, "09-signed-in-county")
+            nav = page.inner_text("[data-testid=stSidebarNav]")
+            assert "查询" not in nav and "数据" not in nav and "隐患责任链条" in nav
+            main_text = page.inner_text("[data-testid=stMain]")
+            assert outside not in main_text and "C02" not in main_text
+            page.locator("[data-testid=stSidebarNav]").get_by_text("隐患责任链条").click()
+            page.get_by_role("heading", name="隐患责任链条").wait_for()
+            search = page.get_by_label("搜索隐患")
+
+            def offered(text: str) -> str:
+                search.fill(text)
+                search.press("Enter")
+                settle(page)
+                page.locator("[data-testid=stSelectbox]").first.click()
+                page.wait_for_timeout(300)
+                options = " ".join(page.get_by_role("option").all_inner_texts())
+                page.keyboard.press("Escape")
+                return options
+
+            assert outside not in offered(outside)  # another county's hazard is not found
+            assert inside in offered(inside)
+            shot(page, "10-county-search")
+            page.goto(f"{url}/hazard?hazard={inside}")  # a new browser session must sign in again
+            page.get_by_role("heading", name="登录").wait_for()
+        finally:
+            context.close()
