@@ -7,6 +7,7 @@ CSV and xlsx, and from 1 for the items of a JSON array.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -18,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from accountability.errors import InvalidDataset
+from accountability.errors import ExportError, InvalidDataset, one_line
 from accountability.memory import gc_paused
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Column, Table
@@ -104,23 +105,24 @@ def _csv_rows(file: Path, header_only: bool = False) -> Any:
     table = file.stem
 
     def rows() -> Iterator[RawRow]:
-        reader = None
+        # rows are numbered by record, as a spreadsheet shows them (header = 1), not by line: a quoted cell
+        # may hold line breaks
+        number = 1
         try:
             with file.open(encoding="utf-8-sig", newline="") as fh:
                 reader = csv.reader(fh)
                 width = len(next(reader, []))
-                for values in reader:
+                for number, values in enumerate(reader, start=2):  # noqa: B007 - read in the except
                     if len(values) != width:
                         if not any(v.strip() for v in values):
                             continue
-                        yield reader.line_num, f"{table}:{reader.line_num}: row has {len(values)} fields, the header has {width}"
+                        yield number, f"{table}:{number}: row has {len(values)} fields, the header has {width}"
                         continue
-                    yield reader.line_num, values
+                    yield number, values
         except UnicodeDecodeError as exc:
             raise InvalidDataset([f"{table}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
         except csv.Error as exc:
-            line = reader.line_num if reader else 0
-            raise InvalidDataset([f"{table}:{line}: unreadable CSV: {exc}"]) from None
+            raise InvalidDataset([f"{table}:{number + 1}: unreadable CSV: {exc}"]) from None
 
     if header_only:
         try:
@@ -145,28 +147,33 @@ def _cell(value: Any) -> Any:
 
 def _read_xlsx(path: Path) -> dict:
     import openpyxl
-    from zipfile import BadZipFile
 
+    book = None
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InvalidDataset([f"{path.name}: not a readable .xlsx workbook ({exc})"]) from None
-    tables = {}
-    try:
-        for sheet in book.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            header = [str(_cell(h)).strip() if h is not None else "" for h in next(rows, ())]
-            while header and header[-1] == "":
-                header.pop()
-            body = []
-            for number, values in enumerate(rows, start=2):
-                values = [_cell(v) for v in values[: len(header)]]
-                if all(v is None or v == "" for v in values):
-                    continue
-                body.append((number, values + [None] * (len(header) - len(values))))
-            tables[sheet.title] = (header, body)
+        return _xlsx_tables(book)  # sheets are parsed while read: damage may show only here
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook fails in openpyxl, zipfile or XML in many ways
+        raise InvalidDataset([f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})"]) from None
     finally:
-        book.close()
+        if book is not None:
+            with contextlib.suppress(Exception):
+                book.close()
+
+
+def _xlsx_tables(book: Any) -> dict:
+    tables = {}
+    for sheet in book.worksheets:
+        rows = sheet.iter_rows(values_only=True)
+        header = [str(_cell(h)).strip() if h is not None else "" for h in next(rows, ())]
+        while header and header[-1] == "":
+            header.pop()
+        body = []
+        for number, values in enumerate(rows, start=2):
+            values = [_cell(v) for v in values[: len(header)]]
+            if all(v is None or v == "" for v in values):
+                continue
+            body.append((number, values + [None] * (len(header) - len(values))))
+        tables[sheet.title] = (header, body)
     return tables
 
 
@@ -554,16 +561,7 @@ def export(dataset: Dataset, path: str | Path) -> Path:
             out[t] = [dict(zip(header, r)) for r in rows]
         path.write_bytes(orjson.dumps(out))
     elif suffix == ".xlsx":
-        import openpyxl
-
-        book = openpyxl.Workbook(write_only=True)
-        for t in tables:
-            sheet = book.create_sheet(t)
-            header, rows = table_rows(dataset, t)
-            sheet.append(header)
-            for r in rows:
-                sheet.append(r)
-        book.save(path)
+        _write_xlsx(dataset, tables, path)
     else:
         path.mkdir(parents=True, exist_ok=True)
         for t in tables:
@@ -573,6 +571,37 @@ def export(dataset: Dataset, path: str | Path) -> Path:
                 writer.writerow(header)
                 writer.writerows(rows)
     return path
+
+
+# What XML 1.0 cannot hold: control characters (but tab and line breaks), U+FFFE/U+FFFF, lone surrogates
+XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _write_xlsx(dataset: Dataset, tables: list[str], path: Path) -> None:
+    """A workbook where every text is a text cell: one starting with '=' stays text (it would otherwise be
+    written as a formula — read back empty, and run by Excel). Control characters cannot be written in a
+    workbook's XML at all: they are refused, naming where they are."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    contents = {t: table_rows(dataset, t) for t in tables}
+    for t, (header, rows) in contents.items():  # refuse before anything is written
+        for number, r in enumerate(rows, start=2):
+            for i, value in enumerate(r):
+                if value.__class__ is str and XLSX_ILLEGAL.search(value):
+                    raise ExportError(one_line(f"{t}:{number}: {header[i]}: a control character cannot be written "
+                                               "to a .xlsx workbook; export as CSV or JSON"))
+    book = openpyxl.Workbook(write_only=True)
+    for t, (header, rows) in contents.items():
+        sheet = book.create_sheet(t)
+        sheet.append(header)
+        for r in rows:
+            for i, value in enumerate(r):
+                if value.__class__ is str and value.startswith("="):
+                    cell = r[i] = WriteOnlyCell(sheet, value=value)
+                    cell.data_type = "s"
+            sheet.append(r)
+    book.save(path)
 
 
 def from_store(store: Any, schema: Schema = SCHEMA) -> Dataset:

@@ -31,14 +31,27 @@ class StoreError(AccountabilityError):
         return self.retryable
 
 
+def one_line(text: str, limit: int = 500) -> str:
+    """``text`` quoting user input as one safe line: line breaks and other control characters escaped
+    (``\\n``, ``\\x07``) so that input cannot forge lines of a list of errors, cut to ``limit`` characters."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class InvalidDataset(AccountabilityError):
-    """A dataset breaks the contract. ``errors`` lists every problem as ``table:row: column: reason``."""
+    """A dataset breaks the contract. ``errors`` lists every problem as ``table:row: column: reason``, one
+    line each whatever the input quoted in it."""
 
     def __init__(self, errors: list[str]):
-        self.errors = list(errors)
+        self.errors = [one_line(e) for e in errors]
         shown = "\n".join(self.errors[:200])
         more = f"\n… and {len(self.errors) - 200} more" if len(self.errors) > 200 else ""
         super().__init__(f"invalid dataset: {len(self.errors)} error(s)\n{shown}{more}")
+
+
+class ExportError(AccountabilityError):
+    """Data that the chosen output form cannot hold (e.g. control characters in a workbook)."""
 
 
 class AccessDenied(AccountabilityError):

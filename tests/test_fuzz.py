@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import scenario
 from accountability.cli import main
 from accountability.dataset import MAX_TEXT, InvalidDataset, export, from_store, load
-from accountability.errors import AccountabilityError
+from accountability.errors import AccountabilityError, ExportError
 from accountability.output import csv_safe
 from accountability.stores.sqlite import SQLiteStore
 from graph_schema import SCHEMA
@@ -165,12 +165,12 @@ def write_csv(data: dict, folder: Path) -> Path:
 
 
 def for_workbook(data: dict) -> dict:
-    """``data`` without what a workbook export cannot keep yet (see the xfail tests below): characters XML
-    forbids, and a leading '='."""
+    """``data`` without the characters XML forbids, which a workbook cannot hold (export refuses them: see
+    ``test_xlsx_export_of_control_characters_is_refused_clearly``)."""
     def clean(value):
         if not isinstance(value, str):
             return value
-        value = XML_ILLEGAL.sub("", value).lstrip("=")
+        value = XML_ILLEGAL.sub("", value)
         return value or "x"
     return {t: [{k: clean(v) if v else v for k, v in row.items()} for row in rows] for t, rows in data.items()}
 
@@ -309,8 +309,7 @@ def test_each_mistake_is_named_as_table_row_column_reason(data, kind, i):
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False,
                          allow_infinity=False), st.text(max_size=12))
-# keys without control characters: a key with a line break forges error lines (see the xfail test below)
-keys = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=5)
+keys = st.text(max_size=5)  # line breaks and control characters too: they must not forge error lines
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) |
                            st.dictionaries(keys, inner, max_size=3), max_leaves=8)
 COLUMNS = sorted({c for t in SCHEMA.tables.values() for c in t.names})
@@ -366,9 +365,6 @@ def workbook(tmp_path_factory) -> dict[str, bytes]:
         return {name: z.read(name) for name in z.namelist()}
 
 
-@pytest.mark.xfail(strict=True, raises=(SyntaxError, TypeError),
-                   reason="dataset._read_xlsx lets openpyxl's parse errors through (XMLSyntaxError, ParseError, "
-                          "TypeError from a damaged member) instead of InvalidDataset")
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")  # a workbook's repr is large
 @settings(FUZZ, report_multiple_bugs=False)
 @given(data=st.data())
@@ -406,11 +402,9 @@ def test_import_of_junk_exits_1_with_a_message_and_stores_nothing(value):
             assert result.output.startswith("error: ") and not db.exists()
 
 
-# -- known defects, kept visible (strict: they fail loudly once fixed) -------------------------------------
+# -- defects the fuzzer found, fixed: each kept as a test -------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="dataset messages quote table names and values raw: a line break in "
-                                       "either forges a line of the error list")
 def test_input_cannot_forge_error_lines(tmp_path):
     data = scenario.base()
     data["hazards"][0]["found_on"] = "soon\nhazards:99: id: forged"
@@ -421,8 +415,6 @@ def test_input_cannot_forge_error_lines(tmp_path):
     assert all("\n" not in e for e in info.value.errors), info.value.errors
 
 
-@pytest.mark.xfail(strict=True, reason="dataset._csv_rows numbers rows by the reader's line_num, which counts "
-                                       "the lines of a quoted cell with a line break: later rows are misnumbered")
 def test_csv_rows_are_numbered_as_records_not_lines(tmp_path):
     data = scenario.base()
     data["people"][0]["name"] = "two\nlines"
@@ -433,8 +425,6 @@ def test_csv_rows_are_numbered_as_records_not_lines(tmp_path):
 
 
 
-@pytest.mark.xfail(strict=True, reason="dataset.export writes a text starting with '=' into a workbook as a "
-                                       "formula: it reads back empty (and runs in Excel)")
 def test_xlsx_export_keeps_a_text_that_starts_with_equals(tmp_path):
     data = scenario.base()
     data["hazards"][0]["description"] = '=HYPERLINK("http://evil.example","x")'
@@ -442,17 +432,16 @@ def test_xlsx_export_keeps_a_text_that_starts_with_equals(tmp_path):
     assert load(export(original, tmp_path / "d.xlsx")).content_hash() == original.content_hash()
 
 
-@pytest.mark.xfail(strict=True, reason="dataset.export cannot write control characters into a workbook: "
-                                       "openpyxl raises IllegalCharacterError instead of a clear message")
-def test_xlsx_export_of_control_characters_is_refused_clearly(tmp_path):
+@pytest.mark.parametrize("bad", ["bell\x07", "nul\x00", "\x1b[31m", "\uffff"])
+def test_xlsx_export_of_control_characters_is_refused_clearly(tmp_path, bad):
     data = scenario.base()
-    data["people"][0]["name"] = "bell\x07"
+    data["people"][1]["name"] = f"name {bad}"
     original = load(scenario.write(data, tmp_path))
-    try:
+    with pytest.raises(ExportError) as info:
         export(original, tmp_path / "d.xlsx")
-    except AccountabilityError:
-        return
-    assert load(tmp_path / "d.xlsx").content_hash() == original.content_hash()
+    assert str(info.value).startswith("people:3: name: a control character cannot be written")
+    assert not (tmp_path / "d.xlsx").exists()
+    assert load(export(original, tmp_path / "d.json")).content_hash() == original.content_hash()
 
 
 # -- hostile strings ---------------------------------------------------------------------------------------
