@@ -8,17 +8,9 @@ screenshots to ``test-artifacts/`` (not committed).
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +18,7 @@ from test_app import HOSTILE
 
 from accountability.dataset import load
 from accountability.stores.sqlite import SQLiteStore
+from benchmarks.load import streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -35,12 +28,6 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 TIMEOUT = 30_000  # ms, for one page or element to appear
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -59,43 +46,6 @@ def demo(small_demo, tmp_path_factory) -> dict:
         s.write(load(folder))
     incidents = list(csv.DictReader((folder / "incidents.csv").open(encoding="utf-8")))
     return {"store": store, "hostile": people[0]["id"], "incident": incidents[0]}
-
-
-@contextlib.contextmanager
-def streamlit_server(store: Path, log_dir: Path, **env: str) -> Iterator[str]:
-    """``streamlit run streamlit_app.py`` on ``store`` (with ``env`` added) on a free loopback port; yields
-    its URL once it answers, stops it at the end."""
-    port = _free_port()
-    log = (log_dir / f"streamlit-{port}.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env={**os.environ, "ACCOUNTABILITY_STORE": str(store), **env}, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {Path(log.name).read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def need_chromium() -> None:
