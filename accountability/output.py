@@ -92,6 +92,38 @@ CHAIN_COLUMNS = [
 ]
 
 
+def csv_fields(values: Iterable[Any]) -> str:
+    """Cells as the fields of one CSV line, without its end — exactly as ``write_rows`` writes them."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([csv_safe(_cell(v)) for v in values])  # "\n" decides quoting
+    return buf.getvalue()[:-1]
+
+
+LINK_COLUMNS = CHAIN_COLUMNS[2:10]  # what a link puts in its rows (then its holder's columns, then the gap)
+_NO_HOLDER = ("",) * (len(CHAIN_COLUMNS) - 10)
+
+
+def _link_csv(link: Any) -> tuple[str, ...]:
+    """A link's rows without their first two fields (hazard, date): one per holder, or one without any."""
+    fields = csv_fields((link.duty, link.degree, link.post_id, link.post_title, link.organization_id,
+                         link.jurisdiction_id, link.rules, link.escalated))
+    if not link.holders:
+        return (fields + "," + ",".join(_NO_HOLDER) + "\n",)
+    return tuple(fields + "," + csv_fields((h.person_id, h.name, h.start, h.end, h.acting,
+                                            h.overlap[0] if h.overlap else None, h.overlap[1] if h.overlap else None,
+                                            None)) + "\n"
+                 for h in link.holders)
+
+
+def chain_csv(chain: Any) -> str:
+    """The CSV lines of a traced chain (a ``trace.Chain``), the same as writing its ``chain_rows`` — built
+    from pieces rendered once per link, however many hazards share it (``trace --all``)."""
+    head = csv_fields((chain.hazard_id, chain.window.end)) + ","
+    lines = [head + tail for link in chain.links for tail in link.shared("csv", _link_csv)]
+    lines += [head + csv_fields(("",) * (len(CHAIN_COLUMNS) - 3) + (gap,)) + "\n" for gap in chain.gaps]
+    return "".join(lines)
+
+
 def chain_rows(chain: dict) -> Iterator[dict]:
     """Flatten a chain (its ``as_dict``) to one row per link and holder, then one per gap."""
     base = {"hazard_id": chain.get("hazard_id") or chain.get("incident_id"), "as_of": chain.get("as_of") or chain["window"]["end"]}

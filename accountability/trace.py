@@ -151,6 +151,14 @@ class Link:
             found = self._shared["explanation"] = self._explain()
         return found
 
+    def shared(self, key: str, make: Callable[["Link"], Any]) -> Any:
+        """``make(self)``, computed once for this link and every copy of it with another path (for output
+        that does not show the path, e.g. CSV rows)."""
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = make(self)
+        return found
+
     def with_prefix(self, prefix: tuple[str, ...]) -> "Link":
         other = Link.__new__(Link)
         other.post_id, other.post_title, other.organization_id = self.post_id, self.post_title, self.organization_id

@@ -30,7 +30,8 @@ import scenario
 from accountability.cli import main
 from accountability.dataset import MAX_TEXT, InvalidDataset, export, from_store, load
 from accountability.errors import AccountabilityError, ExportError
-from accountability.output import csv_safe
+from accountability.output import CHAIN_COLUMNS, chain_csv, chain_rows, csv_safe, to_string
+from accountability.session import Session
 from accountability.stores.sqlite import SQLiteStore
 from graph_schema import SCHEMA
 
@@ -538,6 +539,19 @@ def test_csv_output_neutralises_formulas_and_keeps_everything_else(hostile):
     as_json = run("query", "overdue-hazards", "--param", "as_of=2026-06-01", "--store", db, "--format", "json")
     assert {r["hazard_id"]: r["description"] for r in json.loads(as_json.stdout)
             if r["hazard_id"] in descriptions} == descriptions
+
+
+def test_chain_csv_pieces_write_what_the_rows_write(hostile):
+    """``trace --all`` builds CSV lines from pieces cached per link; they are the lines ``chain_rows`` gives,
+    hostile text, holders' overlaps (a window) and gaps included."""
+    db = hostile[0]
+    with Session(str(db), readonly=True) as s:
+        chains = list(s.trace_all("2026-06-01"))
+        chains += [s.trace(c.hazard_id, start="2025-01-01", end="2026-06-01") for c in chains[:5]]
+        assert any(h.overlap for c in chains for link in c.links for h in link.holders)
+        for chain in chains:
+            rows = to_string(chain_rows(chain.as_dict(s.ruleset)), CHAIN_COLUMNS, "csv")
+            assert chain_csv(chain) == rows.split("\n", 1)[1], chain.hazard_id
 
 
 # -- oversized input ----------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import click
 import orjson
 
 from accountability.cli import common, format_option, lang_option, main, open_session, rules_option, store_option
-from accountability.output import CHAIN_COLUMNS, FORMATS, chain_rows, write_rows
+from accountability.output import CHAIN_COLUMNS, FORMATS, chain_csv, chain_rows, csv_fields, write_rows
 
 
 def _emit_chain(chain: dict, fmt: str) -> None:
@@ -73,12 +73,16 @@ def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | No
                 first = False
             if fmt == "json":
                 sink.write(b"\n]\n")
+        elif fmt == "csv":
+            sink.write(csv_fields(CHAIN_COLUMNS).encode() + b"\n")
+            for chain in session.trace_all(as_of):
+                sink.write(chain_csv(chain).encode())
         else:
             import io
 
             text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
             rows = (row for chain in session.trace_all(as_of) for row in chain_rows(chain.as_dict(ruleset, lang)))
-            write_rows(rows, CHAIN_COLUMNS, "csv" if fmt == "csv" else "table", text)
+            write_rows(rows, CHAIN_COLUMNS, "table", text)
             text.detach()
     finally:
         if output:
