@@ -13,7 +13,7 @@ the distinct keys rather than with the hazards.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, NamedTuple
 
@@ -90,8 +90,7 @@ def _clip(start: str, end: str, window: Interval) -> Interval | None:
     return (a, b) if a <= b else None
 
 
-@dataclass(frozen=True, slots=True)
-class Holder:
+class Holder(NamedTuple):  # a tuple: built once per link and holder, hundreds of thousands in batch work
     person_id: str
     name: str
     start: str
@@ -205,21 +204,20 @@ class Link:
         return cached
 
 
-@dataclass(frozen=True)
 class Part:
-    """A reusable piece of a chain: links (in chain order) and the gaps they raise."""
+    """A reusable piece of a chain: links (in chain order) and the gaps they raise; not changed once built.
 
-    links: tuple[Link, ...] = ()
-    gaps: tuple[dict, ...] = ()
-    posts: frozenset = field(default=frozenset(), compare=False)
-    first: tuple = field(default=(), compare=False)  # the rank of the first link and of the last
-    last: tuple = field(default=(), compare=False)
+    A plain slotted class rather than a dataclass: a province builds a quarter of a million of them."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "posts", frozenset(link.post_id for link in self.links))
-        if self.links:
-            object.__setattr__(self, "first", self.links[0].rank)
-            object.__setattr__(self, "last", self.links[-1].rank)
+    __slots__ = ("links", "gaps", "posts", "first", "last")
+
+    def __init__(self, links: tuple[Link, ...] = (), gaps: tuple[dict, ...] = ()):
+        self.links = links
+        self.gaps = gaps
+        self.posts = frozenset([link.post_id for link in links])
+        # the ranks of the first and the last link: parts that do not interleave join without sorting
+        self.first = links[0].rank if links else ()
+        self.last = links[-1].rank if links else ()
 
     def join(self, other: "Part", weight: dict[str, int]) -> list[Link]:
         """The links of both parts in chain order, merged where they share a post."""
@@ -297,7 +295,7 @@ class _Level:
     enterprise: Organization | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     post: Post
     org: Organization
@@ -561,12 +559,15 @@ class Engine:
         span = (day(window.start), day(window.end))
         candidates: dict[tuple, _Candidate] = {}
         gaps: list[dict] = []
-        posts_in = self.graph.posts_in
+        posts_of = self.graph.posts_of
         for selector, anchors, rules, basis, order in plan:
             found = []
+            role = selector.role
             for anchor in anchors:
                 for org in self._anchor(anchor, level):
-                    for post in posts_in(org.id, selector.role):
+                    for post in posts_of.get(org.id, ()):
+                        if role is not None and post.role != role:
+                            continue
                         intervals = [span] if selector.portfolio is None else \
                             self._portfolio(post, selector, level, industry, span)
                         if intervals:
@@ -747,7 +748,7 @@ def _merge(a: Link, b: Link, weight: dict[str, int]) -> Link:
         k = (h.person_id, h.start)
         old = holders.get(k)
         if old and old.overlap and h.overlap:
-            h = replace(h, overlap=(min(old.overlap[0], h.overlap[0]), max(old.overlap[1], h.overlap[1])))
+            h = h._replace(overlap=(min(old.overlap[0], h.overlap[0]), max(old.overlap[1], h.overlap[1])))
         holders[k] = h
     return heavy.copy(
         rules=a.rules + tuple(r for r in b.rules if r not in a.rules),
