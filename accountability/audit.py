@@ -185,6 +185,17 @@ def position(store: Any) -> Position:
     return Position.parse(head) if head else START
 
 
+def provenance(store: Any, user: str | None = None, scope: str | None = None, **facts: Any) -> dict[str, Any]:
+    """Where an export comes from — the dataset, the audit position, when and who (``user``, else as the
+    audit trail names people) — read in the caller's snapshot of ``store``; ``facts`` describe the export."""
+    import datetime as dt
+
+    meta = store.meta() or {}
+    return {**facts, "dataset_hash": meta.get("dataset_hash"), "audit": position(store).as_dict(),
+            "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "user": user or current_user(), "scope": scope}
+
+
 def readable(entry: Mapping[str, Any]) -> dict[str, Any]:
     """An entry for people and JSON: the counts as objects, plus a one-line summary of the changes."""
     out = dict(entry)

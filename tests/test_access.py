@@ -279,6 +279,15 @@ def test_cli_refuses_what_role_and_scope_do_not_reach(small_demo_store, small_de
     db.close()
 
 
+def test_a_report_names_who_generated_it(county, facts):
+    from accountability.reports import build_report
+
+    if facts["incident_in"] is None:
+        pytest.skip("no incident in the county")
+    report = build_report(county, facts["incident_in"], "en")
+    assert report.generated_by == f"a1 ({COUNTY})" and report.footer.endswith(f"· by a1 ({COUNTY})")
+
+
 def test_a_scoped_auditors_export_holds_their_hazards_only(small_demo_store, users_file, facts):
     result = run(small_demo_store, users_file, "a1", "trace", "--all", "--format", "jsonl")
     assert result.exit_code == 0, result.output

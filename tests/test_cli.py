@@ -128,3 +128,27 @@ def test_rules_option(store, tmp_path):
     bad.write_text("citations: {}\nrules: [{id: R1}]\n", encoding="utf-8")
     result = run("trace", "H1", "--store", store, "--rules", str(bad))
     assert result.exit_code == 1 and "rules.yaml: rules.R1: missing 'selectors'" in result.output
+
+
+def test_a_file_export_records_where_it_came_from(store, tmp_path):
+    """``FILE.provenance.json`` next to an export: the dataset and the audit position it was read at (which
+    ``audit verify --anchor`` checks later), when, who and the command; nothing when the export fails."""
+    from accountability import audit
+    from accountability.stores.sqlite import SQLiteStore
+
+    out = tmp_path / "chains.jsonl"
+    result = run("trace", "--all", "--as-of", "2026-02-01", "--store", store, "--format", "jsonl", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "chains.jsonl.provenance.json").read_text())
+    with SQLiteStore(store, readonly=True) as s:
+        head, digest = audit.position(s), s.meta()["dataset_hash"]
+    assert record["audit"] == head.as_dict() and record["dataset_hash"] == digest
+    assert record["command"] == "trace --all" and record["as_of"] == "2026-02-01" and record["user"]
+    anchor = f"{record['audit']['seq']}:{record['audit']['hash']}"
+    assert run("audit", "verify", "--anchor", anchor, "--store", store).exit_code == 0
+    query = tmp_path / "q.csv"
+    assert run("query", "overdue-hazards", "--store", store, "--format", "csv", "-o", str(query)).exit_code == 0
+    assert json.loads((tmp_path / "q.csv.provenance.json").read_text())["command"] == "query overdue-hazards"
+    failed = tmp_path / "failed.jsonl"
+    assert run("trace", "--all", "--as-of", "2026-13-01", "--store", store, "-o", str(failed)).exit_code == 2
+    assert not (tmp_path / "failed.jsonl.provenance.json").exists()

@@ -285,6 +285,16 @@ def test_word_document_is_real_text_in_chinese_fonts(zh):
     assert re.search(r'w:styleId="Normal".*?w:eastAsia="宋体"', styles, re.DOTALL)
     assert re.search(r'w:styleId="Heading1".*?w:eastAsia="黑体"', styles, re.DOTALL)
     assert zh.dataset in doc.sections[0].footer.paragraphs[0].text
+    assert f"审计位置 {zh.audit}" in doc.sections[0].footer.paragraphs[0].text
+
+
+def test_a_report_records_the_audit_position_it_was_generated_after(session, zh, en):
+    from accountability import audit
+
+    head = audit.position(session.store)
+    assert head.seq >= 1 and zh.audit == en.audit == f"{head.seq}:{head.hash[:12]}"
+    assert zh.audit in zh.footer and f"audit position {en.audit}" in en.footer
+    assert zh.generated_by == "" and "生成人" not in zh.footer  # access control off: no user to name
 
 
 needs_poppler = pytest.mark.skipif(not all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdftoppm")),

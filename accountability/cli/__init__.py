@@ -7,12 +7,14 @@ Exit 0 on success, 1 on a data error (message on stderr), 2 on a usage error.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
+import orjson
 
 from accountability import settings
 from accountability.errors import AccountabilityError
@@ -93,6 +95,23 @@ def open_session(store: str, rules: str | None = None, readonly: bool = False, a
     from accountability.session import Session
 
     return Session(store, rules=rules, readonly=readonly, user=authorize(action))
+
+
+@contextlib.contextmanager
+def recorded(session, output: str | None, **facts: Any) -> Iterator[None]:
+    """Run an export inside one snapshot of the store; when it goes to a file, write next to it
+    ``FILE.provenance.json``: the dataset, the audit position it was read at, when, who and ``facts``."""
+    from accountability import audit
+    from accountability.access import NOBODY_CONFIGURED
+
+    signed_in = session.user is not NOBODY_CONFIGURED  # else the audit trail's own name for who runs it
+    with session.store.snapshot():
+        record = audit.provenance(session.store, session.user.name if signed_in else None, session.user.scope,
+                                  **facts)
+        yield
+    if output:
+        with open(f"{output}.provenance.json", "wb") as f:
+            f.write(orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 @click.group(context_settings=CONTEXT)

@@ -22,6 +22,7 @@ from accountability.cli import (
     lang_option,
     main,
     open_session,
+    recorded,
     rules_option,
     store_option,
 )
@@ -112,8 +113,9 @@ def query(name: str | None, list_: bool, describe: bool, params: tuple[str, ...]
         return
     given = parse_params(params)
     queries.resolve(name, given)  # usage errors before the store is opened
-    with (open_session(store, rules, readonly=True, action="query") as session, queries.run(name, session, **given) as result,
-          _sink(output) as out):
+    with (open_session(store, rules, readonly=True, action="query") as session,
+          recorded(session, output, command=f"query {name}", parameters=given, format=fmt),
+          queries.run(name, session, **given) as result, _sink(output) as out):
         if fmt == "table":
             labels = result.labels(lang)
             rows = ({label: row.get(c) for c, label in zip(result.columns, labels)} for row in result)

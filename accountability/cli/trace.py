@@ -8,8 +8,10 @@ import sys
 import click
 import orjson
 
-from accountability.cli import common, format_option, lang_option, main, open_session, rules_option, store_option
+from accountability.cli import (common, format_option, lang_option, main, open_session, recorded, rules_option,
+                                store_option)
 from accountability.output import CHAIN_COLUMNS, FORMATS, chain_csv, chain_rows, csv_fields, write_rows
+from accountability.trace import today
 
 
 def _emit_chain(chain: dict, fmt: str) -> None:
@@ -54,7 +56,9 @@ def trace(hazard_id: str | None, all_: bool, as_of: str | None, start: str | Non
             return
         if start or end:
             raise click.UsageError("--all works on one date (--as-of), not a window")
-        _trace_all(session, as_of, lang, fmt, output)
+        with recorded(session, output, command="trace --all", as_of=as_of or today(), format=fmt, lang=lang,
+                      rules=session.ruleset.version):
+            _trace_all(session, as_of, lang, fmt, output)
 
 
 def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | None) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from accountability import audit
+from accountability.access import NOBODY_CONFIGURED
 from accountability.errors import UsageError
 from accountability.trace import ACCIDENT_MEASURES, IncidentChain, Link, hazard_state
 from graph_schema import SCHEMA
@@ -266,6 +268,8 @@ class Report:
     dataset: str  # short content hash of the dataset the store holds
     ruleset: str
     generated_at: str
+    audit: str = ""  # the audit log position the report was generated after ("seq:hash")
+    generated_by: str = ""  # the user, when access control is on
     title: str = ""
     subtitle: str = ""
     footer: str = ""
@@ -360,7 +364,10 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     """
     if lang not in LANGUAGES:
         raise UsageError(f"unknown language '{lang}' (choose from {', '.join(LANGUAGES)})")
-    chain = session.incident(incident_id)
+    with session.store.snapshot():  # the chain, the dataset and the audit position: one version of the data
+        chain = session.incident(incident_id)
+        meta = session.store.meta() or {}
+        position = audit.position(session.store)
     words = labels(lang)
     names = _Names(session)
     ruleset = session.ruleset
@@ -369,7 +376,6 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     duties = _by_duty(links, names, lang)
     degrees = _by_degree(links, lang)
     findings = [_finding(g, names, words, lang) for g in chain.gaps]
-    meta = session.store.meta() or {}
     now = now or dt.datetime.now().astimezone()
     report = Report(
         lang=lang,
@@ -385,11 +391,16 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
         dataset=(meta.get("dataset_hash") or "unknown")[:HASH_LENGTH],
         ruleset=ruleset.version,
         generated_at=now.strftime("%Y-%m-%d %H:%M %z").strip(),
+        audit=f"{position.seq}:{position.hash[:HASH_LENGTH]}",
+        generated_by="" if session.user is NOBODY_CONFIGURED else
+        f"{session.user.name} ({session.user.scope or '*'})",
     )
     report.title = say(words["title"], title=incident.title)
     report.subtitle = say(words["subtitle"], id=incident.id, date=incident.occurred_on)
     report.footer = say(words["words"]["footer"], dataset=report.dataset, ruleset=report.ruleset,
-                        generated=report.generated_at)
+                        generated=report.generated_at, audit=report.audit)
+    if report.generated_by:
+        report.footer += say(words["words"]["footer_by"], user=report.generated_by)
     return report
 
 
