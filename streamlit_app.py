@@ -21,7 +21,6 @@ from app_pages import common
 
 st.set_page_config(page_title="安全生产责任图谱", page_icon=":material/account_tree:", layout="wide")
 common.sidebar()
-common.login()  # with access control on, nothing below runs before a user signs in
 
 ICONS = {
     "overview": ":material/dashboard:",
@@ -33,11 +32,16 @@ ICONS = {
     "report": ":material/description:",
     "data": ":material/upload_file:",
 }
-# pages a role cannot use are not offered (and each such page checks again)
+# pages a role cannot use are not offered (and each such page checks again); before anyone signs in, every
+# page is declared but hidden and none runs, so that a link to a page still leads there after the login
 NEEDS = {"queries": QUERY, "data": IMPORT}
+signing_in = common.must_sign_in()
 pages = [
     st.Page(path, title=common.plain(f"{name}.title"), icon=ICONS[name], url_path=name, default=name == "overview")
     for name, path in common.PAGES.items()
-    if common.user().may(NEEDS.get(name, VIEW))
+    if signing_in or common.user().may(NEEDS.get(name, VIEW))
 ]
-st.navigation(pages).run()
+page = st.navigation(pages, position="hidden" if signing_in else "sidebar")
+if signing_in:
+    common.login()  # stops here: nothing below runs before a user signs in
+page.run()

@@ -129,8 +129,13 @@ def user() -> User:
     return st.session_state.get("global_user") or NOBODY_CONFIGURED
 
 
+def must_sign_in() -> bool:
+    """Whether access control is on and nobody has signed in in this browser session yet."""
+    return st.session_state.get("global_user") is None and accounts() is not None
+
+
 def login() -> None:
-    """With access control on, stop every page until a user signs in."""
+    """With access control on, show the sign-in form and stop the page until a user signs in."""
     table = accounts()
     if table is None or st.session_state.get("global_user") is not None:
         return

@@ -236,7 +236,12 @@ def test_login_in_a_real_browser_keeps_a_county_user_in_their_county(demo, brows
             page.get_by_text("用户名或密码错误").wait_for()
             page.get_by_label("密码").fill("pw-k1")
             page.get_by_role("button", name="登录").click()
-            page.get_by_role("heading", name="总览").wait_for()  # signed in: the overview opens
+            page.get_by_text("access denied").wait_for()  # signed in, the link is followed — and refused
+            assert "hazard=" in page.url and outside in page.url
+            settle(page)
+            shot(page, "09-link-refused")
+            page.locator("[data-testid=stSidebarNav]").get_by_text("总览").click()
+            page.get_by_role("heading", name="总览").wait_for()
             settle(page)
             shot(page, "09-signed-in-county")
             nav = page.inner_text("[data-testid=stSidebarNav]")
