@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import scenario
 from accountability.cli import main
 from accountability.dataset import MAX_TEXT, InvalidDataset, export, from_store, load
-from accountability.errors import AccountabilityError, ExportError
+from accountability.errors import ExportError
 from accountability.output import CHAIN_COLUMNS, chain_csv, chain_rows, csv_safe, to_string
 from accountability.session import Session
 from accountability.stores.sqlite import SQLiteStore
