@@ -45,6 +45,9 @@ class Post(NamedTuple):
     title: str
     organization_id: str
     role: str
+    tenures: list  # its Tenures, by start
+
+
 
 
 class Tenure(NamedTuple):
@@ -55,6 +58,7 @@ class Tenure(NamedTuple):
     start: str
     end: str
     acting: bool
+    name: str  # the person's
 
 
 class Portfolio(NamedTuple):
@@ -84,7 +88,6 @@ class Graph:
         self.orgs_at: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.posts: dict[str, Post] = {}
         self.posts_of: dict[str, list[Post]] = defaultdict(list)
-        self.tenures_of: dict[str, list[Tenure]] = defaultdict(list)
         self.portfolios_of: dict[str, list[Portfolio]] = defaultdict(list)
         self.people: dict[str, str] = {}
         self._loaded_jurisdictions: set[str] = set()
@@ -101,14 +104,13 @@ class Graph:
         self.orgs_at.clear()
         self.posts.clear()
         self.posts_of.clear()
-        self.tenures_of.clear()
         self.portfolios_of.clear()
         with gc_paused():
+            self.people.update((p["id"], p["name"]) for p in self.store.rows("people"))
             self._add_orgs(self.store.rows("organizations"))
             self._add_posts(self.store.rows("posts"))
             self._add_tenures(self.store.rows("tenures"))
             self._add_portfolios(self.store.rows("portfolios"))
-            self.people.update((p["id"], p["name"]) for p in self.store.rows("people"))
         self._loaded_jurisdictions = set(self.jurisdictions)
         self._complete = True
         return self
@@ -129,22 +131,23 @@ class Graph:
     def _add_posts(self, rows: Iterable[dict]) -> list[str]:
         new = []
         for r in rows:
-            p = Post(r["id"], r["title"], r["organization_id"], r["role"])
+            p = Post(r["id"], r["title"], r["organization_id"], r["role"], [])
             self.posts[p.id] = p
             self.posts_of[p.organization_id].append(p)
             new.append(p.id)
         return new
 
-    def _add_tenures(self, rows: Iterable[dict]) -> set[str]:
-        persons, touched = set(), set()
+    def _add_tenures(self, rows: Iterable[dict]) -> None:
+        touched = {}
+        names = self.people
         for r in rows:
-            t = Tenure(r["person_id"], r["post_id"], r["start"], r["end"] or FOREVER, bool(r["acting"]))
-            self.tenures_of[t.post_id].append(t)
-            persons.add(t.person_id)
-            touched.add(t.post_id)
-        for post in touched:
-            self.tenures_of[post].sort(key=lambda t: (t.start, t.person_id))
-        return persons
+            pid = r["person_id"]
+            t = Tenure(pid, r["post_id"], r["start"], r["end"] or FOREVER, bool(r["acting"]), names.get(pid, pid))
+            post = self.posts[t.post_id]
+            post.tenures.append(t)
+            touched[post.id] = post
+        for post in touched.values():
+            post.tenures.sort(key=lambda t: (t.start, t.person_id))
 
     def _add_portfolios(self, rows: Iterable[dict]) -> None:
         for r in rows:
@@ -158,11 +161,12 @@ class Graph:
             return
         post_ids = self._add_posts(self.store.rows("posts", organization_id=org_ids))
         if post_ids:
-            persons = self._add_tenures(self.store.rows("tenures", post_id=post_ids))
-            self._add_portfolios(self.store.rows("portfolios", post_id=post_ids))
-            missing = [p for p in persons if p not in self.people]
+            tenures = list(self.store.rows("tenures", post_id=post_ids))
+            missing = list({t["person_id"] for t in tenures} - self.people.keys())
             if missing:
                 self.people.update((p["id"], p["name"]) for p in self.store.rows("people", id=missing))
+            self._add_tenures(tenures)
+            self._add_portfolios(self.store.rows("portfolios", post_id=post_ids))
 
     def ensure_jurisdiction(self, jid: str) -> None:
         if self._complete or jid in self._loaded_jurisdictions:

@@ -507,11 +507,11 @@ def who_held(session, p: dict) -> Iterator[dict]:
             base = {"post_id": post.id, "post_title": post.title, "organization_id": org.id,
                     "jurisdiction_id": org.jurisdiction_id, "role": post.role}
             found, held = [], []
-            for t in graph.tenures_of.get(post.id, ()):
+            for t in post.tenures:
                 a, b = max(day(t.start), span[0]), min(day(t.end), span[1])
                 if a <= b:
                     held.append((a, b))
-                    found.append((a, 0, {**base, "person_id": t.person_id, "name": graph.person_name(t.person_id),
+                    found.append((a, 0, {**base, "person_id": t.person_id, "name": t.name,
                                          "start": t.start, "end": None if t.end == FOREVER else t.end,
                                          "acting": t.acting}))
             for a, b in _vacancies(span, held):

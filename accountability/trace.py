@@ -118,7 +118,7 @@ class Link:
 
     def __init__(self, post_id: str, post_title: str, organization_id: str, jurisdiction_id: str, duty: str,
                  degree: str, rules: tuple[str, ...], basis: tuple[str, ...], escalated: bool,
-                 holders: tuple[Holder, ...], path: tuple[str, ...], explain: Callable[[], dict], rank: tuple = ()):
+                 holders: tuple[Holder, ...], path: tuple[str, ...], explain: tuple, rank: tuple = ()):
         self.post_id = post_id
         self.post_title = post_title
         self.organization_id = organization_id
@@ -131,7 +131,7 @@ class Link:
         self.holders = holders
         self.path = path
         self.rank = rank  # ordering within a chain
-        self._explain = explain
+        self._explain = explain  # the arguments of _sentence, rendered on first use
         self._shared: dict = {}  # explanation and JSON pieces, common to copies with other paths
         self._json: dict[str, bytes] = {}
 
@@ -147,7 +147,7 @@ class Link:
         """The sentence that explains the link, ``{"zh": …, "en": …}``."""
         found = self._shared.get("explanation")
         if found is None:
-            found = self._shared["explanation"] = self._explain()
+            found = self._shared["explanation"] = _sentence(*self._explain)
         return found
 
     def shared(self, key: str, make: Callable[["Link"], Any]) -> Any:
@@ -295,21 +295,6 @@ class _Level:
     enterprise: Organization | None = None
 
 
-@dataclass(slots=True)
-class _Candidate:
-    post: Post
-    org: Organization
-    selector: Selector
-    degree: str
-    rules: list[str]
-    basis: list[str]
-    escalated: bool
-    path: tuple[str, ...]
-    level: _Level
-    intervals: list[Interval]
-    order: int
-
-
 class Engine:
     def __init__(self, graph: Graph, ruleset: Ruleset | None = None, schema: Schema = SCHEMA):
         self.graph = graph
@@ -352,10 +337,10 @@ class Engine:
             for selector in rule.selectors:
                 own = tuple(a for a in selector.organizations if a in anchors)
                 if own:
-                    rules = [rule.id] + ([via] if via else [])
-                    basis = list(selector.basis)
+                    rules = (rule.id,) + ((via,) if via else ())
+                    basis = tuple(selector.basis)
                     if via:
-                        basis += [b for b in self.ruleset.escalation_by_id(via).basis if b not in basis]
+                        basis += tuple(b for b in self.ruleset.escalation_by_id(via).basis if b not in basis)
                     plan.append((selector, own, rules, basis, min(self.rule_order[r] for r in rules)))
         return plan
 
@@ -557,41 +542,46 @@ class Engine:
 
     def _evaluate(self, plan: list, level: _Level, industry: str | None, window: Window) -> Part:
         span = (day(window.start), day(window.end))
-        candidates: dict[tuple, _Candidate] = {}
+        is_day = span[0] == span[1]
+        escalated = level.escalated
+        weight = self.weight
+        # (post, duty, escalated) → [post, org, selector, rules, basis, intervals, order]: plain lists, as a
+        # province builds half a million of them; a post reached twice merges into one
+        found: dict[tuple, list] = {}
         gaps: list[dict] = []
         posts_of = self.graph.posts_of
         for selector, anchors, rules, basis, order in plan:
-            found = []
-            role = selector.role
+            role, duty = selector.role, selector.duty
+            watch = selector.gap_if_none and level.raise_gaps
+            covered: list[Interval] = []
             for anchor in anchors:
                 for org in self._anchor(anchor, level):
                     for post in posts_of.get(org.id, ()):
                         if role is not None and post.role != role:
                             continue
-                        intervals = [span] if selector.portfolio is None else \
-                            self._portfolio(post, selector, level, industry, span)
-                        if intervals:
-                            found.append((org, post, intervals))
-            if selector.gap_if_none and level.raise_gaps and (not found or span[0] != span[1]):
-                covered = _union(i for _, _, ivs in found for i in ivs)
-                for a, b in _uncovered(span, covered):
+                        if selector.portfolio is None:
+                            intervals = [span]
+                        else:
+                            intervals = self._portfolio(post, selector, level, industry, span)
+                            if not intervals:
+                                continue
+                        if watch:
+                            covered += intervals
+                        key = (post.id, duty, escalated)
+                        c = found.get(key)
+                        if c is None:
+                            found[key] = [post, org, selector, rules, basis, intervals, order]
+                            continue
+                        c[3] += tuple(r for r in rules if r not in c[3])
+                        c[4] += tuple(b for b in basis if b not in c[4])
+                        c[5] = c[5] + intervals
+                        if weight[selector.degree] > weight[c[2].degree]:
+                            c[1], c[2] = org, selector
+            if watch and (not covered or not is_day):
+                for a, b in _uncovered(span, _union(covered)):
                     gaps.append(self._gap(selector.gap_if_none, level, industry, window, (a, b)))
-            for org, post, intervals in found:
-                key = (post.id, selector.duty, level.escalated)
-                existing = candidates.get(key)
-                if existing is None:
-                    candidates[key] = _Candidate(post, org, selector, selector.degree, list(rules), list(basis),
-                                                 level.escalated, _path(level, org, post), level,
-                                                 list(intervals), order)
-                    continue
-                existing.rules += [r for r in rules if r not in existing.rules]
-                existing.basis += [b for b in basis if b not in existing.basis]
-                existing.intervals += intervals
-                if self.weight[selector.degree] > self.weight[existing.degree]:
-                    existing.degree, existing.selector = selector.degree, selector
-                    existing.org, existing.path = org, _path(level, org, post)
-        links, vacancies = self._finish(candidates.values(), window, level.raise_gaps, industry)
-        return Part(tuple(links), tuple(gaps + vacancies))
+        links, vacancies = self._finish(found.values(), level, window, industry)
+        return Part(tuple(links), tuple(gaps + vacancies) if vacancies else tuple(gaps))
 
     def _portfolio(self, post: Post, selector: Selector, level: _Level, industry: str | None,
                    span: Interval) -> list[Interval]:
@@ -611,66 +601,47 @@ class Engine:
                     out.append(clipped)
         return _union(out)
 
-    def _explainer(self, selector: Selector, level: _Level, industry: str | None, org: Organization,
-                   post: Post) -> Callable[[], dict]:
-        """The explanation, rendered on first use. It holds no reference to the engine (no cycles), so
-        batch work may freeze the objects it keeps from the garbage collector's walks."""
-        jurisdiction = self.graph.jurisdictions.get(level.jurisdiction_id)
-        place = jurisdiction.name if jurisdiction else level.jurisdiction_id
-        labels = self.labels
-
-        def explain() -> dict:
-            return {
-                lang: selector.explain[lang].format(
-                    post=post.title,
-                    organization=org.name,
-                    jurisdiction=place,
-                    industry=lab["industries"].get(industry, industry or ""),
-                    duty=lab["duties"][selector.duty],
-                    degree=lab["degrees"][selector.degree],
-                )
-                for lang, lab in labels.items()
-            }
-
-        return explain
-
-    def _finish(self, candidates: Iterable[_Candidate], window: Window, raise_gaps: bool, industry: str | None):
+    def _finish(self, found: Iterable[list], level: _Level, window: Window, industry: str | None):
         links, gaps = [], []
+        end = window.end
         is_day = window.is_day
-        names = self.graph.people
-        for c in candidates:
-            intervals = c.intervals if len(c.intervals) == 1 else _union(c.intervals)
+        escalated = level.escalated
+        vacancies = level.raise_gaps and not escalated
+        duty_order = self.duty_order
+        explained = (self.labels, self.graph.jurisdictions, level.jurisdiction_id, industry)
+        for post, org, selector, rules, basis, intervals, order in found:
+            if len(intervals) > 1:
+                intervals = _union(intervals)
             holders, held = [], []
-            for t in self.graph.tenures_of.get(c.post.id, ()):
+            for t in post.tenures:
                 if is_day:
-                    if t.start <= window.end <= t.end:
+                    if t.start <= end <= t.end:
                         held.append(intervals[0])
-                        holders.append(Holder(t.person_id, names.get(t.person_id, t.person_id), t.start,
-                                              None if t.end == FOREVER else t.end, t.acting))
+                        holders.append(Holder(t.person_id, t.name, t.start, None if t.end == FOREVER else t.end,
+                                              t.acting))
                     continue
                 parts = [x for x in (_clip(t.start, t.end, iv) for iv in intervals) if x]
                 if not parts:
                     continue
                 held += parts
-                holders.append(Holder(t.person_id, names.get(t.person_id, t.person_id), t.start,
-                                      None if t.end == FOREVER else t.end, t.acting,
+                holders.append(Holder(t.person_id, t.name, t.start, None if t.end == FOREVER else t.end, t.acting,
                                       (iso(parts[0][0]), iso(parts[-1][1]))))
-            if raise_gaps and not c.escalated and (not held or not is_day):
+            if vacancies and (not held or not is_day):
                 covered = _union(held)
                 for iv in intervals:
                     for a, b in _uncovered(iv, covered):
-                        gap = {"kind": "vacant_post", "post_id": c.post.id, "post_title": c.post.title,
-                               "organization_id": c.org.id, "jurisdiction_id": c.org.jurisdiction_id}
+                        gap = {"kind": "vacant_post", "post_id": post.id, "post_title": post.title,
+                               "organization_id": org.id, "jurisdiction_id": org.jurisdiction_id}
                         if not is_day:
                             gap.update({"from": iso(a), "to": iso(b)})
                         gaps.append(gap)
             links.append(Link(
-                c.post.id, c.post.title, c.org.id, c.org.jurisdiction_id, c.selector.duty, c.degree, tuple(c.rules),
-                tuple(c.basis), c.escalated, tuple(holders), c.path,
-                self._explainer(c.selector, c.level, industry, c.org, c.post),
-                (c.escalated, c.order, self.duty_order.get(c.selector.duty, 99), c.post.id),
+                post.id, post.title, org.id, org.jurisdiction_id, selector.duty, selector.degree, rules, basis,
+                escalated, tuple(holders), _path(level, org, post), explained + (selector, org, post),
+                (escalated, order, duty_order.get(selector.duty, 99), post.id),
             ))
-        links.sort(key=_rank)
+        if len(links) > 1:
+            links.sort(key=_rank)
         return links, gaps
 
     def _gap(self, kind: str, level: _Level, industry: str | None, window: Window, stretch: Interval) -> dict:
@@ -685,6 +656,25 @@ class Engine:
         if not window.is_day and (stretch[0] != day(window.start) or stretch[1] != day(window.end)):
             gap.update({"from": iso(stretch[0]), "to": iso(stretch[1])})
         return gap
+
+
+def _sentence(labels: dict, jurisdictions: dict, jid: str, industry: str | None, selector: Selector,
+              org: Organization, post: Post) -> dict:
+    """A link's explanation in every language, from its selector's templates. Links keep these arguments
+    rather than a closure over the engine: no cycles, so batch work may freeze what it keeps."""
+    jurisdiction = jurisdictions.get(jid)
+    place = jurisdiction.name if jurisdiction else jid
+    return {
+        lang: selector.explain[lang].format(
+            post=post.title,
+            organization=org.name,
+            jurisdiction=place,
+            industry=lab["industries"].get(industry, industry or ""),
+            duty=lab["duties"][selector.duty],
+            degree=lab["degrees"][selector.degree],
+        )
+        for lang, lab in labels.items()
+    }
 
 
 def _path(level: _Level, org: Organization, post: Post) -> tuple[str, ...]:
