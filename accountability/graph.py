@@ -49,7 +49,6 @@ class Post(NamedTuple):
 
 
 
-
 class Tenure(NamedTuple):
     """A person's holding of a post: a record, not a bare edge (``end`` inclusive, FOREVER = current)."""
 

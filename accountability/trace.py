@@ -114,7 +114,7 @@ class Link:
     """
 
     __slots__ = ("post_id", "post_title", "organization_id", "jurisdiction_id", "duty", "degree", "rules", "basis",
-                 "escalated", "holders", "path", "rank", "_explain", "_shared", "_json")
+                 "escalated", "holders", "path", "rank", "_explain", "_shared")
 
     def __init__(self, post_id: str, post_title: str, organization_id: str, jurisdiction_id: str, duty: str,
                  degree: str, rules: tuple[str, ...], basis: tuple[str, ...], escalated: bool,
@@ -133,7 +133,6 @@ class Link:
         self.rank = rank  # ordering within a chain
         self._explain = explain  # the arguments of _sentence, rendered on first use
         self._shared: dict = {}  # explanation and JSON pieces, common to copies with other paths
-        self._json: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
         return f"Link({self.post_id!r}, {self.duty!r}, {self.degree!r}, escalated={self.escalated})"
@@ -145,9 +144,14 @@ class Link:
     @property
     def explanation(self) -> dict:
         """The sentence that explains the link, ``{"zh": …, "en": …}``."""
-        found = self._shared.get("explanation")
+        return {lang: self.sentence(lang) for lang in self._explain[0]}
+
+    def sentence(self, lang: str) -> str:
+        """The explanation in ``lang``, rendered once for this link and its copies."""
+        key = ("sentence", lang)
+        found = self._shared.get(key)
         if found is None:
-            found = self._shared["explanation"] = _sentence(*self._explain)
+            found = self._shared[key] = _sentence(lang, *self._explain)
         return found
 
     def shared(self, key: str, make: Callable[["Link"], Any]) -> Any:
@@ -164,7 +168,7 @@ class Link:
         other.jurisdiction_id, other.duty, other.degree = self.jurisdiction_id, self.duty, self.degree
         other.rules, other.basis, other.escalated = self.rules, self.basis, self.escalated
         other.holders, other.path, other.rank = self.holders, prefix + self.path, self.rank
-        other._explain, other._shared, other._json = self._explain, self._shared, {}
+        other._explain, other._shared = self._explain, self._shared
         return other
 
     def copy(self, **changes: Any) -> "Link":
@@ -174,6 +178,10 @@ class Link:
         return Link(**fields, explain=self._explain)
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
+        return {**self._facts(ruleset, lang), "path": list(self.path), "explanation": self.sentence(lang)}
+
+    def _facts(self, ruleset: Ruleset, lang: str) -> dict:
+        """Everything in ``as_dict`` before the path: what copies with other paths have in common."""
         return {
             "post_id": self.post_id,
             "post_title": self.post_title,
@@ -185,23 +193,15 @@ class Link:
             "basis": [ruleset.citation(b, lang) for b in self.basis],
             "escalated": self.escalated,
             "holders": [h.as_dict() for h in self.holders],
-            "path": list(self.path),
-            "explanation": self.explanation[lang],
         }
 
     def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
-        """The link as JSON (the same as ``as_dict``), built from pieces serialized once."""
-        cached = self._json.get(lang)
-        if cached is None:
-            pieces = self._shared.get(lang)
-            if pieces is None:
-                d = self.as_dict(ruleset, lang)
-                explanation = d.pop("explanation")
-                del d["path"]
-                pieces = self._shared[lang] = (orjson.dumps(d)[:-1] + b',"path":',
-                                               b',"explanation":' + orjson.dumps(explanation) + b"}")
-            cached = self._json[lang] = pieces[0] + orjson.dumps(self.path) + pieces[1]
-        return cached
+        """The link as JSON (the same as ``as_dict``), around pieces serialized once for every copy."""
+        pieces = self._shared.get(lang)
+        if pieces is None:
+            pieces = self._shared[lang] = (orjson.dumps(self._facts(ruleset, lang))[:-1] + b',"path":',
+                                           b',"explanation":' + orjson.dumps(self.sentence(lang)) + b"}")
+        return pieces[0] + orjson.dumps(self.path) + pieces[1]
 
 
 class Part:
@@ -209,7 +209,7 @@ class Part:
 
     A plain slotted class rather than a dataclass: a province builds a quarter of a million of them."""
 
-    __slots__ = ("links", "gaps", "posts", "first", "last")
+    __slots__ = ("links", "gaps", "posts", "first", "last", "_json")
 
     def __init__(self, links: tuple[Link, ...] = (), gaps: tuple[dict, ...] = ()):
         self.links = links
@@ -218,20 +218,32 @@ class Part:
         # the ranks of the first and the last link: parts that do not interleave join without sorting
         self.first = links[0].rank if links else ()
         self.last = links[-1].rank if links else ()
+        self._json: dict[str, bytes] | None = None
 
-    def join(self, other: "Part", weight: dict[str, int]) -> list[Link]:
-        """The links of both parts in chain order, merged where they share a post."""
+    def join(self, other: "Part", weight: dict[str, int]) -> tuple[list[Link], tuple["Part", ...]]:
+        """The links of both parts in chain order, merged where they share a post; and the parts whose
+        links, one after the other, are exactly those (none when they had to be merged or interleaved)."""
         if not other.links:
-            return list(self.links)
+            return list(self.links), (self,)
         if not self.links:
-            return list(other.links)
+            return list(other.links), (other,)
         if not self.posts.isdisjoint(other.posts):
-            return merge_links((self.links, other.links), weight)
+            return merge_links((self.links, other.links), weight), ()
         if other.last < self.first:
-            return list(other.links + self.links)
+            return list(other.links + self.links), (other, self)
         if self.last < other.first:
-            return list(self.links + other.links)
-        return sorted(self.links + other.links, key=_rank)
+            return list(self.links + other.links), (self, other)
+        return sorted(self.links + other.links, key=_rank), ()
+
+    def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
+        """The links as the items of a JSON array, serialized once per language for every chain that
+        holds this part."""
+        if self._json is None:
+            self._json = {}
+        found = self._json.get(lang)
+        if found is None:
+            found = self._json[lang] = b",".join([link.json(ruleset, lang) for link in self.links])
+        return found
 
 
 EMPTY = Part()
@@ -243,6 +255,7 @@ class Chain:
     window: Window
     links: list[Link]
     gaps: list[dict]
+    parts: tuple[Part, ...] = ()  # when set, ``links`` is their links one after the other (JSON by part)
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
         d: dict[str, Any] = {"hazard_id": self.hazard_id, "as_of": self.window.end}
@@ -256,7 +269,10 @@ class Chain:
         head = orjson.dumps({"hazard_id": self.hazard_id, "as_of": self.window.end})[:-1]
         if not self.window.is_day:
             head += b',"window":' + orjson.dumps({"start": self.window.start, "end": self.window.end})
-        links = b",".join(link.json(ruleset, lang) for link in self.links)
+        if self.parts:
+            links = b",".join([p.json(ruleset, lang) for p in self.parts if p.links])
+        else:
+            links = b",".join([link.json(ruleset, lang) for link in self.links])
         return head + b',"links":[' + links + b'],"gaps":' + orjson.dumps(self.gaps) + b"}"
 
 
@@ -359,7 +375,7 @@ class Engine:
         gov = self.government(hazard["jurisdiction_id"], hazard["industry"], window, levels, via)
         org = hazard["organization_id"]
         ent = self.enterprise(org, window) if org else EMPTY
-        links = gov.join(ent, self.weight)
+        links, parts = gov.join(ent, self.weight)
         gaps = list(ent.gaps) + list(gov.gaps) if ent.gaps else list(gov.gaps)
         if state["unresolved"]:
             if state["overdue_days"] > 0:
@@ -367,7 +383,7 @@ class Engine:
                              "days": state["overdue_days"]})
             if hazard["level"] == "major" and not state["escalated_on"]:
                 gaps.append({"kind": "unescalated_major", "hazard_id": hazard["id"]})
-        return Chain(hazard["id"], window, links, gaps)
+        return Chain(hazard["id"], window, links, gaps, parts)
 
     def incident_chain(self, incident: dict, hazards: list[tuple[dict, list[dict]]]) -> IncidentChain:
         level, decided_by = self.accident_level(incident)
@@ -658,23 +674,20 @@ class Engine:
         return gap
 
 
-def _sentence(labels: dict, jurisdictions: dict, jid: str, industry: str | None, selector: Selector,
-              org: Organization, post: Post) -> dict:
-    """A link's explanation in every language, from its selector's templates. Links keep these arguments
-    rather than a closure over the engine: no cycles, so batch work may freeze what it keeps."""
+def _sentence(lang: str, labels: dict, jurisdictions: dict, jid: str, industry: str | None, selector: Selector,
+              org: Organization, post: Post) -> str:
+    """A link's explanation in ``lang``, from its selector's template. Links keep these arguments rather
+    than a closure over the engine: no cycles, so batch work may freeze what it keeps."""
     jurisdiction = jurisdictions.get(jid)
-    place = jurisdiction.name if jurisdiction else jid
-    return {
-        lang: selector.explain[lang].format(
-            post=post.title,
-            organization=org.name,
-            jurisdiction=place,
-            industry=lab["industries"].get(industry, industry or ""),
-            duty=lab["duties"][selector.duty],
-            degree=lab["degrees"][selector.degree],
-        )
-        for lang, lab in labels.items()
-    }
+    lab = labels[lang]
+    return selector.explain[lang].format(
+        post=post.title,
+        organization=org.name,
+        jurisdiction=jurisdiction.name if jurisdiction else jid,
+        industry=lab["industries"].get(industry, industry or ""),
+        duty=lab["duties"][selector.duty],
+        degree=lab["degrees"][selector.degree],
+    )
 
 
 def _path(level: _Level, org: Organization, post: Post) -> tuple[str, ...]:
