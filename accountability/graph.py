@@ -9,6 +9,7 @@ so one trace reads a few dozen rows, while ``load_all()`` reads everything at on
 from __future__ import annotations
 
 from collections import defaultdict
+from sys import intern
 from typing import Iterable, Iterator, NamedTuple
 
 import networkx as nx
@@ -120,7 +121,7 @@ class Graph:
             if r["id"] in self.orgs:
                 continue
             supervision = r["supervision"] or ("sector" if r["kind"] == "department" else None)
-            o = Organization(r["id"], r["name"], r["kind"], r["jurisdiction_id"], r["parent_id"],
+            o = Organization(r["id"], r["name"], intern(r["kind"]), intern(r["jurisdiction_id"]), r["parent_id"],
                              tuple(r["industries"] or ()), supervision)
             self.orgs[o.id] = o
             self.orgs_at[(o.jurisdiction_id, o.kind)].append(o.id)
@@ -130,7 +131,7 @@ class Graph:
     def _add_posts(self, rows: Iterable[dict]) -> list[str]:
         new = []
         for r in rows:
-            p = Post(r["id"], r["title"], r["organization_id"], r["role"], [])
+            p = Post(r["id"], r["title"], r["organization_id"], intern(r["role"]), [])
             self.posts[p.id] = p
             self.posts_of[p.organization_id].append(p)
             new.append(p.id)
@@ -141,9 +142,9 @@ class Graph:
         names = self.people
         for r in rows:
             pid = r["person_id"]
-            t = Tenure(pid, r["post_id"], r["start"], r["end"] or FOREVER, bool(r["acting"]), names.get(pid, pid))
-            post = self.posts[t.post_id]
-            post.tenures.append(t)
+            post = self.posts[r["post_id"]]
+            post.tenures.append(Tenure(pid, post.id, intern(r["start"]), intern(r["end"] or FOREVER),
+                                       bool(r["acting"]), names.get(pid, pid)))
             touched[post.id] = post
         for post in touched.values():
             post.tenures.sort(key=lambda t: (t.start, t.person_id))

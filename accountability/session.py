@@ -19,7 +19,7 @@ from accountability.errors import NotFound, UsageError
 from accountability.graph import Graph
 from accountability.memory import gc_paused
 from accountability.stores import Store, open_store
-from accountability.trace import Chain, Engine, IncidentChain, Window, day, iso, today
+from accountability.trace import HAZARD_COLUMNS, Chain, Engine, IncidentChain, Window, day, iso, today
 from graph_schema import SCHEMA, Ruleset, load_rules
 
 
@@ -163,7 +163,7 @@ class Session:
         engine = self.engine
         within = self.scope.jurisdictions
         with gc_paused():
-            for hazard, events in self.store.hazard_records(unresolved_on=on):
+            for hazard, events in self.store.hazard_records(unresolved_on=on, columns=HAZARD_COLUMNS):
                 if within is None or hazard["jurisdiction_id"] in within:
                     yield engine.chain(hazard, events, window)
 

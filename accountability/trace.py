@@ -27,6 +27,8 @@ REGULATOR_ANCHORS = {"sector_departments", "comprehensive_departments", "governm
 TOWNSHIP_ANCHORS = {"township_government", "township_party_committee"}
 ENTERPRISE_ANCHORS = {"enterprise", "enterprise_park"}
 ACCIDENT_MEASURES = ("deaths", "serious_injuries", "direct_loss_yuan")
+# what Engine.chain reads of a hazard (batch work reads no more)
+HAZARD_COLUMNS = ("id", "industry", "level", "jurisdiction_id", "organization_id", "found_on", "deadline", "closed_on")
 
 
 @lru_cache(maxsize=None)
@@ -344,6 +346,7 @@ class Engine:
         self._townships: dict[tuple, Part] = {}
         self._enterprise: dict[tuple, Part] = {}
         self._regulators: dict[tuple, tuple] = {}
+        self._escalation_levels: dict[tuple, tuple] = {}  # (jurisdiction, industry) → where R7 reaches
 
     def _plan(self, rule_ids: list[str], via: str | None, anchors: set[str]) -> list:
         plan = []
@@ -365,18 +368,20 @@ class Engine:
     def chain(self, hazard: dict, events: list[dict], window: Window) -> Chain:
         """The chain of one hazard over ``window`` (a day or a span), from its row and its events."""
         state = hazard_state(hazard, events, window.end)
+        jid, industry = hazard["jurisdiction_id"], hazard["industry"]
         escalation = self._hazard_escalation
-        levels: tuple[str, ...] = ()
-        via = None
         if escalation and self._escalates(escalation, hazard, state):
-            regulator = self.regulator(hazard["jurisdiction_id"], hazard["industry"])[0]
-            levels = self._reach(escalation.reach, regulator, None)
-            via = escalation.id if levels else None
-        gov = self.government(hazard["jurisdiction_id"], hazard["industry"], window, levels, via)
+            levels = self._escalation_levels.get((jid, industry))
+            if levels is None:
+                regulator = self.regulator(jid, industry)[0]
+                levels = self._escalation_levels[(jid, industry)] = self._reach(escalation.reach, regulator, None)
+            gov = self.government(jid, industry, window, levels, escalation.id if levels else None)
+        else:
+            gov = self.government(jid, industry, window)
         org = hazard["organization_id"]
         ent = self.enterprise(org, window) if org else EMPTY
         links, parts = gov.join(ent, self.weight)
-        gaps = list(ent.gaps) + list(gov.gaps) if ent.gaps else list(gov.gaps)
+        gaps = list(ent.gaps + gov.gaps) if ent.gaps else list(gov.gaps)
         if state["unresolved"]:
             if state["overdue_days"] > 0:
                 gaps.append({"kind": "overdue", "hazard_id": hazard["id"], "deadline": state["deadline"],

@@ -11,6 +11,7 @@ import scenario
 from accountability.dataset import from_store, load
 from accountability.errors import UsageError
 from accountability.session import Session
+from accountability.trace import HAZARD_COLUMNS
 
 
 @pytest.fixture
@@ -76,6 +77,17 @@ def test_hazard_records_join_state_events(any_store, dataset):
         ("escalated", "2026-01-11", None), ("deadline_extended", "2026-01-25", "2026-03-01")]
     assert [h["id"] for h, _ in any_store.hazard_records(unresolved_on="2025-12-15")] == ["H3"]
     assert [h["id"] for h, _ in any_store.hazard_records(ids=["H3", "H1"])] == ["H1", "H3"]
+
+
+def test_hazard_records_read_only_the_columns_asked(any_store, dataset):
+    any_store.write(dataset)
+    full = {h["id"]: h for h, _ in any_store.hazard_records(unresolved_on="2026-01-25")}
+    lean = list(any_store.hazard_records(unresolved_on="2026-01-25", columns=HAZARD_COLUMNS))
+    assert [h["id"] for h, _ in lean] == ["H1", "H2"]
+    assert all(h == {c: full[h["id"]][c] for c in HAZARD_COLUMNS} for h, _ in lean)
+    assert [len(ev) for _, ev in lean] == [0, 2]
+    with pytest.raises(UsageError, match="unknown column 'colour' of table 'hazards'"):
+        list(any_store.hazard_records(ids=["H1"], columns=("id", "colour")))
 
 
 def test_search(any_store, dataset):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import abc
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from accountability.dataset import Dataset
 
@@ -61,10 +61,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def hazard_records(
-        self, unresolved_on: str | None = None, ids: Iterable[str] | None = None
+        self, unresolved_on: str | None = None, ids: Iterable[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[tuple[dict, list[dict]]]:
         """Hazards ordered by id with their STATE_EVENTS (ordered by date): those unresolved on
-        ``unresolved_on``, or those with the given ``ids``."""
+        ``unresolved_on``, or those with the given ``ids``; each with every column and ``extra``, or
+        ``columns`` only (batch work reads what the engine needs, ``trace.HAZARD_COLUMNS``)."""
 
     @abc.abstractmethod
     def search(self, text: str, limit: int = 50) -> list[dict]:

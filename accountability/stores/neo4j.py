@@ -65,7 +65,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
 
@@ -518,13 +518,17 @@ class Neo4jStore(Store):
             raise UsageError(f"unknown table '{table}'")
         return self.schema.tables[table]
 
-    def _decoder(self, table: str) -> tuple[list[str], str, Callable[[list], dict]]:
-        """Column names, the RETURN list that reads them from ``n`` and the row decoder."""
-        columns = list(self._table(table).columns)
-        names = [c.name for c in columns] + [EXTRA]
+    def _decoder(self, table: str, only: Sequence[str] | None = None) -> tuple[list[str], str, Callable[[list], dict]]:
+        """Column names, the RETURN list that reads them from ``n`` and the row decoder; ``only`` some
+        columns (then without ``extra``)."""
+        columns = [c for c in self._table(table).columns if only is None or c.name in only]
+        if only is not None and len(columns) != len(set(only)):
+            unknown = sorted(set(only) - {c.name for c in columns})
+            raise UsageError(f"unknown column '{unknown[0]}' of table '{table}'")
+        names = [c.name for c in columns] + ([EXTRA] if only is None else [])
         lists = [i for i, c in enumerate(columns) if c.is_list]
         bools = [i for i, c in enumerate(columns) if c.base == "bool"]
-        extra_pos = len(columns)
+        extra_pos = len(columns) if only is None else None
         returns = ", ".join(f"n.{_q(n)}" for n in names)
 
         def decode(row: list) -> dict:
@@ -532,7 +536,7 @@ class Neo4jStore(Store):
                 row[i] = tuple(row[i]) if row[i] else ()
             for i in bools:
                 row[i] = bool(row[i])
-            if row[extra_pos] is not None:
+            if extra_pos is not None and row[extra_pos] is not None:
                 row[extra_pos] = orjson.loads(row[extra_pos])
             return dict(zip(names, row))
 
@@ -572,9 +576,10 @@ class Neo4jStore(Store):
         return 0
 
     def hazard_records(
-        self, unresolved_on: str | None = None, ids: Iterable[str] | None = None
+        self, unresolved_on: str | None = None, ids: Iterable[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[tuple[dict, list[dict]]]:
-        _, returns, decode = self._decoder("hazards")
+        _, returns, decode = self._decoder("hazards", columns)
         event_returns = "RETURN e.hazard_id, e.`on`, e.kind, e.deadline ORDER BY e.hazard_id, e.`on`"
         if ids is not None:
             ids = sorted(set(ids))

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import orjson
 
@@ -248,17 +248,21 @@ class SQLiteStore(Store):
 
     # -- reading ----------------------------------------------------------------------------------------
 
-    def _decoder(self, table: str):
-        columns = list(self.schema.tables[table].columns)
-        names = [c.name for c in columns] + [EXTRA]
+    def _decoder(self, table: str, only: Sequence[str] | None = None):
+        """Column names and the row decoder; ``only`` some columns (then without ``extra``)."""
+        columns = [c for c in self.schema.tables[table].columns if only is None or c.name in only]
+        if only is not None and len(columns) != len(set(only)):
+            unknown = sorted(set(only) - {c.name for c in columns})
+            raise UsageError(f"unknown column '{unknown[0]}' of table '{table}'")
+        names = [c.name for c in columns] + ([EXTRA] if only is None else [])
         lists = [i for i, c in enumerate(columns) if c.is_list]
         bools = [i for i, c in enumerate(columns) if c.base == "bool"]
-        extra_pos = len(columns)
+        extra_pos = len(columns) if only is None else None
 
         if not lists and not bools:
             def plain(row: tuple) -> dict:
                 d = dict(zip(names, row))
-                if row[extra_pos] is not None:
+                if extra_pos is not None and row[extra_pos] is not None:
                     d[EXTRA] = orjson.loads(row[extra_pos])
                 return d
             return names, plain
@@ -269,7 +273,7 @@ class SQLiteStore(Store):
                 row[i] = tuple(row[i].split(";")) if row[i] else ()
             for i in bools:
                 row[i] = bool(row[i])
-            if row[extra_pos] is not None:
+            if extra_pos is not None and row[extra_pos] is not None:
                 row[extra_pos] = orjson.loads(row[extra_pos])
             return dict(zip(names, row))
 
@@ -307,9 +311,10 @@ class SQLiteStore(Store):
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
     def hazard_records(
-        self, unresolved_on: str | None = None, ids: Iterable[str] | None = None
+        self, unresolved_on: str | None = None, ids: Iterable[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[tuple[dict, list[dict]]]:
-        names, decode = self._decoder("hazards")
+        names, decode = self._decoder("hazards", columns)
         cols = ", ".join(_quote(n) for n in names)
         if ids is not None:
             ids = orjson.dumps(sorted(set(ids))).decode()
