@@ -13,6 +13,7 @@ the distinct keys rather than with the hazards.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, NamedTuple
@@ -341,10 +342,11 @@ class Engine:
         self._hazard_escalation = self.ruleset.escalation("hazard")
         self._needs_industry = {name: any(_uses_industry(sel) for sel, *_ in plan)
                                 for (name, via), plan in self._plans.items() if via is None}
-        self._government: dict[tuple, Part] = {}
+        # parts by window, then by key (one dict per window: the keys of batch work stay small)
+        self._government: dict[Window, dict[tuple, Part]] = defaultdict(dict)
         self._core: dict[tuple, Part] = {}
         self._townships: dict[tuple, Part] = {}
-        self._enterprise: dict[tuple, Part] = {}
+        self._enterprise: dict[Window, dict[str, Part]] = defaultdict(dict)
         self._regulators: dict[tuple, tuple] = {}
         self._escalation_levels: dict[tuple, tuple] = {}  # (jurisdiction, industry) → where R7 reaches
 
@@ -477,8 +479,9 @@ class Engine:
     def government(self, jid: str, industry: str, window: Window, levels: tuple[str, ...] = (),
                    via: str | None = None) -> Part:
         """The government side for a hazard in ``jid``: R's part and the township's, seen from ``jid``."""
-        key = (jid, industry, window, levels, via)
-        part = self._government.get(key)
+        cache = self._government[window]
+        key = (jid, industry, levels, via)
+        part = cache.get(key)
         if part is None:
             self.graph.jurisdiction(jid)
             regulator, walk, departments = self.regulator(jid, industry)
@@ -490,7 +493,7 @@ class Engine:
                 tpart = self._township_part(township, industry, window)
                 links = merge_links([links, _prefixed(tpart.links, walk[: walk.index(township)])], self.weight)
                 gaps = _dedupe(gaps + list(tpart.gaps))
-            part = self._government[key] = Part(tuple(links), tuple(gaps))
+            part = cache[key] = Part(tuple(links), tuple(gaps))
         return part
 
     def _regulator_part(self, regulator: str, industry: str, departments: tuple, window: Window,
@@ -523,8 +526,8 @@ class Engine:
         return part
 
     def enterprise(self, oid: str, window: Window) -> Part:
-        key = (oid, window)
-        part = self._enterprise.get(key)
+        cache = self._enterprise[window]
+        part = cache.get(oid)
         if part is None:
             org = self.graph.org(oid)
             if org is None:
@@ -532,7 +535,7 @@ class Engine:
             else:
                 level = _Level(org.jurisdiction_id, (org.id,), enterprise=org)
                 part = self._evaluate(self._plans[("enterprise", None)], level, None, window)
-            self._enterprise[key] = part
+            cache[oid] = part
         return part
 
     def _township(self, jid: str, regulator: str) -> str | None:
