@@ -92,10 +92,17 @@ CHAIN_COLUMNS = [
 ]
 
 
+# a cell that CSV writes as it is and that no spreadsheet would run: most cells, joined without more ado
+_AS_IS = re.compile(r'(?![=+\-@\t\r])[^,"\r\n\x00]*')
+
+
 def csv_fields(values: Iterable[Any]) -> str:
     """Cells as the fields of one CSV line, without its end — exactly as ``write_rows`` writes them."""
+    cells = [v if v.__class__ is str else _cell(v) for v in values]
+    if (len(cells) > 1 or cells and cells[0]) and all(map(_AS_IS.fullmatch, cells)):
+        return ",".join(cells)
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([csv_safe(_cell(v)) for v in values])  # "\n" decides quoting
+    csv.writer(buf, lineterminator="\n").writerow([csv_safe(c) for c in cells])  # "\n" decides quoting
     return buf.getvalue()[:-1]
 
 
@@ -103,25 +110,43 @@ LINK_COLUMNS = CHAIN_COLUMNS[2:10]  # what a link puts in its rows (then its hol
 _NO_HOLDER = ("",) * (len(CHAIN_COLUMNS) - 10)
 
 
-def _link_csv(link: Any) -> tuple[str, ...]:
+def _link_csv(link: Any) -> tuple[bytes, ...]:
     """A link's rows without their first two fields (hazard, date): one per holder, or one without any."""
     fields = csv_fields((link.duty, link.degree, link.post_id, link.post_title, link.organization_id,
                          link.jurisdiction_id, link.rules, link.escalated))
     if not link.holders:
-        return (fields + "," + ",".join(_NO_HOLDER) + "\n",)
-    return tuple(fields + "," + csv_fields((h.person_id, h.name, h.start, h.end, h.acting,
-                                            h.overlap[0] if h.overlap else None, h.overlap[1] if h.overlap else None,
-                                            None)) + "\n"
+        return ((fields + "," + ",".join(_NO_HOLDER) + "\n").encode(),)
+    return tuple((fields + "," + csv_fields((h.person_id, h.name, h.start, h.end, h.acting,
+                                             h.overlap[0] if h.overlap else None,
+                                             h.overlap[1] if h.overlap else None, None)) + "\n").encode()
                  for h in link.holders)
 
 
-def chain_csv(chain: Any) -> str:
-    """The CSV lines of a traced chain (a ``trace.Chain``), the same as writing its ``chain_rows`` — built
-    from pieces rendered once per link, however many hazards share it (``trace --all``)."""
-    head = csv_fields((chain.hazard_id, chain.window.end)) + ","
-    lines = [head + tail for link in chain.links for tail in link.shared("csv", _link_csv)]
-    lines += [head + csv_fields(("",) * (len(CHAIN_COLUMNS) - 3) + (gap,)) + "\n" for gap in chain.gaps]
-    return "".join(lines)
+def _part_csv(part: Any) -> list[bytes]:
+    return [row for link in part.links for row in link.shared("csv", _link_csv)]
+
+
+_GAP_ROW = ",".join(("",) * (len(CHAIN_COLUMNS) - 3)) + ","
+
+
+def _gap_csv(gap: dict) -> bytes:
+    # the JSON of a gap always holds quotes (and never a line break), so CSV always quotes it
+    return (_GAP_ROW + '"' + orjson.dumps(gap).decode().replace('"', '""') + '"\n').encode()
+
+
+def chain_csv(chain: Any) -> bytes:
+    """The CSV lines of a traced chain (a ``trace.Chain``) as UTF-8, the same as writing its ``chain_rows``
+    — built from pieces rendered once per part or link, however many hazards share it (``trace --all``)."""
+    head = (csv_fields((chain.hazard_id, chain.window.end)) + ",").encode()
+    rows: list[bytes] = []
+    if chain.parts:
+        for part in chain.parts:
+            rows += part.shared("csv", _part_csv)
+    else:
+        for link in chain.links:
+            rows += link.shared("csv", _link_csv)
+    rows += [_gap_csv(gap) for gap in chain.gaps]
+    return head + head.join(rows) if rows else b""
 
 
 def chain_rows(chain: dict) -> Iterator[dict]:

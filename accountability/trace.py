@@ -212,7 +212,7 @@ class Part:
 
     A plain slotted class rather than a dataclass: a province builds a quarter of a million of them."""
 
-    __slots__ = ("links", "gaps", "posts", "first", "last", "_json")
+    __slots__ = ("links", "gaps", "posts", "first", "last", "_shared")
 
     def __init__(self, links: tuple[Link, ...] = (), gaps: tuple[dict, ...] = ()):
         self.links = links
@@ -221,7 +221,7 @@ class Part:
         # the ranks of the first and the last link: parts that do not interleave join without sorting
         self.first = links[0].rank if links else ()
         self.last = links[-1].rank if links else ()
-        self._json: dict[str, bytes] | None = None
+        self._shared: dict | None = None  # output pieces, made on first use
 
     def join(self, other: "Part", weight: dict[str, int]) -> tuple[list[Link], tuple["Part", ...]]:
         """The links of both parts in chain order, merged where they share a post; and the parts whose
@@ -238,15 +238,18 @@ class Part:
             return list(self.links + other.links), (self, other)
         return sorted(self.links + other.links, key=_rank), ()
 
-    def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
-        """The links as the items of a JSON array, serialized once per language for every chain that
-        holds this part."""
-        if self._json is None:
-            self._json = {}
-        found = self._json.get(lang)
+    def shared(self, key: Any, make: Callable[["Part"], Any]) -> Any:
+        """``make(self)``, computed once for every chain that holds this part (output of its links)."""
+        if self._shared is None:
+            self._shared = {}
+        found = self._shared.get(key)
         if found is None:
-            found = self._json[lang] = b",".join([link.json(ruleset, lang) for link in self.links])
+            found = self._shared[key] = make(self)
         return found
+
+    def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
+        """The links as the items of a JSON array, serialized once per language."""
+        return self.shared(lang, lambda part: b",".join([link.json(ruleset, lang) for link in part.links]))
 
 
 EMPTY = Part()

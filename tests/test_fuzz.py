@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -551,7 +552,12 @@ def test_chain_csv_pieces_write_what_the_rows_write(hostile):
         assert any(h.overlap for c in chains for link in c.links for h in link.holders)
         for chain in chains:
             rows = to_string(chain_rows(chain.as_dict(s.ruleset)), CHAIN_COLUMNS, "csv")
-            assert chain_csv(chain) == rows.split("\n", 1)[1], chain.hazard_id
+            assert chain_csv(chain).decode() == rows.split("\n", 1)[1], chain.hazard_id
+        # a hazard id that CSV must quote or neutralize goes the slow, exact way
+        for hid in ('H,"1', "=H1", "H\n1", "", "-1"):
+            chain = dataclasses.replace(chains[0], hazard_id=hid)
+            rows = to_string(chain_rows(chain.as_dict(s.ruleset)), CHAIN_COLUMNS, "csv")
+            assert chain_csv(chain).decode() == rows.split("\n", 1)[1], hid
 
 
 # -- oversized input ----------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | No
         elif fmt == "csv":
             sink.write(csv_fields(CHAIN_COLUMNS).encode() + b"\n")
             for chain in session.trace_all(as_of):
-                sink.write(chain_csv(chain).encode())
+                sink.write(chain_csv(chain))
         else:
             import io
 
