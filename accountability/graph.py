@@ -176,12 +176,13 @@ class Graph:
 
     def org(self, oid: str) -> Organization | None:
         """The organization ``oid`` (loading it, its posts and its parent on first use)."""
-        if oid not in self.orgs and not self._complete:
+        o = self.orgs.get(oid)
+        if o is None and not self._complete:
             self._load_orgs(self.store.rows("organizations", id=oid))
             o = self.orgs.get(oid)
             if o and o.parent_id and o.parent_id not in self.orgs:
                 self._load_orgs(self.store.rows("organizations", id=o.parent_id))
-        return self.orgs.get(oid)
+        return o
 
     # -- navigation -------------------------------------------------------------------------------------
 

@@ -305,7 +305,7 @@ class IncidentChain:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Level:
     """Where a group of rules is evaluated: a jurisdiction (or an enterprise) and how it was reached."""
 
