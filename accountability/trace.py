@@ -60,6 +60,7 @@ class Window(NamedTuple):
 
 
 Interval = tuple[int, int]  # ordinals, inclusive
+new_tuple = tuple.__new__
 
 
 def _union(intervals: Iterable[Interval]) -> list[Interval]:
@@ -108,7 +109,25 @@ class Holder(NamedTuple):  # a tuple: built once per link and holder, hundreds o
         return d
 
 
-class Link:
+class _Shares:
+    """Output made once and kept (``shared``), in a dict made on first use: most objects of batch work
+    are never asked, and a dict each would cost a million allocations at province scale."""
+
+    __slots__ = ()
+    _shared: dict | None
+
+    def shared(self, key: Any, make: Callable[[Any], Any]) -> Any:
+        """``make(self)``, computed once and kept."""
+        cache = self._shared
+        if cache is None:
+            cache = self._shared = {}
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = make(self)
+        return found
+
+
+class Link(_Shares):
     """One accountable post in a chain: why (rules, basis, duty, degree), who (holders), and the path.
 
     Links are shared by every chain that reaches the same post the same way. Copies that differ only
@@ -135,7 +154,7 @@ class Link:
         self.path = path
         self.rank = rank  # ordering within a chain
         self._explain = explain  # the arguments of _sentence, rendered on first use
-        self._shared: dict = {}  # explanation and JSON pieces, common to copies with other paths
+        self._shared = None  # explanation, JSON and CSV pieces: common to copies with other paths
 
     def __repr__(self) -> str:
         return f"Link({self.post_id!r}, {self.duty!r}, {self.degree!r}, escalated={self.escalated})"
@@ -151,21 +170,12 @@ class Link:
 
     def sentence(self, lang: str) -> str:
         """The explanation in ``lang``, rendered once for this link and its copies."""
-        key = ("sentence", lang)
-        found = self._shared.get(key)
-        if found is None:
-            found = self._shared[key] = _sentence(lang, *self._explain)
-        return found
-
-    def shared(self, key: str, make: Callable[["Link"], Any]) -> Any:
-        """``make(self)``, computed once for this link and every copy of it with another path (for output
-        that does not show the path, e.g. CSV rows)."""
-        found = self._shared.get(key)
-        if found is None:
-            found = self._shared[key] = make(self)
-        return found
+        return self.shared(("sentence", lang), lambda link: _sentence(lang, *link._explain))
 
     def with_prefix(self, prefix: tuple[str, ...]) -> "Link":
+        """This link seen from further down; it shares what ``shared`` keeps (output without the path)."""
+        if self._shared is None:
+            self._shared = {}
         other = Link.__new__(Link)
         other.post_id, other.post_title, other.organization_id = self.post_id, self.post_title, self.organization_id
         other.jurisdiction_id, other.duty, other.degree = self.jurisdiction_id, self.duty, self.degree
@@ -200,14 +210,12 @@ class Link:
 
     def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
         """The link as JSON (the same as ``as_dict``), around pieces serialized once for every copy."""
-        pieces = self._shared.get(lang)
-        if pieces is None:
-            pieces = self._shared[lang] = (orjson.dumps(self._facts(ruleset, lang))[:-1] + b',"path":',
-                                           b',"explanation":' + orjson.dumps(self.sentence(lang)) + b"}")
+        pieces = self.shared(lang, lambda link: (orjson.dumps(link._facts(ruleset, lang))[:-1] + b',"path":',
+                                                 b',"explanation":' + orjson.dumps(link.sentence(lang)) + b"}"))
         return pieces[0] + orjson.dumps(self.path) + pieces[1]
 
 
-class Part:
+class Part(_Shares):
     """A reusable piece of a chain: links (in chain order) and the gaps they raise; not changed once built.
 
     A plain slotted class rather than a dataclass: a province builds a quarter of a million of them."""
@@ -221,7 +229,7 @@ class Part:
         # the ranks of the first and the last link: parts that do not interleave join without sorting
         self.first = links[0].rank if links else ()
         self.last = links[-1].rank if links else ()
-        self._shared: dict | None = None  # output pieces, made on first use
+        self._shared = None  # output of its links, for every chain that holds it
 
     def join(self, other: "Part", weight: dict[str, int]) -> tuple[list[Link], tuple["Part", ...]]:
         """The links of both parts in chain order, merged where they share a post; and the parts whose
@@ -237,15 +245,6 @@ class Part:
         if self.last < other.first:
             return list(self.links + other.links), (self, other)
         return sorted(self.links + other.links, key=_rank), ()
-
-    def shared(self, key: Any, make: Callable[["Part"], Any]) -> Any:
-        """``make(self)``, computed once for every chain that holds this part (output of its links)."""
-        if self._shared is None:
-            self._shared = {}
-        found = self._shared.get(key)
-        if found is None:
-            found = self._shared[key] = make(self)
-        return found
 
     def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
         """The links as the items of a JSON array, serialized once per language."""
@@ -639,20 +638,21 @@ class Engine:
         for post, org, selector, rules, basis, intervals, order in found:
             if len(intervals) > 1:
                 intervals = _union(intervals)
-            holders, held = [], []
-            for t in post.tenures:
-                if is_day:
-                    if t.start <= end <= t.end:
-                        held.append(intervals[0])
+            holders: list[Holder] = []
+            if is_day:
+                for t in post.tenures:
+                    if t.start <= end <= t.end:  # tuple.__new__: a NamedTuple's own __new__ is Python
+                        holders.append(new_tuple(Holder, (t.person_id, t.name, t.start,
+                                                          None if t.end == FOREVER else t.end, t.acting, None)))
+                held = [intervals[0]] if holders else []
+            else:
+                held = []
+                for t in post.tenures:
+                    parts = [x for x in (_clip(t.start, t.end, iv) for iv in intervals) if x]
+                    if parts:
+                        held += parts
                         holders.append(Holder(t.person_id, t.name, t.start, None if t.end == FOREVER else t.end,
-                                              t.acting))
-                    continue
-                parts = [x for x in (_clip(t.start, t.end, iv) for iv in intervals) if x]
-                if not parts:
-                    continue
-                held += parts
-                holders.append(Holder(t.person_id, t.name, t.start, None if t.end == FOREVER else t.end, t.acting,
-                                      (iso(parts[0][0]), iso(parts[-1][1]))))
+                                              t.acting, (iso(parts[0][0]), iso(parts[-1][1]))))
             if vacancies and (not held or not is_day):
                 covered = _union(held)
                 for iv in intervals:

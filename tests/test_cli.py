@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -152,3 +155,41 @@ def test_a_file_export_records_where_it_came_from(store, tmp_path):
     failed = tmp_path / "failed.jsonl"
     assert run("trace", "--all", "--as-of", "2026-13-01", "--store", store, "-o", str(failed)).exit_code == 2
     assert not (tmp_path / "failed.jsonl.provenance.json").exists()
+
+
+# -- the program itself (``run``: it ends without freeing its heap) ---------------------------------------
+
+PROGRAM = [sys.executable, "-c", "from accountability.cli import run; run()"]
+BUFFERED = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as most users run it
+
+
+def program(*args):
+    return subprocess.run(PROGRAM + list(args), capture_output=True, timeout=120, env=BUFFERED)
+
+
+def test_the_program_writes_everything_and_keeps_its_exit_codes(store, tmp_path):
+    """The fast exit loses no output (stdout and a file, flushed) and keeps each exit code."""
+    every = ("trace", "--all", "--as-of", "2026-02-01", "--format", "jsonl", "--store", store)
+    expected = run(*every).output.encode()
+    piped = program(*every)
+    assert piped.returncode == 0 and piped.stdout == expected and len(expected.splitlines()) == 2
+    out = tmp_path / "all.jsonl"
+    filed = program(*every, "-o", str(out))
+    assert filed.returncode == 0 and out.read_bytes() == expected
+    assert json.loads((tmp_path / "all.jsonl.provenance.json").read_text())["command"] == "trace --all"
+    one = ("trace", "H1", "--as-of", "2026-02-01", "--format", "json", "--store", store)
+    assert program(*one).stdout == run(*one).output.encode()
+    missing = program("trace", "H404", "--store", store)
+    assert (missing.returncode, missing.stderr) == (1, b"error: unknown hazard 'H404'\n")
+    usage = program("trace", "--format", "yaml", "H1", "--store", store)
+    assert usage.returncode == 2 and b"Invalid value for '--format'" in usage.stderr
+
+
+def test_the_program_stops_quietly_when_its_reader_goes(store):
+    """``accountability trace --all | head -1``: the reader closes the pipe; no traceback, exit 0."""
+    proc = subprocess.Popen(PROGRAM + ["trace", "--all", "--as-of", "2026-02-01", "--store", store],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=BUFFERED)
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    assert b"Traceback" not in proc.stderr.read()

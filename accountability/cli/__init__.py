@@ -7,8 +7,10 @@ Exit 0 on success, 1 on a data error (message on stderr), 2 on a usage error.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import os
 import sys
 import traceback
 from typing import Any, Callable, Iterator
@@ -94,7 +96,42 @@ def open_session(store: str, rules: str | None = None, readonly: bool = False, a
     """A session on ``store`` for the command line's user, who must be allowed ``action``."""
     from accountability.session import Session
 
-    return Session(store, rules=rules, readonly=readonly, user=authorize(action))
+    session = Session(store, rules=rules, readonly=readonly, user=authorize(action))
+    if _left_to_exit is not None:
+        _left_to_exit.append(session)
+    return session
+
+
+# Sessions the program leaves for its end (see ``run``); None when the CLI runs inside another program.
+_left_to_exit: list | None = None
+
+
+def leave_heap_to_exit() -> None:
+    """From now on, sessions are not freed when their command ends: the process's end does it (``run``)."""
+    global _left_to_exit
+    _left_to_exit = []
+
+
+def run() -> None:
+    """The ``accountability`` program: ``main``, then an exit that leaves the heap to the operating system.
+
+    A batch command holds millions of small objects (the graph, the engine's parts); freeing them one by
+    one costs about 2 s at province scale and serves nothing once the output is flushed and the stores
+    are closed. Exit handlers (a Neo4j server to stop, logging) still run."""
+    leave_heap_to_exit()
+    try:
+        main()
+        code: Any = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code or 0)
 
 
 @contextlib.contextmanager
@@ -134,4 +171,4 @@ for _optional in ("query", "report", "neo4j", "audit", "users"):
             raise
 
 if __name__ == "__main__":
-    main()
+    run()
