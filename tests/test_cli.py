@@ -79,6 +79,26 @@ def test_trace_all_streams_every_unresolved_hazard(store, tmp_path):
     assert [c["hazard_id"] for c in everything] == ["H1", "H2"]
 
 
+def test_trace_all_writes_in_blocks_that_lose_nothing():
+    from accountability.cli.trace import _write_blocks
+
+    class Counting(io.BytesIO):
+        calls = 0
+
+        def write(self, data):
+            Counting.calls += 1
+            return super().write(data)
+
+    pieces = [f"{i}:".encode() * (i % 7) + b"\n" for i in range(1000)]
+    sink = Counting()
+    _write_blocks(iter(pieces), sink, size=512)
+    assert sink.getvalue() == b"".join(pieces)
+    assert 10 < Counting.calls < 30  # about len / 512 blocks, not a write per piece
+    empty = io.BytesIO()
+    _write_blocks(iter([]), empty)
+    assert empty.getvalue() == b""
+
+
 def test_incident_json(store):
     result = run("incident", "I1", "--store", store, "--format", "json")
     assert result.exit_code == 0, result.output
