@@ -136,8 +136,10 @@ ROWS: list[tuple[str, str]] = [
 
 # (label, key, test, threshold text)
 TARGETS: list[tuple[str, str, Callable[[float], bool], str]] = [
-    ("trace --all within 3× of the lower bound (chains)", "ratio.ours_lb", lambda x: x <= 3, "≤ 3×"),
-    ("trace --all within 3× of the lower bound (JSONL)", "ratio.jsonl_lb", lambda x: x <= 3, "≤ 3×"),
+    ("trace --all within 3× of the lower bound: the command, JSONL file end to end (b)", "ratio.jsonl_lb",
+     lambda x: x <= 3, "≤ 3×"),
+    ("… the engine alone: chains (a) ÷ read + join (no graph load, no output)", "ratio.ours_lb", lambda x: x <= 3,
+     "≤ 3×"),
     ("trace --all ≥ 20× faster than naive", "ratio.naive_ours", lambda x: x >= 20, "≥ 20×"),
     ("single trace p50 (warm, graph loaded)", "latency.loaded.p50", lambda x: x < 5, "< 5 ms"),
     ("single trace p50 (warm, lazy graph)", "latency.lazy.p50", lambda x: x < 5, "< 5 ms"),
@@ -181,7 +183,11 @@ def render(results: dict[str, dict], machine: dict, command: str, notes: list[st
             ok = a and b and a.text is None and b.text is None and a.values and b.values and a.median
             cells.append(f"{b.median / a.median:.1f}×" if ok and not key.startswith("ratio.") else "")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Targets", "", "| target | threshold | " + " | ".join(scales) + " |",
+    lines += ["", "## Targets", "",
+              "The targets are set for the province; smaller scales show how cost grows. There a hazard brings "
+              "more shared parts of its own (the shared parts, under Data), and the lower bound gets every part "
+              "precomputed.", "",
+              "| target | threshold | " + " | ".join(scales) + " |",
               "|---|---|" + "---|" * len(scales)]
     for label, key, test, threshold in TARGETS:
         cells = [label, threshold]
