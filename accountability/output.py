@@ -80,6 +80,24 @@ def write_rows(rows: Iterable[dict], columns: list[str], fmt: str, out: IO[str],
     return count
 
 
+def write_blocks(pieces: Iterable[bytes], sink: IO[bytes], size: int = 1 << 20) -> int:
+    """Write ``pieces`` in blocks of about ``size`` bytes; return how many bytes. A traced chain is a few
+    kB, and a write call for each costs more than copying its bytes (province JSONL: 3.4 GB in 3,300
+    writes instead of 512,726)."""
+    block: list[bytes] = []
+    held = total = 0
+    for piece in pieces:
+        block.append(piece)
+        held += len(piece)
+        if held >= size:
+            sink.write(b"".join(block))
+            block.clear()
+            total += held
+            held = 0
+    sink.write(b"".join(block))
+    return total + held
+
+
 def to_string(rows: Iterable[dict], columns: list[str], fmt: str) -> str:
     buf = io.StringIO()
     write_rows(rows, columns, fmt, buf)

@@ -349,12 +349,14 @@ class LowerBound:
         })
 
     def write_jsonl(self, joined: pd.DataFrame, out: Path) -> int:
-        """One line per hazard: its head, the precomputed links and fixed gaps, its own gaps."""
+        """One line per hazard: its head, the precomputed links and fixed gaps, its own gaps; written in
+        blocks as ``trace --all`` writes them."""
+        from accountability.output import write_blocks
+
         head = orjson.dumps({"as_of": self.on})[1:-1]
         pairs = self.pairs
-        size = 0
-        lines: list[bytes] = []
-        with out.open("wb") as f:
+
+        def lines():
             for hid, gid, esc, eid, days, deadline, unescalated in zip(
                     joined["id"].tolist(), joined["gov"].tolist(), joined["escalated"].tolist(),
                     joined["ent"].tolist(), joined["overdue_days"].tolist(), joined["deadline"].tolist(),
@@ -368,16 +370,10 @@ class LowerBound:
                 tail = orjson.dumps(own)[1:] if own else b"]"
                 if own and middle[-1:] != b"[":
                     tail = b"," + tail
-                lines.append(b'{"hazard_id":' + orjson.dumps(hid) + b"," + head + middle + tail + b"}\n")
-                if len(lines) >= 4096:  # written in blocks, as a streaming writer would
-                    block = b"".join(lines)
-                    f.write(block)
-                    size += len(block)
-                    lines.clear()
-            block = b"".join(lines)
-            f.write(block)
-            size += len(block)
-        return size
+                yield b'{"hazard_id":' + orjson.dumps(hid) + b"," + head + middle + tail + b"}\n"
+
+        with out.open("wb") as f:
+            return write_blocks(lines(), f)
 
 
 def _window(on: str):

@@ -80,7 +80,7 @@ def test_trace_all_streams_every_unresolved_hazard(store, tmp_path):
 
 
 def test_trace_all_writes_in_blocks_that_lose_nothing():
-    from accountability.cli.trace import _write_blocks
+    from accountability.output import write_blocks
 
     class Counting(io.BytesIO):
         calls = 0
@@ -91,11 +91,11 @@ def test_trace_all_writes_in_blocks_that_lose_nothing():
 
     pieces = [f"{i}:".encode() * (i % 7) + b"\n" for i in range(1000)]
     sink = Counting()
-    _write_blocks(iter(pieces), sink, size=512)
+    assert write_blocks(iter(pieces), sink, size=512) == len(b"".join(pieces))
     assert sink.getvalue() == b"".join(pieces)
     assert 10 < Counting.calls < 30  # about len / 512 blocks, not a write per piece
     empty = io.BytesIO()
-    _write_blocks(iter([]), empty)
+    assert write_blocks(iter([]), empty) == 0
     assert empty.getvalue() == b""
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
 
 import click
 import orjson
 
 from accountability.cli import (common, format_option, lang_option, main, open_session, recorded, rules_option,
                                 store_option)
-from accountability.output import CHAIN_COLUMNS, FORMATS, chain_csv, chain_rows, csv_fields, write_rows
+from accountability.output import (CHAIN_COLUMNS, FORMATS, chain_csv, chain_rows, csv_fields, write_blocks,
+                                   write_rows)
 from accountability.trace import Chain, today
 from graph_schema.loader import Ruleset
 
@@ -75,7 +75,7 @@ def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | No
             write_rows(rows, CHAIN_COLUMNS, "table", text)
             text.detach()
         else:
-            _write_blocks(_encoded(chains, ruleset, lang, fmt), sink)
+            write_blocks(_encoded(chains, ruleset, lang, fmt), sink)
     finally:
         if output:
             sink.close()
@@ -99,21 +99,6 @@ def _encoded(chains: Iterable[Chain], ruleset: Ruleset, lang: str, fmt: str) -> 
         yield csv_fields(CHAIN_COLUMNS).encode() + b"\n"
         for chain in chains:
             yield chain_csv(chain)
-
-
-def _write_blocks(pieces: Iterable[bytes], sink: BinaryIO, size: int = 1 << 20) -> None:
-    """Write ``pieces`` in blocks of about ``size`` bytes: a chain is a few kB, and a write call for each
-    costs more than copying its bytes (province JSONL: 3.4 GB in 3,300 writes instead of 512,726)."""
-    block: list[bytes] = []
-    held = 0
-    for piece in pieces:
-        block.append(piece)
-        held += len(piece)
-        if held >= size:
-            sink.write(b"".join(block))
-            block.clear()
-            held = 0
-    sink.write(b"".join(block))
 
 
 @main.command()
