@@ -333,6 +333,30 @@ def test_the_figure_draws_chinese_with_a_cjk_font(zh):
     assert fig.svg.startswith(b"<?xml") and b"<script" not in fig.svg
 
 
+def test_a_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(tmp_path):
+    """fonts-noto-cjk installed after matplotlib first ran: the cached font list lacks it."""
+    import json
+    import os
+    import sys
+
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True)
+    cache = next(tmp_path.glob("fontlist-*.json"))
+    fonts = json.loads(cache.read_text())
+    fonts["ttflist"] = [f for f in fonts["ttflist"] if "cjk" not in f["fname"].lower()]
+    cache.write_text(json.dumps(fonts))
+
+    def run(code: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    stale = run("from matplotlib import font_manager as f\n"
+                "try: f.findfont(f.FontProperties(family='Noto Sans CJK SC'), fallback_to_default=False); print('found')\n"
+                "except ValueError: print('missing')")
+    assert stale == "missing"  # the situation the user is in
+    assert run("from accountability.reports.figure import cjk_font; print(cjk_font())") != "None"
+
+
 def test_english_reports_use_english_labels(en):
     text = render(en, "md").decode()
     assert "Large accident" in text and "3. Determination of responsibility" in text

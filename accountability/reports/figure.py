@@ -46,9 +46,26 @@ class ChainFigure:
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The first installed font of :data:`CJK_FONTS`, or None."""
+    """The first installed font of :data:`CJK_FONTS`, or None.
+
+    matplotlib looks fonts up in a list it caches on first use; a font installed after that (the README's
+    ``make app`` runs before ``make test`` installs fonts-noto-cjk) is missing from the cached list. So when
+    the list has none, the system's font folders are scanned and the CJK files found there are added."""
     from matplotlib import font_manager
 
+    found = _known_cjk_font(font_manager)
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if _looks_cjk(path):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable file is skipped, not fatal
+                    continue
+        found = _known_cjk_font(font_manager)
+    return found
+
+
+def _known_cjk_font(font_manager) -> str | None:
     for family in CJK_FONTS:
         try:
             font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
@@ -56,6 +73,11 @@ def cjk_font() -> str | None:
         except ValueError:
             continue
     return None
+
+
+def _looks_cjk(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    return any(word in name for word in ("cjk", "sourcehansans", "wqy", "simhei", "msyh", "pingfang"))
 
 
 def chain_graph(report: Report) -> nx.DiGraph:
