@@ -36,4 +36,4 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) demo $(STORE) $(STORE)-wal $(STORE)-shm
+	rm -rf $(VENV) demo $(STORE) $(STORE)-wal $(STORE)-shm $(STORE).sign-ins

@@ -19,7 +19,10 @@ import streamlit as st
 from accountability.access import IMPORT, QUERY, VIEW
 from app_pages import common
 
-st.set_page_config(page_title="安全生产责任图谱", page_icon=":material/account_tree:", layout="wide")
+# The favicon is a file of the app: a material icon as page_icon is fetched from fonts.gstatic.com, and the
+# product makes no outside request.
+FAVICON = Path(__file__).resolve().parent / "app_pages" / "favicon.png"
+st.set_page_config(page_title="安全生产责任图谱", page_icon=str(FAVICON), layout="wide")
 common.sidebar()
 
 ICONS = {
@@ -30,11 +33,12 @@ ICONS = {
     "gaps": ":material/report:",
     "queries": ":material/manage_search:",
     "report": ":material/description:",
+    "calibrate": ":material/tune:",
     "data": ":material/upload_file:",
 }
 # pages a role cannot use are not offered (and each such page checks again); before anyone signs in, every
 # page is declared but hidden and none runs, so that a link to a page still leads there after the login
-NEEDS = {"queries": QUERY, "data": IMPORT}
+NEEDS = {"queries": QUERY, "calibrate": QUERY, "data": IMPORT}
 signing_in = common.must_sign_in()
 pages = [
     st.Page(path, title=common.plain(f"{name}.title"), icon=ICONS[name], url_path=name, default=name == "overview")

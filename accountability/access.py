@@ -19,7 +19,8 @@ whole, upward links included (the city's leaders answering for an escalated haza
 hazard), but those leaders' own pages and records stay out of reach.
 
 On the command line the user is ``ACCOUNTABILITY_USER`` with ``ACCOUNTABILITY_PASSWORD`` (environment
-only). This guards the tool, not the file: whoever can read a SQLite file can read all of it, so a shared
+only). The app's login and the command line sign in through ``sign_in``: repeated failures lock a user name
+(and a client address) for a while, counted with the store (``accountability.lockout``). This guards the tool, not the file: whoever can read a SQLite file can read all of it, so a shared
 deployment keeps the store on a Neo4j server or behind the app, and the file readable by its owner only.
 """
 
@@ -176,19 +177,37 @@ def configured_users(secrets_users: Any = None) -> dict[str, Account] | None:
     return users_from_file(path) if path else None
 
 
+# What an unknown name's password is checked against: a hash of the current parameters (a digest no
+# password yields, and an unknown name is refused whatever it matches), so that an unknown name costs one
+# scrypt run, like a wrong password, and timing does not tell which names exist.
+_NO_ACCOUNT = f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${_b64(bytes(16))}${_b64(bytes(_DKLEN))}"
+
+
 def authenticate(accounts: Mapping[str, Account], name: str | None, password: str | None) -> User:
-    """The user whose password this is; one message for an unknown name or a wrong password."""
+    """The user whose password this is; one message, and one scrypt run, for an unknown name or a wrong
+    password. No limit on attempts here: ``sign_in`` adds the lockout."""
     account = accounts.get(name or "")
-    # hash even for an unknown name, so timing does not tell which names exist
-    stored = account.password_hash if account else hash_password("-", salt=b"\0" * 16)
+    stored = account.password_hash if account else _NO_ACCOUNT
     if not verify_password(password or "", stored) or account is None:
         raise AccessDenied("access denied: unknown user or wrong password")
     return account.user
 
 
-def cli_user() -> User:
+def sign_in(accounts: Mapping[str, Account], name: str | None, password: str | None, store: str,
+            address: str | None = None) -> User:
+    """``authenticate``, behind the lockout kept with ``store`` (``accountability.lockout``): refused with
+    TooManyAttempts while the name (or the client ``address``) is locked, the right password included.
+    The app's login and the command line both come in here."""
+    from accountability.lockout import open_lockout
+
+    with open_lockout(store) as lockout, lockout.attempt(name or "", address):
+        return authenticate(accounts, name, password)
+
+
+def cli_user(store: str | None = None) -> User:
     """The command line's user: nobody in particular when access control is off; otherwise
-    ``ACCOUNTABILITY_USER`` authenticated by ``ACCOUNTABILITY_PASSWORD``."""
+    ``ACCOUNTABILITY_USER`` signed in by ``ACCOUNTABILITY_PASSWORD``, failures counted with ``store`` (by
+    default the running command's ``--store``)."""
     accounts = configured_users()
     if accounts is None:
         return NOBODY_CONFIGURED
@@ -196,7 +215,17 @@ def cli_user() -> User:
     if not name:
         raise AccessDenied("access denied: access control is on; set ACCOUNTABILITY_USER and "
                            "ACCOUNTABILITY_PASSWORD")
-    return authenticate(accounts, name, os.environ.get("ACCOUNTABILITY_PASSWORD"))
+    return sign_in(accounts, name, os.environ.get("ACCOUNTABILITY_PASSWORD"), store or _command_store())
+
+
+def _command_store() -> str:
+    """The store the running command works on (its ``--store``), else the ``store`` setting: failed
+    sign-ins are counted where that store's users would count them."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    store = context.params.get("store") if context is not None else None
+    return str(store or settings.get("store"))
 
 
 # -- what a scoped user may see ------------------------------------------------------------------------------------

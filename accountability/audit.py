@@ -19,6 +19,8 @@ An entry is a flat record (scalars only, so that SQLite columns and Neo4j proper
 ``previous_dataset_hash``  … and before it (None for the first import)
 ``unchanged``              true when the import changed nothing
 ``inserted`` …             rows inserted, updated and deleted per table, as canonical JSON text
+``digests``                (entry format 2) per table, the digest of its rows as stored after this entry, as
+                           canonical JSON text ``{table: sha256 hex}`` (see "What an entry vouches for")
 ``prev_hash``              the previous entry's ``hash`` (:data:`GENESIS` for the first)
 ``hash``                   SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of every other field
 =========================  ===============================================================================
@@ -28,6 +30,24 @@ the newest entries is detected as well; :func:`position` reads it, and a report 
 as the audit position it was generated from. A hash chain without a secret cannot stop someone who
 rewrites the whole log after the point they changed; a position recorded elsewhere (in a report) can:
 ``accountability audit verify --anchor SEQ:HASH``.
+
+What an entry vouches for
+-------------------------
+A chain of entries alone says nothing about the rows: an ``UPDATE`` through ``sqlite3`` or a Cypher ``SET``
+leaves it intact. So every entry of format 2 carries, per table, the digest of the table's **manifest**:
+each row's key and the first 16 bytes of the SHA-256 of the row (canonical JSON of its filled cells by
+column name, ``extra`` included, read back as the stores return it: an optional column the contract gains
+later, empty in every stored row, changes no hash), length-prefixed, in key order. It is
+computed from the dataset at import and from ``Store.rows`` at verification, the same way for every store.
+The store keeps the manifests themselves beside the log (``Store.audit_manifests``): not trusted, but
+checked against the entry's digest, they let :func:`verify` name the rows that differ. An entry of format
+1 (written before digests existed) still verifies; the data it left is reported as not vouched for, and
+digests found on such an entry (its hash does not cover them) break the chain.
+
+An import diffs the stored rows even when it brings the dataset already held, so it puts back rows altered
+since (recorded as a change, shown as ``restored``) and the kept manifests with them. An export checks
+the rows before it stamps them with the dataset hash (:func:`data_check`), reading them all only when the
+store cannot say that nothing was written outside an import.
 
     >>> from accountability.stores.base import WriteResult
     >>> first = next_entry(None, WriteResult("d1", False, inserted={"hazards": 2}), "a.json", None,
@@ -52,18 +72,21 @@ import getpass
 import hashlib
 import os
 import socket
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from operator import itemgetter
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import orjson
 
 from accountability import settings
 from accountability.errors import AccountabilityError, UsageError
+from accountability.memory import gc_paused
 
 GENESIS = "0" * 64
-FORMAT = 1
-FIELDS = ("seq", "v", "at", "user", "host", "action", "source", "dataset_hash", "previous_dataset_hash",
-          "unchanged", "inserted", "updated", "deleted", "prev_hash", "hash")
+FORMAT = 2
+FIELDS_V1 = ("seq", "v", "at", "user", "host", "action", "source", "dataset_hash", "previous_dataset_hash",
+             "unchanged", "inserted", "updated", "deleted", "prev_hash", "hash")
+FIELDS = FIELDS_V1[:-2] + ("digests",) + FIELDS_V1[-2:]
 COUNTS = ("inserted", "updated", "deleted")
 INTEGERS = ("seq", "v")
 
@@ -75,6 +98,17 @@ class AuditBroken(AccountabilityError):
         super().__init__(f"the audit log of {store} is broken at entry #{seq}: {reason}")
         self.seq = seq
         self.reason = reason
+
+
+class DataAltered(AccountabilityError):
+    """The rows of a store are not what its audit log vouches for; ``differences`` name them."""
+
+    def __init__(self, store: str, differences: Iterable[str], hint: str = ""):
+        self.differences = tuple(differences)
+        shown = "; ".join(self.differences[:MAX_NAMED])
+        more = f"; and {len(self.differences) - MAX_NAMED} more" if len(self.differences) > MAX_NAMED else ""
+        super().__init__(f"the data in {store} is not what its audit log vouches for: {shown}{more}"
+                         f"{hint or ' (importing the dataset again restores it, recorded in the log)'}")
 
 
 @dataclass(frozen=True)
@@ -131,8 +165,10 @@ def normalize(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def canonical(entry: Mapping[str, Any]) -> bytes:
-    """The bytes an entry's hash is taken over: every field but ``hash``, as canonical JSON."""
-    return orjson.dumps({k: entry.get(k) for k in FIELDS if k != "hash"}, option=orjson.OPT_SORT_KEYS)
+    """The bytes an entry's hash is taken over: every field of its format but ``hash``, as canonical JSON
+    (a format-1 entry has no ``digests``: its hash stays what it was when it was written)."""
+    fields = FIELDS_V1 if (entry.get("v") or 1) < 2 else FIELDS
+    return orjson.dumps({k: entry.get(k) for k in fields if k != "hash"}, option=orjson.OPT_SORT_KEYS)
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
@@ -141,9 +177,17 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
 
 def next_entry(last: Mapping[str, Any] | None, result: Any, source: str, previous_dataset_hash: str | None,
                action: str = "import", user: str | None = None, host: str | None = None,
-               at: str | None = None) -> dict[str, Any]:
-    """The entry that follows ``last`` (None for the first) and records ``result`` (a WriteResult)."""
+               at: str | None = None, digests: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The entry that follows ``last`` (None for the first) and records ``result`` (a WriteResult).
+
+    ``digests`` (``{table: hex}``, see :func:`digests_of`) are those of the rows as stored after the
+    write; a write that leaves the rows alone (``write-back``) passes none and the entry carries the
+    previous entry's forward."""
     last = normalize(last) if last else None
+    if digests is not None:
+        digests_json = orjson.dumps(dict(digests), option=orjson.OPT_SORT_KEYS).decode()
+    else:
+        digests_json = last["digests"] if last else None
     entry = {
         "seq": (last["seq"] if last else 0) + 1,
         "v": FORMAT,
@@ -158,6 +202,7 @@ def next_entry(last: Mapping[str, Any] | None, result: Any, source: str, previou
         "inserted": counts_text(result.inserted),
         "updated": counts_text(result.updated),
         "deleted": counts_text(result.deleted),
+        "digests": digests_json,
         "prev_hash": last["hash"] if last else GENESIS,
     }
     entry["hash"] = entry_hash(entry)
@@ -167,6 +212,134 @@ def next_entry(last: Mapping[str, Any] | None, result: Any, source: str, previou
 def head_of(entry: Mapping[str, Any]) -> str:
     """The value a store keeps as its head (``meta`` key ``audit_head``) after appending ``entry``."""
     return str(Position(int(entry["seq"]), entry["hash"]))
+
+
+# -- what an entry vouches for: manifests of the rows -----------------------------------------------------
+
+ROW_HASH_BYTES = 16  # 128 bits: a row changed to one with the same hash cannot be found by trial
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
+def row_key(table: Any) -> Callable[[tuple], str]:
+    """A row's key as both stores write ``_key``: the id, or the key columns joined by U+001F."""
+    if table.key == ("id",):
+        return itemgetter(table.names.index("id"))
+    idx = [table.names.index(k) for k in table.key]
+    return lambda row: "\x1f".join("" if row[i] is None else str(row[i]) for i in idx)
+
+
+def row_label(table_name: str, key: str) -> str:
+    """``hazards:H0000001``; a composite key's parts joined by ``/``."""
+    return f"{table_name}:{key.replace(chr(0x1f), '/')}"
+
+
+def _read_back_form(table: Any) -> Callable[[tuple], tuple] | None:
+    """Rows as the stores return them: an empty boolean cell reads back as false, an empty list as ()."""
+    bools = [i for i, c in enumerate(table.columns) if c.base == "bool"]
+    lists = [i for i, c in enumerate(table.columns) if c.is_list]
+    if not bools and not lists:
+        return None
+
+    def form(row: tuple) -> tuple:
+        out = list(row)
+        for i in bools:
+            out[i] = bool(out[i])
+        for i in lists:
+            out[i] = tuple(out[i]) if out[i] else ()
+        return tuple(out)
+
+    return form
+
+
+def manifest(table: Any, rows: Iterable[tuple]) -> bytes:
+    """The manifest of ``rows`` (dataset tuples: contract columns in schema order, then ``extra``) of
+    ``table`` (a schema table): per row, in key order, the key's length (4 bytes), the key (UTF-8) and
+    the row's hash (of its filled cells by column name, so that new optional columns change no hash). Rows stream through: only keys and hashes are held, so that a province's rows read
+    from a store are never all in memory at once."""
+    form = _read_back_form(table)
+    key = row_key(table)
+    names = tuple(table.names) + ("extra",)
+    dumps, sha, n = orjson.dumps, hashlib.sha256, ROW_HASH_BYTES
+
+    def filled(row: tuple) -> dict:
+        # the row's filled cells by name: a column the contract gains later (empty in every stored row)
+        # leaves the hashes of the rows as they were
+        return {c: v for c, v in zip(names, row) if not (v is None or v is False or v == "" or v == ())}
+
+    with gc_paused(freeze=False):  # millions of small objects and no reference cycles
+        entries = [(key(r).encode(), sha(dumps(filled(r), option=orjson.OPT_SORT_KEYS)).digest()[:n])
+                   for r in (rows if form is None else map(form, rows))]
+        entries.sort()  # by key: the order of UTF-8 bytes is the order of the keys
+        return b"".join([len(k).to_bytes(4, "big") + k + h for k, h in entries])
+
+
+def manifest_rows(blob: bytes) -> list[tuple[str, bytes]]:
+    """A manifest's (key, row hash) pairs, in its order."""
+    out, i, size = [], 0, len(blob)
+    while i < size:
+        n = int.from_bytes(blob[i:i + 4], "big")
+        out.append((blob[i + 4:i + 4 + n].decode(), blob[i + 4 + n:i + 4 + n + ROW_HASH_BYTES]))
+        i += 4 + n + ROW_HASH_BYTES
+    return out
+
+
+def digest(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def dataset_manifests(dataset: Any) -> dict[str, bytes]:
+    """The manifest of every table of the schema, for the rows of ``dataset`` (a Dataset)."""
+    return {name: manifest(t, dataset.tables.get(name, ())) for name, t in dataset.schema.tables.items()}
+
+
+def stored_manifests(store: Any, schema: Any, tables: Iterable[str] | None = None) -> dict[str, bytes]:
+    """The manifests of the rows ``store`` holds now, read through ``Store.rows`` as every reader sees
+    them (call it inside ``store.snapshot()``)."""
+    from accountability.dataset import EXTRA
+
+    out = {}
+    for name in tables if tables is not None else schema.tables:
+        names = schema.tables[name].names
+        out[name] = manifest(schema.tables[name],
+                             (tuple(r[c] for c in names) + (r.get(EXTRA),) for r in store.rows(name)))
+    return out
+
+
+def digests_of(manifests: Mapping[str, bytes]) -> dict[str, str]:
+    return {name: digest(blob) for name, blob in manifests.items()}
+
+
+def vouch(last: Mapping[str, Any] | None, dataset: Any, dataset_hash: str, kept: Mapping[str, bytes],
+          changed: bool) -> tuple[dict[str, str], dict[str, bytes]]:
+    """For an import of ``dataset`` after the entry ``last``: the digests its entry records, and the
+    manifests the store must keep where those it keeps (``kept``) are not these — so that an import
+    restores the kept manifests as it restores the rows.
+
+    A manifest depends on the dataset alone, so nothing is hashed row by row when ``last`` vouched for
+    this very dataset, the import ``changed`` no row and the kept manifests are intact. An import that
+    put back rows altered since computes them again rather than trust an entry that was (it may be)
+    rewritten along with the rows."""
+    last = normalize(last) if last else None
+    before = _digests(last) or {}
+    kept_digests = digests_of(kept)
+    if (not changed and last and last["dataset_hash"] == dataset_hash and set(before) == set(dataset.schema.tables)
+            and all(kept_digests.get(name) == d for name, d in before.items())):
+        return before, {}
+    manifests = dataset_manifests(dataset)
+    digests = digests_of(manifests)
+    return digests, {name: blob for name, blob in manifests.items() if kept_digests.get(name) != digests[name]}
+
+
+def _digests(entry: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The digests ``entry`` vouches for, or None when it carries none (format 1) or none readable."""
+    if not entry or not entry.get("digests") or (entry.get("v") or 1) < 2:
+        return None
+    try:
+        digests = orjson.loads(entry["digests"])
+    except orjson.JSONDecodeError:
+        return None
+    ok = isinstance(digests, dict) and all(isinstance(v, str) for v in digests.values())
+    return digests if ok else None
 
 
 # -- reading --------------------------------------------------------------------------------------------
@@ -187,9 +360,17 @@ def position(store: Any) -> Position:
 
 def provenance(store: Any, user: str | None = None, scope: str | None = None, **facts: Any) -> dict[str, Any]:
     """Where an export comes from — the dataset, the audit position, when and who (``user``, else as the
-    audit trail names people) — read in the caller's snapshot of ``store``; ``facts`` describe the export."""
+    audit trail names people) — read in the caller's snapshot of ``store``; ``facts`` describe the export.
+
+    Raises :class:`DataAltered` rather than stamp a dataset hash the rows no longer match (see
+    :func:`data_check`)."""
     import datetime as dt
 
+    altered = data_check(store)
+    if altered:
+        raise DataAltered(store.uri, altered, " — nothing exported: an export is never stamped with a dataset "
+                          "hash its rows do not match (`audit verify` names them all; importing the dataset "
+                          "again restores them, recorded in the log)")
     meta = store.meta() or {}
     return {**facts, "dataset_hash": meta.get("dataset_hash"), "audit": position(store).as_dict(),
             "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -205,7 +386,9 @@ def readable(entry: Mapping[str, Any]) -> dict[str, Any]:
     tables = sorted(set(out["inserted"]) | set(out["updated"]) | set(out["deleted"]))
     for t in tables:
         parts.append(f"{t} +{out['inserted'].get(t, 0)} ~{out['updated'].get(t, 0)} -{out['deleted'].get(t, 0)}")
-    out["changes"] = "unchanged" if entry.get("unchanged") else (", ".join(parts) or "no rows")
+    restored = entry.get("action") == "import" and entry.get("dataset_hash") == entry.get("previous_dataset_hash")
+    changes = ", ".join(parts) or "no rows"
+    out["changes"] = "unchanged" if entry.get("unchanged") else f"restored: {changes}" if restored else changes
     return out
 
 
@@ -223,14 +406,18 @@ class Verdict:
     entries: int
     head: Position
     problem: Problem | None = None
+    vouched_by: int | None = None  # the entry whose digests the rows were checked against (None: none has)
+    differences: tuple[str, ...] = ()  # rows that are not what that entry vouches for
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return self.problem is None and not self.differences
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "entries": self.entries, "head": self.head.as_dict(),
-                "problem": None if self.ok else {"seq": self.problem.seq, "reason": self.problem.reason}}
+                "problem": None if self.problem is None else {"seq": self.problem.seq,
+                                                              "reason": self.problem.reason},
+                "data": {"vouched_by": self.vouched_by, "differences": list(self.differences)}}
 
 
 def check(records: Iterable[Mapping[str, Any]], head: str | None = None, dataset_hash: str | None = None,
@@ -263,6 +450,9 @@ def check(records: Iterable[Mapping[str, Any]], head: str | None = None, dataset
                                              "replaced or deleted"))
         if entry_hash(entry) != entry["hash"]:
             return verdict(Problem(expected, "its content does not match its hash: the entry was edited"))
+        if (entry["v"] or 1) < 2 and entry["digests"] is not None:
+            return verdict(Problem(expected, "it is of format 1, whose hash does not cover row digests, yet carries "
+                                             "some: they were added later"))
         if anchor and anchor.seq == expected and not entry["hash"].startswith(anchor.hash):
             return verdict(Problem(expected, f"its hash {entry['hash'][:12]}… is not the anchor's "
                                              f"{anchor.hash[:12]}…: the log was rewritten from here or earlier"))
@@ -291,8 +481,80 @@ def check(records: Iterable[Mapping[str, Any]], head: str | None = None, dataset
 
 
 def verify(store: Any, anchor: Position | None = None) -> Verdict:
-    """Check the store's audit log; the verdict names the first bad position, if any (it does not raise)."""
-    with store.snapshot():  # the log, the head and the dataset hash as one import left them
+    """Check the store's audit log and then its rows against the newest entry's digests; the verdict names
+    the first bad position or the rows that differ, if any (it does not raise)."""
+    with store.snapshot():  # the log, the head, the dataset hash and the rows as one import left them
         meta = store.meta() or {}
-        return check(store.audit_entries(), head=meta.get("audit_head"), dataset_hash=meta.get("dataset_hash"),
-                     anchor=anchor)
+        records = [normalize(r) for r in store.audit_entries()]
+        verdict = check(records, head=meta.get("audit_head"), dataset_hash=meta.get("dataset_hash"),
+                        anchor=anchor)
+        if not verdict.ok or not records or not records[-1]["digests"]:
+            return verdict  # a broken log vouches for nothing; a format-1 entry never did
+        return replace(verdict, vouched_by=records[-1]["seq"], differences=check_data(store, records[-1]))
+
+
+MAX_NAMED = 20  # rows named per table; more are counted
+
+
+def check_data(store: Any, entry: Mapping[str, Any]) -> tuple[str, ...]:
+    """How the rows ``store`` holds now differ from what ``entry`` (format 2) vouches for, one line per row
+    (``hazards:H1 changed since import #3``) or per table when its kept manifest cannot name them."""
+    since = f"{entry['action']} #{entry['seq']}"
+    vouched = _digests(entry)
+    if vouched is None:
+        return (f"entry #{entry['seq']}: its row digests cannot be read, so it vouches for no row",)
+    now = stored_manifests(store, store.schema)
+    kept: Mapping[str, bytes] | None = None
+    out: list[str] = []
+    for name, blob in now.items():
+        expected = vouched.get(name, EMPTY_DIGEST)  # a table the schema gained later held no rows then
+        if digest(blob) == expected:
+            continue
+        if kept is None:
+            kept = store.audit_manifests()
+        before = kept.get(name)
+        if before is None or digest(before) != expected:
+            out.append(f"{name}: its rows are not those {since} recorded (the row hashes kept beside the log are "
+                       "missing or altered too, so the rows cannot be named)")
+            continue
+        out += _row_differences(name, manifest_rows(before), manifest_rows(blob), since)
+    return tuple(out)
+
+
+def _row_differences(name: str, before: list[tuple[str, bytes]], now: list[tuple[str, bytes]],
+                     since: str) -> list[str]:
+    old = dict(before)
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for key, h in now:
+        if key in seen:
+            found.append((key, "is stored more than once"))
+            continue
+        seen.add(key)
+        was = old.get(key)
+        if was is None:
+            found.append((key, f"added since {since}"))
+        elif was != h:
+            found.append((key, f"changed since {since}"))
+    found += [(key, f"deleted since {since}") for key, _ in before if key not in seen]
+    found.sort(key=lambda f: f[0])
+    out = [f"{row_label(name, key)} {what}" for key, what in found[:MAX_NAMED]]
+    if len(found) > MAX_NAMED:
+        out.append(f"{name}: {len(found) - MAX_NAMED} more rows differ from {since}")
+    return out
+
+
+def data_check(store: Any) -> tuple[str, ...]:
+    """Rows the store holds that the newest audit entry does not vouch for, as cheaply as the store can
+    tell: nothing to read when its record of writes made outside imports (``Store.writes_outside_imports``)
+    is empty; else every row, by :func:`check_data` — so that a write undone since, which the record
+    still names, refuses nothing that ``verify`` passes. Without digests to check against (format-1
+    entries only) the record is all there is."""
+    recorded = store.writes_outside_imports()
+    if recorded == []:
+        return ()
+    records = list(store.audit_entries())
+    last = normalize(records[-1]) if records else None
+    if last and last["digests"] and (last["v"] or 1) >= 2:
+        return check_data(store, last)
+    return tuple(recorded or ())

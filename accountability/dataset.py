@@ -3,6 +3,10 @@
 ``load(path)`` returns a :class:`Dataset` or raises :class:`InvalidDataset` listing *every* problem as
 ``table:row: column: reason``. Rows are numbered as a spreadsheet shows them (the header is row 1) for
 CSV and xlsx, and from 1 for the items of a JSON array.
+
+Whatever the form, and whoever reads it (the command line, the app's upload), one reader applies one set of
+:data:`LIMITS` before or while it reads, so that a hostile file — a workbook that inflates a
+hundredfold, a sheet of millions of broken rows — is refused in seconds, naming the file and the limit.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import csv
 import datetime as dt
 import hashlib
 import re
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
+from accountability.dates import local_date, parse_datetime
 from accountability.errors import ExportError, InvalidDataset, one_line
 from accountability.memory import gc_paused
 from graph_schema import SCHEMA, Schema
@@ -28,6 +34,12 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 BAD_ID = re.compile(r"[\x00-\x1f\x7f;]")
 MAX_ID = 200
 MAX_TEXT = 100_000
+# Whole numbers a store can hold: SQLite and Neo4j integers are signed 64-bit (and orjson, which hashes the
+# dataset, stops there too).
+MAX_INT = 2 ** 63 - 1
+# Dates outside these years are typing mistakes (9999 for "never", 0001 for "unknown"), and date arithmetic on
+# them (a day after, a year before) leaves what Python's dates can hold.
+FIRST_DAY, LAST_DAY = "1900-01-01", "2200-12-31"
 TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f", ""}
 EXTRA = "extra"  # name of the trailing field holding columns the contract does not define
@@ -43,6 +55,9 @@ class Dataset:
     tables: dict[str, list[tuple]]
     source: str = ""
     schema: Schema = field(default=SCHEMA, repr=False)
+    # What is valid but probably not meant, as ``table:row: column: reason`` (shown, never refused: a v1
+    # dataset that imported before still imports)
+    warnings: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def columns(self, table: str) -> tuple[str, ...]:
         return self.schema.tables[table].names + (EXTRA,)
@@ -67,6 +82,111 @@ class Dataset:
         return digest.hexdigest()
 
 
+# -- limits: what one dataset may hold --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one dataset may hold. Without them a 2.7 MB workbook of two million rows took 68 s and
+    1.5 GB to end in two million errors (#19); one of 170 kB and 100,000 rows, 21 s of CPU and 210 MB.
+
+    Sizes are checked before a byte is parsed (file sizes; a workbook's directory, whose declared sizes
+    zipfile enforces as it inflates), counts while rows are read. The defaults hold a province with room to
+    spare: the province demo is 401 MB of CSV, 2,000,000 hazards in its largest table, 39 million cells.
+    """
+
+    bytes: int = 1 << 30  # the dataset's text: its CSV files together, its JSON file, its workbook inflated
+    ratio: int = 100  # how much one member of a workbook (or of an uploaded archive) may inflate; our exports: 5–14×
+    rows: int = 5_000_000  # rows of one table; of all a workbook's sheets together
+    cells: int = 100_000_000  # cells of the whole dataset, as read
+
+
+LIMITS = Limits()
+# The most rows a sheet holds in Excel and LibreOffice: a sheet with more was not made by a spreadsheet
+SHEET_ROWS = 1_048_576
+# A member smaller than this may inflate as it likes: it cannot hold a bomb (a workbook's theme inflates 7×)
+SMALL_MEMBER = 1 << 20
+
+
+def too_large(where: str, size: int, limits: Limits = LIMITS) -> None:
+    """Refuse a file (or a folder's files together) of more than ``limits.bytes`` bytes."""
+    if size > limits.bytes:
+        raise InvalidDataset([f"{where}: {size:,} bytes (the limit is {limits.bytes:,})"])
+
+
+def inflation_errors(archive: zipfile.ZipFile, where: str, limits: Limits = LIMITS,
+                     label: Callable[[str], str] = str) -> list[str]:
+    """What is wrong with a zip archive's sizes, from its directory alone: members over 1 MB that inflate
+    more than ``limits.ratio`` times (a zip bomb), more than ``limits.bytes`` bytes in all. ``label`` names
+    a member in messages. The declared sizes cannot understate: zipfile stops a member at its declared size
+    (and its checksum then fails)."""
+    errors = []
+    total = 0
+    for member in archive.infolist():
+        total += member.file_size
+        packed = max(member.compress_size, 1)
+        if member.file_size > SMALL_MEMBER and member.file_size > limits.ratio * packed:
+            errors.append(f"{where}: {label(member.filename)} inflates {member.file_size // packed:,}× "
+                          f"(the limit is {limits.ratio}×; a zip bomb?)")
+    if total > limits.bytes:
+        errors.append(f"{where}: {total:,} bytes uncompressed (the limit is {limits.bytes:,})")
+    return errors
+
+
+def check_workbook(archive: zipfile.ZipFile, name: str, limits: Limits = LIMITS) -> None:
+    """Refuse a workbook by its directory alone, before openpyxl inflates anything (it reads the shared
+    strings whole as it opens a workbook). ``name`` names the workbook in messages; a worksheet is named by
+    its sheet's title where the workbook says so."""
+    sheets = _sheet_titles(archive)
+    errors = inflation_errors(archive, name, limits,
+                              lambda member: f"sheet '{sheets[member]}' ({member})" if member in sheets else member)
+    if errors:
+        raise InvalidDataset(errors)
+
+
+def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
+    """``{member: sheet title}`` from the workbook's own small parts, for messages; empty when they are odd."""
+    from xml.etree import ElementTree
+
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        parts = {"xl/workbook.xml": None, "xl/_rels/workbook.xml.rels": None}
+        for part in parts:
+            if archive.getinfo(part).file_size > SMALL_MEMBER:
+                return {}
+            parts[part] = ElementTree.fromstring(archive.read(part))
+        targets = {r.get("Id"): r.get("Target", "") for r in parts["xl/_rels/workbook.xml.rels"]}
+        titles = {}
+        for sheet in parts["xl/workbook.xml"].findall("{*}sheets/{*}sheet"):
+            target = targets.get(sheet.get(rel), "")
+            titles[target.lstrip("/") if target.startswith("/") else "xl/" + target] = sheet.get("name", "")
+        return titles
+    except Exception:  # noqa: BLE001 - names for messages only: a damaged workbook is refused when it is read
+        return {}
+
+
+class _Cells:
+    """The cells a dataset may still hold, spent by its tables as they are read, one after another."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.left = limits.cells
+
+    def rows(self, width: int) -> int:
+        """How many more rows of ``width`` cells fit."""
+        return self.left // max(width, 1)
+
+    def spend(self, where: str, cells: int) -> None:
+        self.left -= cells
+        if self.left < 0:
+            raise InvalidDataset([f"{where}: more than {self.limits.cells:,} cells in the dataset "
+                                  f"(the limit)"])
+
+
+def _too_many_rows(where: str, limit: int, per: str) -> InvalidDataset:
+    return InvalidDataset([f"{where}: more than {limit:,} rows (the limit per {per})"])
+
+
 # -- reading the three forms -------------------------------------------------------------------------
 #
 # Each reader returns {table: (header, rows)} where rows yields (row number, [values in header order]) or
@@ -74,35 +194,40 @@ class Dataset:
 # millions of rows are never all held twice.
 
 
-def read_raw(path: str | Path) -> dict[str, tuple[list[str], Iterable[RawRow]]]:
-    """Return ``{table: (header, rows)}`` from any of the three forms, with the rows not yet checked."""
+def read_raw(path: str | Path, limits: Limits = LIMITS) -> dict[str, tuple[list[str], Iterable[RawRow]]]:
+    """Return ``{table: (header, rows)}`` from any of the three forms, with the rows not yet checked;
+    refuse a dataset beyond ``limits``."""
     path = Path(path)
     if path.is_dir():
-        return _read_csv_folder(path)
+        return _read_csv_folder(path, limits)
     if not path.exists():
         raise InvalidDataset([f"{path}: no such file or folder"])
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        return _read_xlsx(path)
+        return _read_xlsx(path, limits)
     if suffix == ".json":
-        return _read_json(path)
+        return _read_json(path, limits)
     if suffix == ".csv":
         raise InvalidDataset([f"{path}: a CSV dataset is a folder of tables, not one file"])
     raise InvalidDataset([f"{path}: unknown dataset form (expected a folder of CSV files, .xlsx or .json)"])
 
 
-def _read_csv_folder(folder: Path) -> dict:
+def _read_csv_folder(folder: Path, limits: Limits = LIMITS) -> dict:
+    files = sorted(folder.glob("*.csv"))
+    too_large(f"{folder}: its CSV files", sum(f.stat().st_size for f in files), limits)
+    cells = _Cells(limits)
     tables = {}
-    for file in sorted(folder.glob("*.csv")):
+    for file in files:
         header = _csv_rows(file, header_only=True)
-        tables[file.stem] = (header, _csv_rows(file))
+        tables[file.stem] = (header, _csv_rows(file, cells=cells))
     if not tables:
         raise InvalidDataset([f"{folder}: no .csv files"])
     return tables
 
 
-def _csv_rows(file: Path, header_only: bool = False) -> Any:
+def _csv_rows(file: Path, header_only: bool = False, cells: _Cells | None = None) -> Any:
     table = file.stem
+    cells = cells or _Cells(LIMITS)
 
     def rows() -> Iterator[RawRow]:
         # rows are numbered by record, as a spreadsheet shows them (header = 1), not by line: a quoted cell
@@ -112,13 +237,20 @@ def _csv_rows(file: Path, header_only: bool = False) -> Any:
             with file.open(encoding="utf-8-sig", newline="") as fh:
                 reader = csv.reader(fh)
                 width = len(next(reader, []))
+                # one comparison a row; a row counts as wide as the header (a row of another width is an error)
+                last = 1 + min(cells.limits.rows, cells.rows(width))
                 for number, values in enumerate(reader, start=2):  # noqa: B007 - read in the except
+                    if number > last:
+                        if last - 1 == cells.limits.rows:
+                            raise _too_many_rows(file.name, cells.limits.rows, "table")
+                        cells.spend(file.name, (number - 1) * max(width, 1))
                     if len(values) != width:
                         if not any(v.strip() for v in values):
                             continue
                         yield number, f"{table}:{number}: row has {len(values)} fields, the header has {width}"
                         continue
                     yield number, values
+                cells.spend(file.name, (number - 1) * max(width, 1))
         except UnicodeDecodeError as exc:
             raise InvalidDataset([f"{table}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
         except csv.Error as exc:
@@ -136,8 +268,8 @@ def _csv_rows(file: Path, header_only: bool = False) -> Any:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
+    if isinstance(value, dt.datetime):  # a date cell, or a date-and-time cell of a datetime column
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -145,13 +277,17 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _read_xlsx(path: Path) -> dict:
-    import openpyxl
-
+def _read_xlsx(path: Path, limits: Limits = LIMITS) -> dict:
     book = None
     try:
+        with zipfile.ZipFile(path) as archive:
+            check_workbook(archive, path.name, limits)
+        import openpyxl
+
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        return _xlsx_tables(book)  # sheets are parsed while read: damage may show only here
+        return _xlsx_tables(book, path.name, limits)  # sheets are parsed while read: damage may show only here
+    except InvalidDataset:
+        raise
     except Exception as exc:  # noqa: BLE001 - a damaged workbook fails in openpyxl, zipfile or XML in many ways
         raise InvalidDataset([f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})"]) from None
     finally:
@@ -160,15 +296,29 @@ def _read_xlsx(path: Path) -> dict:
                 book.close()
 
 
-def _xlsx_tables(book: Any) -> dict:
+def _xlsx_tables(book: Any, name: str = "workbook", limits: Limits = LIMITS) -> dict:
+    """Every sheet's header and rows. Rows and cells are counted over the whole workbook as openpyxl makes
+    them (gaps in row numbers come as empty rows; several sheets may name one part): that, not the parts'
+    sizes, bounds the work."""
     tables = {}
+    rows_left = limits.rows
+    cells = _Cells(limits)
     for sheet in book.worksheets:
+        where = f"{name}: sheet '{sheet.title}'"
         rows = sheet.iter_rows(values_only=True)
-        header = [str(_cell(h)).strip() if h is not None else "" for h in next(rows, ())]
+        first = next(rows, ())
+        cells.spend(where, len(first))
+        header = [str(_cell(h)).strip() if h is not None else "" for h in first]
         while header and header[-1] == "":
             header.pop()
         body = []
         for number, values in enumerate(rows, start=2):
+            rows_left -= 1
+            if number > SHEET_ROWS:
+                raise _too_many_rows(where, SHEET_ROWS, "sheet, as in Excel")
+            if rows_left < 0:
+                raise _too_many_rows(name, limits.rows, "workbook, all sheets together")
+            cells.spend(where, len(values) or 1)
             values = [_cell(v) for v in values[: len(header)]]
             if all(v is None or v == "" for v in values):
                 continue
@@ -177,13 +327,20 @@ def _xlsx_tables(book: Any) -> dict:
     return tables
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path, limits: Limits = LIMITS) -> dict:
+    too_large(path.name, path.stat().st_size, limits)
     try:
         data = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise InvalidDataset([f"{path.name}: not valid JSON ({exc})"]) from None
     if not isinstance(data, dict):
         raise InvalidDataset([f"{path.name}: expected one object {{table: [rows]}}"])
+    cells = _Cells(limits)
+    for name, rows in data.items():  # counted before anything is built from them
+        if isinstance(rows, list):
+            if len(rows) > limits.rows:
+                raise _too_many_rows(f"{path.name}: {name}", limits.rows, "table")
+            cells.spend(f"{path.name}: {name}", sum(len(r) if isinstance(r, dict) else 1 for r in rows))
     tables = {}
     for name, rows in data.items():
         if not isinstance(rows, list):
@@ -262,8 +419,13 @@ def _checker(column: Column, vocab: dict[str, dict], dates: dict[str, str]) -> C
                 dt.date.fromisoformat(raw)
             except ValueError:
                 raise ValueError(f"'{raw}' is not a valid date") from None
+            if not FIRST_DAY <= raw <= LAST_DAY:
+                raise ValueError(f"'{raw}' is outside the years {FIRST_DAY[:4]}–{LAST_DAY[:4]}")
             dates[raw] = raw
             return raw
+    elif base == "datetime":
+        def one(raw: str) -> Any:
+            return parse_datetime(raw)
     elif base == "bool":
         def one(raw: str) -> Any:
             low = raw.lower()
@@ -275,11 +437,14 @@ def _checker(column: Column, vocab: dict[str, dict], dates: dict[str, str]) -> C
     elif base == "int":
         def one(raw: str) -> Any:
             try:
-                number = int(float(raw)) if re.fullmatch(r"\d+(\.0+)?", raw) else int(raw)
+                # "12.0" is how spreadsheets write 12; its integer part is read exactly, never through a float
+                number = int(raw.partition(".")[0]) if re.fullmatch(r"\d+(\.0+)?", raw) else int(raw)
             except ValueError:
                 raise ValueError(f"'{raw[:40]}' is not a whole number") from None
             if number < 0:
                 raise ValueError("must not be negative")
+            if number > MAX_INT:
+                raise ValueError(f"'{raw[:40]}' is too large (at most {MAX_INT})")
             return number
     elif base.startswith("vocab:"):
         terms = {code: code for code in vocab[base[6:]]}
@@ -330,6 +495,7 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
 
     tables: dict[str, list[tuple]] = {}
     numbers: dict[str, list[int]] = {}
+    rejected: dict[str, set] = {}
     dates: dict[str, str] = {}
     # industries first: they extend the vocabulary the other tables are checked against
     order = sorted(schema.tables, key=lambda n: n != "industries")
@@ -338,19 +504,24 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
             tables[name], numbers[name] = [], []
             continue
         header, rows = raw[name]
-        tables[name], numbers[name] = _check_table(schema.tables[name], header, rows, vocab, dates, errors)
+        tables[name], numbers[name] = _check_table(schema.tables[name], header, rows, vocab, dates, errors,
+                                                   rejected.setdefault(name, set()))
         if name == "industries":
             for row, number in zip(tables[name], numbers[name]):
                 if row[0] in vocab["industries"]:
                     errors.append(f"industries:{number}: code: '{row[0]}' is already defined")
                 vocab["industries"][row[0]] = row
-    _check_links(tables, numbers, schema, errors)
+    _check_links(tables, numbers, schema, errors, rejected)
     if errors:
         raise InvalidDataset(errors)
-    return Dataset({name: tables[name] for name in schema.tables}, source, schema)
+    warnings = _cross_jurisdiction_links(tables, numbers, schema)
+    return Dataset({name: tables[name] for name in schema.tables}, source, schema, [one_line(w) for w in warnings])
 
 
-def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab, dates, errors) -> tuple[list, list]:
+def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab, dates, errors,
+                 rejected: set | None = None) -> tuple[list, list]:
+    """The rows of one table that pass their columns' checks, with their numbers. The ids of rows refused
+    go into ``rejected``: references to them are not reported again (one bad row, one error)."""
     name = table.name
     position: dict[str, int] = {}
     for i, col in enumerate(header):
@@ -381,12 +552,15 @@ def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab,
             except ValueError as exc:
                 errors.append(f"{name}:{number}: {col}: {exc}")
                 ok = False
+                row.append(None)  # keeps the row's values in column order (see ``rejected`` below)
                 continue
             if required and (value is None or value == ()):
                 errors.append(f"{name}:{number}: {col}: required")
                 ok = False
             row.append(value)
         if not ok:
+            if rejected is not None and table.key == ("id",) and table.names[0] == "id" and row[0] is not None:
+                rejected.add(row[0])  # the id column comes first and passed its check
             continue
         extra = None
         if extras:
@@ -397,8 +571,11 @@ def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab,
     return out, numbers
 
 
-def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], schema: Schema, errors: list[str]) -> None:
-    """Checks across rows and tables: keys, references, dates, tenures, trees."""
+def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], schema: Schema, errors: list[str],
+                 rejected: dict[str, set] | None = None) -> None:
+    """Checks across rows and tables: keys, references, dates, tenures, trees. A reference to a row that
+    was refused for its own values (``rejected``) is not an error of its own."""
+    rejected = rejected or {}
     ids: dict[str, set] = {}
     for name, table in schema.tables.items():
         key_idx = [table.names.index(k) for k in table.key]
@@ -419,6 +596,8 @@ def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], 
             if not col.base.startswith("ref:"):
                 continue
             target = ids.get(col.base[4:], set())
+            if rejected.get(col.base[4:]):
+                target = target | rejected[col.base[4:]]
             what = singular(col.base[4:])
             for row, number in zip(tables[name], numbers[name]):
                 value = row[i]
@@ -498,6 +677,183 @@ def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], 
     for r, n in zip(tables["events"], numbers["events"]):
         if r[e_kind] == "deadline_extended" and not r[e_deadline]:
             errors.append(f"events:{n}: deadline: a deadline_extended event needs the new deadline")
+    _check_conduct(tables, numbers, col, ordered, ids, errors)
+    _check_campaigns(tables, numbers, col, ordered, ids, errors)
+    _check_duty(tables, numbers, col, errors)
+
+
+def _check_conduct(tables, numbers, col, ordered, ids, errors) -> None:
+    """Checks of contract v2's conduct records (DESIGN.md, "Dataset contract v2")."""
+    o_id, o_kind, o_ctrl = (col("organizations", c) for c in ("id", "kind", "controlled_by"))
+    kinds = {r[o_id]: r[o_kind] for r in tables["organizations"]}
+    for r, n in zip(tables["organizations"], numbers["organizations"]):
+        controller = r[o_ctrl]
+        if controller is None:
+            continue
+        if controller == r[o_id]:
+            errors.append(f"organizations:{n}: controlled_by: an enterprise cannot control itself")
+        elif r[o_kind] != "enterprise" or kinds.get(controller, "enterprise") != "enterprise":
+            errors.append(f"organizations:{n}: controlled_by: control links two enterprises "
+                          f"('{r[o_id]}' is a {r[o_kind]}, '{controller}' a {kinds.get(controller)})")
+
+    h_since, h_found = col("hazards", "existed_since"), col("hazards", "found_on")
+    for r, n in zip(tables["hazards"], numbers["hazards"]):
+        if r[h_since] and r[h_since] > r[h_found]:
+            errors.append(f"hazards:{n}: existed_since: {r[h_since]} is after found_on {r[h_found]}")
+
+    i_date, i_at = col("incidents", "occurred_on"), col("incidents", "occurred_at")
+    for r, n in zip(tables["incidents"], numbers["incidents"]):
+        if r[i_at] and local_date(r[i_at]) != r[i_date]:
+            errors.append(f"incidents:{n}: occurred_at: {r[i_at]} is not on occurred_on {r[i_date]} "
+                          "(Asia/Shanghai time)")
+
+    e_kind, e_outcome = col("events", "kind"), col("events", "outcome")
+    for r, n in zip(tables["events"], numbers["events"]):
+        if r[e_kind] == "reinspected" and not r[e_outcome]:
+            errors.append(f"events:{n}: outcome: a reinspected event needs its outcome (held or relapsed)")
+        elif r[e_outcome] and r[e_kind] != "reinspected":
+            errors.append(f"events:{n}: outcome: only a reinspected event has an outcome")
+
+    targets = ids.get("hazards", set()) | ids.get("organizations", set()) | ids.get("jurisdictions", set())
+    d_target = col("designations", "target_id")
+    for r, n in zip(tables["designations"], numbers["designations"]):
+        ordered("designations", r, n, "start", "end")
+        if r[d_target] not in targets:
+            errors.append(f"designations:{n}: target_id: unknown hazard, organization or jurisdiction "
+                          f"'{r[d_target]}'")
+
+
+def _check_duty(tables, numbers, col, errors) -> None:
+    """Checks of 24-hour duty and incident reports (DESIGN.md, "Duty and reporting"): a shift names a post or
+    a person and ends after it starts; one post or person holds one role at a time — so a leader cannot be
+    on duty in two jurisdictions at once; a report is made after the incident."""
+    from accountability.dates import moment
+
+    names = ("jurisdiction_id", "post_id", "person_id", "role", "start", "end")
+    s_jur, s_post, s_person, s_role, s_start, s_end = (col("duty_shifts", c) for c in names)
+    by_holder = defaultdict(list)
+    for r, n in zip(tables["duty_shifts"], numbers["duty_shifts"]):
+        if (r[s_post] is None) == (r[s_person] is None):
+            errors.append(f"duty_shifts:{n}: post_id: give exactly one of post_id and person_id")
+            continue
+        start, end = moment(r[s_start]), moment(r[s_end])
+        if end <= start:
+            errors.append(f"duty_shifts:{n}: end: {r[s_end]} is not after start {r[s_start]}")
+            continue
+        holder = ("post", r[s_post]) if r[s_post] else ("person", r[s_person])
+        by_holder[(holder, r[s_role])].append((start, end, n, r[s_jur]))
+    for ((kind, who), role), shifts in by_holder.items():
+        shifts.sort()
+        latest = shifts[0]  # the shift reaching furthest so far: a long one may overlap several after it
+        for shift in shifts[1:]:
+            if shift[0] < latest[1]:
+                where = (f"on duty in two jurisdictions at once ('{latest[3]}' and '{shift[3]}')"
+                         if shift[3] != latest[3] else f"overlaps the shift at row {latest[2]}")
+                errors.append(f"duty_shifts:{shift[2]}: start: {kind} '{who}' as {role}: {where} "
+                              f"(row {latest[2]} ends {latest[1].isoformat()})")
+            if shift[1] > latest[1]:
+                latest = shift
+
+    i_id, i_on, i_at = col("incidents", "id"), col("incidents", "occurred_on"), col("incidents", "occurred_at")
+    happened = {r[i_id]: (r[i_at] or f"{r[i_on]}T00:00:00+08:00") for r in tables["incidents"]}
+    names = ("incident_id", "from_organization_id", "to_organization_id", "at")
+    r_inc, r_from, r_to, r_at = (col("incident_reports", c) for c in names)
+    for r, n in zip(tables["incident_reports"], numbers["incident_reports"]):
+        if r[r_from] == r[r_to]:
+            errors.append(f"incident_reports:{n}: to_organization_id: a unit does not report to itself")
+        when = happened.get(r[r_inc])
+        if when and moment(r[r_at]) < moment(when):
+            errors.append(f"incident_reports:{n}: at: {r[r_at]} is before the incident happened ({when})")
+
+
+
+def _check_campaigns(tables, numbers, col, ordered, ids, errors) -> None:
+    """Checks of campaigns, measures and look-backs (issue #16; DESIGN.md "Campaigns and look-back",
+    "Measures"). A campaign's unknown jurisdiction and an unknown outcome are caught with every reference and
+    vocabulary; here: dates, measure ids (the dataset's and the built-in ones), reports of measures never
+    assigned to their organization, and re-inspections of hazards that were never closed."""
+    from graph_schema.measures import BUILTIN_IDS
+
+    for r, n in zip(tables["campaigns"], numbers["campaigns"]):
+        ordered("campaigns", r, n, "start", "end")
+
+    m_id, m_parent = col("measures", "id"), col("measures", "parent_id")
+    known = BUILTIN_IDS | {r[m_id] for r in tables["measures"]}
+    for r, n in zip(tables["measures"], numbers["measures"]):
+        if r[m_id] in BUILTIN_IDS:
+            errors.append(f"measures:{n}: id: '{r[m_id]}' is a built-in State Council measure")
+        if r[m_parent] is not None and r[m_parent] not in known:
+            errors.append(f"measures:{n}: parent_id: unknown measure '{r[m_parent]}'")
+        elif r[m_parent] == r[m_id]:
+            errors.append(f"measures:{n}: parent_id: a measure cannot be its own parent")
+    a_measure, a_org = col("measure_assignments", "measure_id"), col("measure_assignments", "organization_id")
+    for r, n in zip(tables["measure_assignments"], numbers["measure_assignments"]):
+        if r[a_measure] not in known:
+            errors.append(f"measure_assignments:{n}: measure_id: unknown measure '{r[a_measure]}'")
+    assigned = {(r[a_measure], r[a_org]) for r in tables["measure_assignments"]}
+    p_measure, p_org = col("measure_reports", "measure_id"), col("measure_reports", "organization_id")
+    for r, n in zip(tables["measure_reports"], numbers["measure_reports"]):
+        if r[p_measure] not in known:
+            errors.append(f"measure_reports:{n}: measure_id: unknown measure '{r[p_measure]}'")
+        elif (r[p_measure], r[p_org]) not in assigned:
+            errors.append(f"measure_reports:{n}: organization_id: measure '{r[p_measure]}' is not assigned to "
+                          f"'{r[p_org]}' (no measure_assignments row)")
+
+    _check_reinspections(tables, numbers, col, errors)
+
+
+def _check_reinspections(tables, numbers, col, errors) -> None:
+    """A re-inspection (回头看) tests a closure: the hazard must have been closed on or before its day — by
+    its ``closed_on`` or by a ``closed`` event."""
+    h_id, h_closed = col("hazards", "id"), col("hazards", "closed_on")
+    e_hazard, e_on, e_kind = col("events", "hazard_id"), col("events", "on"), col("events", "kind")
+    first_closed = {r[h_id]: r[h_closed] for r in tables["hazards"] if r[h_closed]}
+    for r in tables["events"]:
+        if r[e_kind] == "closed":
+            hid, on = r[e_hazard], r[e_on]
+            if first_closed.get(hid) is None or on < first_closed[hid]:
+                first_closed[hid] = on
+    for r, n in zip(tables["events"], numbers["events"]):
+        if r[e_kind] != "reinspected":
+            continue
+        closed = first_closed.get(r[e_hazard])
+        if closed is None or closed > r[e_on]:
+            errors.append(f"events:{n}: kind: a re-inspection of hazard '{r[e_hazard]}', which was never closed "
+                          f"on or before {r[e_on]}")
+def _cross_jurisdiction_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]],
+                              schema: Schema) -> list[str]:
+    """Warnings for incidents linked to a hazard outside the incident's county (the nearest jurisdiction of
+    level county or higher at or above the incident's own): legal, but usually a mistyped id, and a county
+    user who may see the incident is not shown that hazard (``Session.incident`` withholds it)."""
+    names = {t: schema.tables[t].names for t in ("jurisdictions", "hazards", "incidents")}
+    i_jur, i_links = names["incidents"].index("jurisdiction_id"), names["incidents"].index("hazard_ids")
+    linked = {h for r in tables["incidents"] for h in r[i_links] or ()}
+    if not linked:
+        return []
+    j_id, j_level, j_parent = (names["jurisdictions"].index(c) for c in ("id", "level", "parent_id"))
+    parent = {r[j_id]: r[j_parent] for r in tables["jurisdictions"]}
+    level = {r[j_id]: r[j_level] for r in tables["jurisdictions"]}
+    ranks = {code: term.extra["rank"] for code, term in schema.vocab("jurisdiction_levels").items()}
+    county = ranks["county"]
+    h_id, h_jur = names["hazards"].index("id"), names["hazards"].index("jurisdiction_id")
+    where = {r[h_id]: r[h_jur] for r in tables["hazards"] if r[h_id] in linked}
+
+    def ancestors(jid: str) -> Iterator[str]:
+        seen = set()
+        while jid is not None and jid not in seen:  # the tree is checked before: no cycles, but stay safe
+            seen.add(jid)
+            yield jid
+            jid = parent.get(jid)
+
+    warnings = []
+    for r, n in zip(tables["incidents"], numbers["incidents"]):
+        chain = list(ancestors(r[i_jur]))
+        anchor = next((j for j in chain if ranks[level[j]] <= county), chain[-1])
+        for hid in r[i_links] or ():
+            if anchor not in ancestors(where[hid]):
+                warnings.append(f"incidents:{n}: hazard_ids: hazard '{hid}' lies in '{where[hid]}', outside the "
+                                f"incident's {level[anchor]} '{anchor}'")
+    return warnings
 
 
 def _check_tree(table: str, parents: dict[str, tuple[str | None, int]], errors: list[str]) -> None:
@@ -518,10 +874,10 @@ def _check_tree(table: str, parents: dict[str, tuple[str | None, int]], errors: 
             state[member] = 2
 
 
-def load(path: str | Path, schema: Schema = SCHEMA) -> Dataset:
-    """Read and validate a dataset in any of its three forms."""
+def load(path: str | Path, schema: Schema = SCHEMA, limits: Limits = LIMITS) -> Dataset:
+    """Read and validate a dataset in any of its three forms; refuse one beyond ``limits``."""
     with gc_paused(freeze=False):  # millions of new rows and no reference cycles
-        return validate(read_raw(path), schema, str(path))
+        return validate(read_raw(path, limits), schema, str(path))
 
 
 # -- writing the three forms -----------------------------------------------------------------------------

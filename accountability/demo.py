@@ -23,6 +23,38 @@ The structure fits the reference rules, gaps included, so the tracing engine has
 * hazards streamed to disk (millions at province scale) with events, and a few incidents on and
   around the thresholds of 国务院令第493号.
 
+The records of conduct that the v2 rules judge (DESIGN.md, "Dataset contract v2"):
+
+
+* group enterprises (集团) at city level, each with a principal, controlling ~4% of the enterprises of their
+  city (``controlled_by``); ~3% of enterprises have an actual controller (实际控制人) besides the registered
+  principal — E000002's took over 12 days before today (no conditions to perform yet);
+* hazards that are also another industry, read from their description (a gas main or a cylinder is also
+  special equipment, an amusement ride too, a dangerous-goods lorry also hazardous chemicals); ~8% whose
+  condition is later established to predate their finding (``existed_since``); ~3% of enterprise hazards
+  that a neighbouring unit (landlord, lessor) also answers for (``other_organization_ids``);
+* inspections led by the regulating department's head or its deputy, 0.7 a year per enterprise on
+  average (more for chemicals, mining and gas): ~28% of enterprise hazards are found by one
+  (hazards_found, order_issued, penalty, suspension; a bare finding is often followed by a written
+  ``order_issued`` event), and every inspection records its unit's hazards registered and open that day.
+  What it cannot record is a hazard not yet found: about a third of those that existed before their
+  finding had such a visit (missed, rule 10); a major hazard found without an order is "found and not
+  handled";
+* look-backs (回头看): ~3% of closed hazards (half the major ones) re-inspected months later, the sign-off
+  on record; 15% have relapsed (rule 11); regulators' written orders on most major hazards;
+* designations: a county or city deputy head (the one in charge of the industry) supervising most major
+  hazards (包保/挂牌督办), a township's safety officer (安监站站长) as grid inspector for ~25% of the
+  enterprises in townships; in ~60% of city and county departments the deputy head has a portfolio (the
+  department's work safety overall, or one of its industries);
+* incidents with the time of day, further industries where the accident kind implies them, the first
+  large accident investigated by the province (提级调查), and the outcomes a real report decides: the
+  enterprise's principal, safety manager and actual controller, the regulators' heads and deputies, the
+  leaders in charge and the township, heavier for graver accidents, and interviews (约谈) for the leaders
+  above.
+
+They come from random streams of their own: they add rows and fill v2's columns, and every row the
+generator wrote before them stays as it was, for every seed.
+
 Scales: ``small`` (tests, < 1 s), ``county`` and ``province`` (21 cities, 120 counties, 1,600
 townships, 300,000 enterprises, 2,000,000 hazards of which over 500,000 unresolved).
 """
@@ -32,24 +64,53 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from accountability.memory import gc_paused
+from graph_schema import SCHEMA
+
 TODAY = "2026-11-28"
 
-TABLES: dict[str, tuple[str, ...]] = {
+# the columns the generator fills, in the contract's order (v1's, then v2's); a column or table the contract
+# gains later is written empty, so that the files always carry the whole contract's headers
+FILLED: dict[str, tuple[str, ...]] = {
     "jurisdictions": ("id", "name", "level", "parent_id"),
-    "organizations": ("id", "name", "kind", "jurisdiction_id", "parent_id", "industries", "supervision"),
+    "organizations": ("id", "name", "kind", "jurisdiction_id", "parent_id", "industries", "supervision",
+                      "controlled_by"),
     "posts": ("id", "title", "organization_id", "role"),
     "people": ("id", "name"),
     "tenures": ("person_id", "post_id", "start", "end", "acting"),
     "portfolios": ("post_id", "industry", "organization_id", "start", "end"),
     "hazards": ("id", "description", "industry", "level", "jurisdiction_id", "organization_id", "found_on",
-                "deadline", "status", "closed_on"),
+                "deadline", "status", "closed_on", "also_industries", "existed_since", "other_organization_ids"),
     "incidents": ("id", "title", "occurred_on", "jurisdiction_id", "organization_id", "industry", "deaths",
-                  "serious_injuries", "direct_loss_yuan", "hazard_ids"),
-    "events": ("hazard_id", "on", "kind", "post_id", "deadline", "note"),
+                  "serious_injuries", "direct_loss_yuan", "hazard_ids", "also_industries", "occurred_at",
+                  "investigating_level"),
+    "events": ("hazard_id", "on", "kind", "post_id", "deadline", "note", "outcome"),
+    "inspections": ("id", "organization_id", "on", "post_id", "campaign_id", "hazard_ids", "outcome", "note"),
+    "designations": ("post_id", "kind", "target_id", "start", "end"),
+    "outcomes": ("person_id", "incident_id", "form", "decided_on", "source"),
+    "duty_shifts": ("jurisdiction_id", "post_id", "person_id", "role", "start", "end"),
+    "incident_reports": ("incident_id", "from_organization_id", "to_organization_id", "at", "post_id", "kind"),
+    "campaigns": ("id", "title", "kind", "jurisdiction_id", "start", "end", "industries"),
+    "measures": ("id", "title", "source", "parent_id", "industries", "deadline"),
+    "measure_assignments": ("measure_id", "organization_id", "role", "deadline"),
+    "measure_reports": ("measure_id", "organization_id", "on", "status", "note"),
 }
+TABLES: dict[str, tuple[str, ...]] = {t: SCHEMA.tables[t].names for t in SCHEMA.tables if t != "industries"}
+
+
+def _check_filled() -> None:
+    """A row is written as its filled columns followed by empty ones, so the filled columns must lead."""
+    for table, columns in FILLED.items():
+        if TABLES.get(table, ())[:len(columns)] != columns:
+            raise RuntimeError(f"demo: the contract's {table} columns {TABLES.get(table)} do not begin with "
+                               f"{columns}")
+
+
+_check_filled()
 
 
 @dataclass(frozen=True)
@@ -73,7 +134,24 @@ SCALES: dict[str, Scale] = {
 
 # -- tunables ------------------------------------------------------------------------------------------------
 
+CHUNK = 5_000  # rows of a table written at once
+
 HISTORY_DAYS = 3 * 365  # hazards are found over the last three years
+# issue #16: a comprehensive inspection 150 to 60 days before today, a look-back over the last 120 days, and the
+# province's 65 measures beside the national 15 (deadline about 30 days ago: some overdue, some done, some silent)
+CAMPAIGN_ID, LOOKBACK_ID = "CAMP-DJC", "CAMP-HTK"
+CAMPAIGN_DAYS = (150, 60)
+LOOKBACK_DAYS = 120
+PROVINCE_MEASURES = 65
+MEASURE_DEADLINE_DAYS = 30
+MEASURE_SILENT, MEASURE_DONE = 0.15, 0.55  # assignments without any report; with a report of done
+MEASURE_TOPICS = ("压实党政领导责任", "落实部门监管责任", "企业主要负责人履职", "危险化学品安全整治", "矿山安全整治",
+                  "城镇燃气安全整治", "自建房安全整治", "道路交通安全整治", "消防安全整治", "建筑施工安全整治",
+                  "特种设备安全整治", "打非治违专项行动", "隐患举报奖励", "执法队伍建设", "事故报告核查")
+DUTY_DAYS = 27  # duty rosters cover the last four weeks (and the days around each incident)
+DUTY_AHEAD = 7  # and the week ahead: a roster is planned before it is kept
+UNCOVERED_NIGHTS = 0.03  # share of a jurisdiction's days whose leader on duty leaves at 20:00
+LATE_REPORTS = 0.12  # share of required report steps made late (迟报)
 ORIGIN_DAYS = 5 * 365  # tenure timelines are built from about five years before today
 UNRESOLVED = 0.256  # share of hazards open or rectifying today
 MAJOR = 0.007  # share of major hazards
@@ -88,6 +166,30 @@ JURISDICTION_NO_PORTFOLIO = 0.08
 PORTFOLIO_MOVES = 0.5  # governments where 1-3 portfolio items pass to another deputy
 SHOWCASE = 5  # enterprises E000001-E000005 show the gaps (see _enterprises); their first hazards are unresolved
 CADRE_MOVES = 0.30  # a new holder of a government post is a cadre coming from another post
+
+# the records of conduct (contract v2), drawn from streams of their own
+GROUP_SIZE = 500  # a city has a group enterprise (集团) per this many enterprises, and at least one
+CONTROLLED = 0.04  # share of enterprises controlled by a group enterprise of their city
+ACTUAL_CONTROLLER = 0.03  # enterprises with an actual controller (实际控制人) besides the registered principal
+EXISTED_BEFORE = 0.08  # hazards whose condition is later established to predate their finding
+MISSED_BEFORE = 0.35  # ... of which (at an enterprise) a regulator inspected the unit meanwhile and recorded nothing
+OTHER_UNIT = 0.03  # enterprise hazards that a neighbouring unit (landlord, lessor) also answers for
+SELF_FOUND = 0.3  # hazards the enterprise reported itself (a `found` event by its safety manager)
+FOUND_BY_INSPECTION = 0.4  # ... of the others at an enterprise: found by a regulator's inspection
+ORDER_AFTER_FINDING = 0.5  # a bare finding followed by a written order (an `order_issued` event)
+MAJOR_ORDER = 0.6  # major hazards not found by an inspection that the regulator orders rectified in writing
+HEAD_LEADS = 0.4  # inspections led by the department head (else its deputy)
+ROUTINE = 0.12  # inspections that record nothing, per enterprise and year (more for the riskier industries)
+ROUTINE_WEIGHT = {"hazardous_chemicals": 3.0, "mining": 3.0, "urban_gas": 2.0}
+REINSPECTED, REINSPECTED_MAJOR = 0.04, 0.5  # closed hazards re-inspected in a look-back (回头看)
+RELAPSED = 0.15  # ... found relapsed
+SUPERVISED = 0.85  # major hazards with a supervising leader (包保/挂牌督办领导)
+SUPERVISED_BY_CITY = 0.3  # ... a city's deputy head rather than the county's
+GRID = 0.25  # enterprises in a township with a grid inspector (网格员)
+DEPUTY_PORTFOLIO = 0.6  # city and county departments whose deputy head has a portfolio
+DEPUTY_OVERALL = 0.4  # ... the department's work safety overall (`*`) rather than one of its industries
+SHOWCASE_CONTROLLER = 1  # E000002 (index 1): an actual controller who took over days ago (no_conditions)
+NEW_CONTROLLER_DAYS = 12
 
 # -- names -----------------------------------------------------------------------------------------------------
 
@@ -238,12 +340,90 @@ ESPECIALLY = ((30, 41, 180_000_000, _E), (8, 100, 62_000_000, _E), (5, 20, 100_0
               (54, 9, 90_770_000, ("self_built_housing",)), (78, 617, 1_986_000_000, ("hazardous_chemicals",)))
 
 
+# -- records of conduct (v2) ----------------------------------------------------------------------------------
+
+# group enterprises: (name suffix, industry); a city's first group is a diversified holding
+GROUP_KINDS: tuple[tuple[str, str], ...] = (
+    ("控股集团有限公司", "industry_trade"), ("建设集团有限公司", "construction"), ("化工集团有限公司", "hazardous_chemicals"),
+    ("交通投资集团有限公司", "road_traffic"), ("燃气集团有限公司", "urban_gas"), ("文化旅游集团有限公司", "tourism"),
+    ("矿业集团有限公司", "mining"), ("商业集团有限公司", "fire"),
+)
+# a hazard is also of another industry when its description says so: (industry, words, the other industry)
+ALSO: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("urban_gas", ("中压管网", "燃气管道", "钢瓶"), "special_equipment"),  # pressure pipelines, gas cylinders
+    ("tourism", ("游乐设施",), "special_equipment"),  # amusement rides are special equipment
+    ("road_traffic", ("危货",), "hazardous_chemicals"),  # dangerous goods on the road
+)
+# an accident of this (industry, kind) is also of another industry
+INCIDENT_ALSO: dict[tuple[str, str], str] = {
+    ("urban_gas", "燃气爆炸"): "special_equipment", ("tourism", "游乐设施"): "special_equipment",
+    ("hazardous_chemicals", "火灾"): "fire", ("hazardous_chemicals", "泄漏爆炸"): "fire",
+}
+FOUND_OUTCOMES = (("hazards_found", 0.45), ("order_issued", 0.45), ("penalty", 0.08), ("suspension", 0.02))
+FOUND_OUTCOMES_MAJOR = (("hazards_found", 0.1), ("order_issued", 0.5), ("penalty", 0.25), ("suspension", 0.15))
+# what an investigation decides, by accident level: (who, forms to choose from); `interview` (约谈) is not a
+# sanction. Who: the enterprise's posts; at R (the regulator's jurisdiction) the departments' heads and deputies
+# and the deputy head in charge; the county's, the city's and the province's leaders; the township's head.
+OUTCOMES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "general": (("principal", ("criminal", "demerit")), ("safety_manager", ("demerit",)),
+                ("regulator_head", ("criticism", "written_self_criticism")),
+                ("deputy_in_charge", ("written_self_criticism",)), ("township_head", ("criticism",)),
+                ("county_head", ("interview",))),
+    "large": (("principal", ("criminal",)), ("safety_manager", ("criminal",)), ("controller", ("criminal",)),
+              ("regulator_head", ("demerit", "party_warning")), ("regulator_deputy", ("admonishment",)),
+              ("em_head", ("admonishment",)), ("township_head", ("demerit",)),
+              ("deputy_in_charge", ("admonishment", "party_warning")), ("county_head", ("interview",)),
+              ("city_deputy", ("interview",))),
+    "major": (("principal", ("criminal",)), ("safety_manager", ("criminal",)), ("controller", ("criminal",)),
+              ("regulator_head", ("major_demerit", "removal")), ("regulator_deputy", ("demerit",)),
+              ("em_head", ("demerit",)), ("township_head", ("demotion", "removal")),
+              ("deputy_in_charge", ("major_demerit",)), ("county_head", ("party_serious_warning", "demerit")),
+              ("county_secretary", ("party_warning",)), ("city_regulator_head", ("demerit",)),
+              ("city_deputy", ("admonishment",)), ("city_head", ("interview",))),
+    "especially_major": (("principal", ("criminal",)), ("safety_manager", ("criminal",)),
+                         ("controller", ("criminal",)), ("regulator_head", ("criminal", "removal")),
+                         ("regulator_deputy", ("removal",)), ("em_head", ("major_demerit",)),
+                         ("township_head", ("removal",)), ("deputy_in_charge", ("demotion", "removal")),
+                         ("county_head", ("removal",)), ("county_secretary", ("party_serious_warning",)),
+                         ("city_regulator_head", ("major_demerit",)), ("city_deputy", ("major_demerit",)),
+                         ("city_head", ("party_serious_warning",)), ("city_secretary", ("interview",)),
+                         ("province_regulator_head", ("demerit",)), ("province_deputy", ("demerit",))),
+}
+
 # [low, high) of each measure (deaths, serious injuries, direct loss) within a level
 BANDS = {
     "general": ((0, 3), (0, 10), (50_000, 10_000_000)),
     "large": ((3, 10), (10, 50), (10_000_000, 50_000_000)),
     "major": ((10, 30), (50, 100), (50_000_000, 100_000_000)),
 }
+
+
+def accident_level(deaths: int, injuries: int, loss: int) -> str:
+    """The grade of 国务院令第493号 Art. 3 (the ``accident_levels`` vocabulary, gravest first): the gravest
+    that any of the three measures reaches."""
+    measured = {"deaths": deaths, "serious_injuries": injuries, "direct_loss_yuan": loss}
+    for code, term in SCHEMA.vocab("accident_levels").items():
+        if all(term.extra[m] == 0 for m in measured) or any(0 < term.extra[m] <= v for m, v in measured.items()):
+            return code
+    raise AssertionError("the accident_levels vocabulary has no floor level")
+
+
+def _described(industry: str, text: str) -> tuple[str, str]:
+    """A hazard's description and the further industry it names (``ALSO``), or ""."""
+    for ind, words, other in ALSO:
+        if ind == industry and any(w in text for w in words):
+            return text, other
+    return text, ""
+
+
+def _cumulative(shares: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+    """(choice, share) → (choice, running total), the last total 1 whatever rounding did."""
+    out, total = [], 0.0
+    for choice, share in shares:
+        total += share
+        out.append((choice, total))
+    out[-1] = (out[-1][0], 1.0)
+    return tuple(out)
 
 
 def _random_profile(rng: random.Random, level: str) -> tuple[int, int, int, tuple[str, ...]]:
@@ -271,7 +451,8 @@ def generate(out: str | Path, scale: str = "small", seed: int = 1, today: str | 
     day = dt.date.fromisoformat(today or TODAY)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return _Generator(out, SCALES[scale], int(seed), day).run()
+    with gc_paused(freeze=False):  # millions of rows and no reference cycles: reference counting frees them
+        return _Generator(out, SCALES[scale], int(seed), day).run()
 
 
 @dataclass
@@ -293,6 +474,8 @@ class _Generator:
         self.origin = self.today - ORIGIN_DAYS
         self.rng = random.Random(seed)
         self.counts = {t: 0 for t in TABLES}
+        self.rows: dict[str, list[tuple[str, ...]]] = {t: [] for t in TABLES}  # waiting to be written (``_flush``)
+        self._padding = {t: ("",) * (len(TABLES[t]) - len(FILLED.get(t, ()))) for t in TABLES}
         self.people = 0
         self.pool: list[tuple[str, int]] = []  # cadres free to take another post: (person, last day of the old one)
         self.jurs: list[_Jur] = []
@@ -303,12 +486,22 @@ class _Generator:
         self.parks: dict[str, str] = {}  # county → park committee
         self._reg: dict[tuple[str, str], tuple[str, str]] = {}
         self._iso: dict[int, str] = {}
+        # v2's records come from a stream of their own, so that v1's tables stay what they were
+        self.conduct_rng = random.Random(seed * 1_000_003 + 17)
+        self.held: dict[str, list[tuple[str, int, int | None, bool]]] = {}  # government post → its tenures
+        self.in_charge: dict[tuple[str, str], str] = {}  # (jurisdiction, industry) → the deputy head in charge
+        # inspections are written once every hazard exists (``_write_inspections``): unit, day, the hazard
+        # found, (post, outcome, note); and what they need of the hazards (``_hazards``)
+        self.insp_unit, self.insp_day, self.insp_found = array("i"), array("i"), array("i")
+        self.insp_rest: list[tuple[str, str, str]] = []
+        self.majors: set[int] = set()
 
     # -- output -----------------------------------------------------------------------------------------------------
 
     def run(self) -> dict[str, int]:
         files = {t: (self.out / f"{t}.csv").open("w", encoding="utf-8", newline="") for t in TABLES}
         try:
+            self.files = files
             self.w = {t: csv.writer(fh, lineterminator="\n") for t, fh in files.items()}
             for t, header in TABLES.items():
                 self.w[t].writerow(header)
@@ -318,14 +511,40 @@ class _Generator:
             plan = self._plan_incidents()
             self._hazards(plan)
             self._incidents(plan)
+            self._conduct(plan)
+            self._campaigns_and_measures()
+            for table in TABLES:
+                self._flush(table)
         finally:
             for fh in files.values():
                 fh.close()
         return dict(self.counts)
 
-    def _row(self, table: str, row: tuple) -> None:
-        self.w[table].writerow(row)
-        self.counts[table] += 1
+    def _row(self, table: str, row: tuple[str, ...]) -> None:
+        """A row (of strings) for ``table``, written with the next batch."""
+        rows = self.rows[table]
+        rows.append(row)
+        if len(rows) >= CHUNK:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        """Write the rows waiting for ``table``. Joining them is twice as fast as the csv module, and writes the
+        same bytes when no cell holds a comma, a quote or a line break — counted over the batch, else the csv
+        module writes it."""
+        rows = self.rows[table]
+        if not rows:
+            return
+        pad = self._padding[table]
+        if pad:
+            rows[:] = [row + pad for row in rows]
+        text = "".join([",".join(row) + "\n" for row in rows])
+        if text.count(",") == len(rows) * (len(TABLES[table]) - 1) and text.count("\n") == len(rows) and \
+                '"' not in text and "\r" not in text:
+            self.files[table].write(text)
+        else:
+            self.w[table].writerows(rows)
+        self.counts[table] += len(rows)
+        rows.clear()
 
     def iso(self, ordinal: int) -> str:
         s = self._iso.get(ordinal)
@@ -494,6 +713,7 @@ class _Generator:
                     self._release(stand_in, e)
             self._release(leaving, end)
         self._write_tenures(post, rows)
+        self.held[post] = rows
         return rows
 
     def _write_tenures(self, post: str, rows: list[tuple[str, int, int | None, bool]]) -> None:
@@ -508,8 +728,8 @@ class _Generator:
     # -- governments ---------------------------------------------------------------------------------------------------
 
     def _org(self, oid: str, name: str, kind: str, jid: str, parent: str = "", industries: tuple[str, ...] = (),
-             supervision: str = "") -> str:
-        self._row("organizations", (oid, name, kind, jid, parent, ";".join(industries), supervision))
+             supervision: str = "", controlled_by: str = "") -> str:
+        self._row("organizations", (oid, name, kind, jid, parent, ";".join(industries), supervision, controlled_by))
         return oid
 
     def _governments(self) -> None:
@@ -594,9 +814,9 @@ class _Generator:
             if code == "EM":
                 self.em_head[j.id] = dhead
         self.departments[j.id] = depts
-        self._portfolios(exe, deputies, depts, no_portfolio)
+        self._portfolios(j.id, exe, deputies, depts, no_portfolio)
 
-    def _portfolios(self, exe: str, deputies: list[str], depts: list[tuple[str, tuple[str, ...], str]],
+    def _portfolios(self, jid: str, exe: str, deputies: list[str], depts: list[tuple[str, tuple[str, ...], str]],
                     skipped: str | None) -> None:
         """分管: the executive deputy has work safety overall; the deputies share the departments and industries,
         except ``skipped``, which no portfolio covers (the no_portfolio gap)."""
@@ -636,6 +856,12 @@ class _Generator:
                 self._row("portfolios", (other, ind, oid, iso(change + 1), ""))
             else:
                 self._row("portfolios", (d, ind, oid, first, ""))
+        # who is in charge of an industry here (the first holder of the portfolio): a major hazard's supervising
+        # leader and an investigation's deputy in charge
+        industries_of = {oid: industries for oid, industries, _ in depts}
+        for d, ind, oid in items:
+            for i in (ind,) if ind else industries_of[oid]:
+                self.in_charge.setdefault((jid, i), d)
 
     def _park(self, county: _Jur) -> None:
         name = f"{county.stem}经济开发区管委会" if self.rng.random() < 0.6 else f"{county.stem}高新技术产业园区管委会"
@@ -676,10 +902,39 @@ class _Generator:
             if end >= s:
                 rows[-1] = (pid, s, end, acting)
         self._write_tenures(post, rows)
+        return rows
+
+    @staticmethod
+    def _kept(rows: list[tuple[str, int, int | None, bool]]) -> str | tuple:
+        """An enterprise post's holders, small enough to keep for every enterprise: most have had one holder
+        since before the origin, kept as a bare person id."""
+        return rows[0][0] if len(rows) == 1 and rows[0][2] is None else tuple(rows)
+
+    def _groups(self) -> dict[tuple[str, str], list[str]]:
+        """Group enterprises (集团) at city level; returns the groups that may control a unit, by (city,
+        industry), and by (city, "") the city's holding groups. Their posts are written with the conduct
+        records (``_conduct``), so that v1's people keep their ids."""
+        rng = self.conduct_rng
+        per_city = max(1, round(self.scale.enterprises / len(self.cities) / GROUP_SIZE))
+        self.groups: list[str] = []
+        of: dict[tuple[str, str], list[str]] = {}
+        for city in self.cities:
+            for k in range(per_city):
+                suffix, industry = GROUP_KINDS[0] if k == 0 else rng.choice(GROUP_KINDS)
+                gid = f"G{len(self.groups) + 1:04d}"
+                name = f"{city.stem}{rng.choice(ZIHAO_A)}{rng.choice(ZIHAO_B)}{suffix}"
+                self._org(gid, name, "enterprise", city.id, "", (industry,))
+                self.groups.append(gid)
+                of.setdefault((city.id, industry), []).append(gid)
+                if suffix == GROUP_KINDS[0][0]:
+                    of.setdefault((city.id, ""), []).append(gid)
+        return of
 
     def _enterprises(self) -> None:
         rng = self.rng
         n = self.scale.enterprises
+        groups = self._groups()
+        controlled = self.conduct_rng.random
         mix = [i for i, _ in ENTERPRISE_MIX]
         weights = [w for _, w in ENTERPRISE_MIX]
         industries = rng.choices(mix, weights=weights, k=n)
@@ -690,6 +945,8 @@ class _Generator:
         self.ent_jur: list[str] = []
         self.ent_ind: list[str] = []
         self.by_industry: dict[str, list[int]] = {i: [] for i in mix}
+        self.principals: list[str | tuple | None] = []  # each enterprise's principal and safety manager (``_kept``)
+        self.safety_managers: list[str | tuple] = []
         towns, counties = self.townships, self.counties
         for i in range(n):
             eid = f"E{i + 1:06d}"
@@ -716,17 +973,31 @@ class _Generator:
                 name = f"{place.stem}{rng.choice('山湖谷洞峡')}{suffix}"
             else:
                 name = f"{county.stem}{rng.choice(ZIHAO_A)}{rng.choice(ZIHAO_B)}{suffix}"
-            self._org(eid, name, "enterprise", place.id, parent, (ind,))
+            controller = ""
+            if controlled() < CONTROLLED:
+                city = (place.parent if place.level == "county" else place.parent.parent).id
+                owners = groups.get((city, ind)) or groups[(city, "")]
+                controller = owners[int(controlled() * len(owners))]
+            self._org(eid, name, "enterprise", place.id, parent, (ind,), controlled_by=controller)
+            principal = None
             if not (i == 3 or rng.random() < NO_PRINCIPAL):
                 title = "董事长" if rng.random() < 0.35 else "总经理"
-                self._enterprise_tenures(self._post(f"{eid}-GM", title, eid, "enterprise_principal"), 0.005)
+                principal = self._kept(
+                    self._enterprise_tenures(self._post(f"{eid}-GM", title, eid, "enterprise_principal"), 0.005))
+            self.principals.append(principal)
             title = "安全总监" if rng.random() < 0.3 else ("安全部经理" if rng.random() < 0.6 else "专职安全员")
             # E000005's safety manager left recently and nobody replaced them: the vacant_post showcase
-            self._enterprise_tenures(self._post(f"{eid}-SM", title, eid, "safety_manager"), 1.0 if i == 4 else 0.01)
+            self.safety_managers.append(self._kept(self._enterprise_tenures(
+                self._post(f"{eid}-SM", title, eid, "safety_manager"), 1.0 if i == 4 else 0.01)))
             self.ent_ids.append(eid)
             self.ent_jur.append(place.id)
             self.ent_ind.append(ind)
             self.by_industry[ind].append(i)
+        # each enterprise's hazards, as (number, found on, closed on or never) flat: what its inspections record
+        self.ent_hazards = [array("i") for _ in range(n)]
+        self.ent_by_jur: dict[str, list[int]] = {}  # where a hazard's neighbouring unit is chosen from
+        for i, jid in enumerate(self.ent_jur):
+            self.ent_by_jur.setdefault(jid, []).append(i)
 
     # -- regulators, for events ---------------------------------------------------------------------------------------
 
@@ -781,17 +1052,19 @@ class _Generator:
                 if not candidates:
                     industry = "self_built_housing"
                 place = rng.choice(self.low)
-                jid, org, key = place.id, "", (place.id, industry)
+                jid, org, key, e = place.id, "", (place.id, industry), None
             else:
                 e = rng.choice(candidates)
                 jid, org, key = self.ent_jur[e], self.ent_ids[e], self.ent_ids[e]
-            plan.append({"id": f"I{k + 1:04d}", "industry": industry, "jid": jid, "org": org, "key": key,
+            plan.append({"id": f"I{k + 1:04d}", "industry": industry, "jid": jid, "org": org, "ent": e, "key": key,
                          "occurred": occurred, "deaths": deaths, "injuries": injuries, "loss": loss,
                          "links": 2 if k == 0 else rng.randint(0, 3), "seen": seen.setdefault(key, [])})
         return plan
 
     def _incidents(self, plan: list[dict]) -> None:
         rng = random.Random(self.seed * 1_000_003 + 13)
+        clock = random.Random(self.seed * 1_000_003 + 23)  # v2's columns, from a stream of their own
+        raised = False
         for inc in plan:
             occurred = inc["occurred"]
             before = [h for h in inc["seen"] if h[1] < occurred]
@@ -805,36 +1078,62 @@ class _Generator:
             date = dt.date.fromordinal(occurred)
             kind = rng.choice(ACCIDENT_KINDS[inc["industry"]])
             title = f"{place}“{date.month}·{date.day}”{kind}事故"
+            # accidents happen mostly in working hours; fires and gas explosions at any time
+            hour = clock.randrange(24) if kind in ("火灾", "燃气爆炸", "森林火灾") else clock.randrange(7, 20)
+            at = f"{date.isoformat()}T{hour:02d}:{clock.randrange(60):02d}:00"
+            level = accident_level(inc["deaths"], inc["injuries"], inc["loss"])
+            investigating = ""
+            if level == "large" and not raised:  # the province takes over a large accident's investigation (提级调查)
+                investigating, raised = "province", True
+            inc.update(title=title, level=level, investigating=investigating, at=at,
+                       also=INCIDENT_ALSO.get((inc["industry"], kind), ""))
             self._row("incidents", (inc["id"], title, self.iso(occurred), inc["jid"], inc["org"], inc["industry"],
-                                    inc["deaths"], inc["injuries"], inc["loss"], ";".join(h[0] for h in chosen)))
+                                    str(inc["deaths"]), str(inc["injuries"]), str(inc["loss"]),
+                                    ";".join(h[0] for h in chosen),
+                                    INCIDENT_ALSO.get((inc["industry"], kind), ""), at, investigating))
 
     # -- hazards and events, streamed -----------------------------------------------------------------------------------
 
     def _hazards(self, plan: list[dict]) -> None:
+        """Hazards with their events, streamed; beside v1's, each hazard's records of conduct (the hazard's v2
+        columns, inspections, orders, look-backs, supervising leaders), drawn from a stream of their own.
+        Hot loop: dates come straight from the ``iso`` cache, filled here for every day the loop may write."""
         rng = random.Random(self.seed * 1_000_003 + 7)
         r = rng.random
+        q = random.Random(self.seed * 1_000_003 + 19).random
         today = self.today
         iso = self.iso
-        for o in range(today - HISTORY_DAYS - 10, today + 400):
+        for o in range(today - HISTORY_DAYS - 400, today + 400):
             iso(o)
+        D = self._iso
         n = self.scale.hazards
         ne = len(self.ent_ids)
-        ent_ids, ent_jur, ent_ind = self.ent_ids, self.ent_jur, self.ent_ind
+        ent_ids, ent_jur, ent_ind, ent_by_jur = self.ent_ids, self.ent_jur, self.ent_ind, self.ent_by_jur
         low = [j.id for j in self.low]
         nl = len(low)
         no_org_inds = [i for i, _ in NO_ORG_MIX]
         no_org_w = [w for _, w in NO_ORG_MIX]
         watch: dict = {inc["key"]: inc["seen"] for inc in plan}
-        descriptions = {ind: [a + p for a in AREAS[ind] for p in PROBLEMS[ind]] for ind in PROBLEMS}
-        majors = {ind: [a + p for a in AREAS[ind] for p in MAJOR_PROBLEMS[ind]] for ind in MAJOR_PROBLEMS}
+        descriptions = {ind: [_described(ind, a + p) for a in AREAS[ind] for p in PROBLEMS[ind]] for ind in PROBLEMS}
+        majors = {ind: [_described(ind, a + p) for a in AREAS[ind] for p in MAJOR_PROBLEMS[ind]]
+                  for ind in MAJOR_PROBLEMS}
         regulator = self.regulator
+        # each enterprise's (R, head of its first regulating department, that department's deputy), shared
+        regulators = {key: (rj, head, head[:-4] + "DEP") for key in dict.fromkeys(zip(ent_jur, ent_ind))
+                      for rj, head in (regulator(*key),)}
+        ent_reg = [regulators[key] for key in zip(ent_jur, ent_ind)]
         em_head = self.em_head
         by_id = self.by_id
-        hazards_w, events_w = self.w["hazards"], self.w["events"]
-        hrows: list[tuple] = []
-        erows: list[tuple] = []
-        n_events = 0
-        chunk = 20_000
+        supervising = self._supervising_leader
+        hrows, erows, drows = self.rows["hazards"], self.rows["events"], self.rows["designations"]
+        flush = self._flush
+        # what the inspections need to know of the hazards (``_write_inspections``)
+        ent_hazards = self.ent_hazards
+        never = today + 1
+        insp_unit, insp_day = self.insp_unit.append, self.insp_day.append
+        insp_found, insp_rest = self.insp_found.append, self.insp_rest.append
+        shared: dict[tuple, tuple] = {}  # (post, outcome, note), once each: there are hundreds of thousands
+        outcomes, outcomes_major = _cumulative(FOUND_OUTCOMES), _cumulative(FOUND_OUTCOMES_MAJOR)
         for i in range(1, n + 1):
             hid = f"H{i:07d}"
             if r() < NO_ORG and i > SHOWCASE:
@@ -842,18 +1141,23 @@ class _Generator:
                 jid = low[int(r() * nl)]
                 eid = ""
                 key = (jid, ind)
+                k = -1
+                rj, rh = regulator(jid, ind)
+                rd = None
             else:
                 k = int(r() * ne) if i > SHOWCASE else i - 1
                 eid, jid, ind = ent_ids[k], ent_jur[k], ent_ind[k]
                 key = eid
+                rj, rh, rd = ent_reg[k]
             major = r() < MAJOR
             if major:
                 texts = majors[ind]
                 deadline_days = 30 + int(r() * 61)
+                self.majors.add(i)
             else:
                 texts = descriptions[ind]
                 deadline_days = 7 + int(r() * 84)
-            desc = texts[int(r() * len(texts))]
+            desc, also = texts[int(r() * len(texts))]
             if r() < UNRESOLVED or i <= SHOWCASE:
                 u = r()
                 if u < 0.65:  # most unresolved hazards are recent ...
@@ -870,46 +1174,420 @@ class _Generator:
                 closed = min(found + 1 + int(r() * (deadline_days + 30)), today)
                 status = "closed"
             deadline = found + deadline_days
-            hrows.append((hid, desc, ind, "major" if major else "general", jid, eid, iso(found), iso(deadline), status,
-                          "" if closed is None else iso(closed)))
+            if k >= 0:
+                span = (i, found, never if closed is None else max(closed, found + 1))
+                ent_hazards[k].extend(span)
+
+            # v2: when the condition began, who else answers for it, and a visit that missed it
+            existed = others = ""
+            u = q()
+            if u < EXISTED_BEFORE:
+                began = found - 15 - int(q() * 350)
+                existed = D[began]
+                if k >= 0 and u < EXISTED_BEFORE * MISSED_BEFORE:
+                    insp_unit(k)
+                    insp_day(began + int(q() * (found - began)))
+                    insp_found(0)
+                    rest = (rh if q() < HEAD_LEADS else rd, "no_findings", "日常检查")
+                    insp_rest(shared.setdefault(rest, rest))
+            elif k >= 0 and u < EXISTED_BEFORE + OTHER_UNIT:
+                peers = ent_by_jur[jid]
+                other = peers[int(q() * len(peers))]
+                if other != k:
+                    others = ent_ids[other]
+                    ent_hazards[other].extend(span)  # its inspections record the hazard too
+            hrows.append((hid, desc, ind, "major" if major else "general", jid, eid, D[found], D[deadline], status,
+                          "" if closed is None else D[closed], also, existed, others))
             seen = watch.get(key)
             if seen is not None and len(seen) < 50:
                 seen.append((hid, found, closed))
 
             # events: about 0.85 per hazard
             last = today if closed is None else closed
-            if r() < 0.3:
-                erows.append((hid, iso(found), "found", f"{eid}-SM" if eid else "", "", ""))
+            reported = r() < SELF_FOUND
+            if reported:
+                erows.append((hid, D[found], "found", f"{eid}-SM" if eid else "", "", "", ""))
             if r() < 0.12 and last > found:
-                reg = regulator(jid, ind)[1]
-                erows.append((hid, iso(min(found + 1 + int(r() * 30), last)), "inspected", reg, "", "检查督导"))
+                erows.append((hid, D[min(found + 1 + int(r() * 30), last)], "inspected", rh, "", "检查督导", ""))
             if r() < 0.04 and found < today:
                 on = min(max(found + 1, deadline - int(r() * 5)), last)
                 new = deadline + 15 + int(r() * 76)
-                erows.append((hid, iso(on), "deadline_extended", "", iso(new), "申请延期整改"))
+                erows.append((hid, D[on], "deadline_extended", "", D[new], "申请延期整改", ""))
             if major and r() < ESCALATED:
-                reg_j, reg_head = regulator(jid, ind)
-                parent = by_id[reg_j].parent
-                post = em_head[parent.id] if parent is not None and r() < 0.4 else reg_head
-                erows.append((hid, iso(min(found + int(r() * 15), today)), "escalated", post, "", "挂牌督办"))
+                parent = by_id[rj].parent
+                post = em_head[parent.id] if parent is not None and r() < 0.4 else rh
+                erows.append((hid, D[min(found + int(r() * 15), today)], "escalated", post, "", "挂牌督办", ""))
+            signed = False
             if closed is not None:
                 if r() < 0.2:
                     rect = max(found, closed - int(r() * 5))
-                    erows.append((hid, iso(rect), "rectified", f"{eid}-SM" if eid else "", "", ""))
-                    erows.append((hid, iso(closed), "closed", regulator(jid, ind)[1], "", "验收销号"))
+                    erows.append((hid, D[rect], "rectified", f"{eid}-SM" if eid else "", "", "", ""))
+                    erows.append((hid, D[closed], "closed", rh, "", "验收销号", ""))
+                    signed = True
             elif status == "rectifying" and r() < 0.01 and today - found > 30:
                 # closed too early: a follow-up review (回头看) reopened it
                 c = found + 1 + int(r() * (today - found - 20))
-                erows.append((hid, iso(c), "closed", regulator(jid, ind)[1], "", "验收销号"))
-                erows.append((hid, iso(c + 1 + int(r() * 15)), "reopened", regulator(jid, ind)[1], "", "回头看发现整改不到位"))
-            if i % chunk == 0:
-                hazards_w.writerows(hrows)
-                events_w.writerows(erows)
-                n_events += len(erows)
-                hrows.clear()
-                erows.clear()
-        hazards_w.writerows(hrows)
-        events_w.writerows(erows)
-        n_events += len(erows)
-        self.counts["hazards"] += n
-        self.counts["events"] += n_events
+                erows.append((hid, D[c], "closed", rh, "", "验收销号", ""))
+                erows.append((hid, D[c + 1 + int(r() * 15)], "reopened", rh, "", "回头看发现整改不到位", ""))
+
+            # v2: the inspection that found it, the written order, the supervising leader, the look-back
+            inspector = None
+            if k >= 0 and not reported and q() < FOUND_BY_INSPECTION:
+                inspector = rh if q() < HEAD_LEADS else rd
+                x = q()
+                for outcome, p in outcomes_major if major else outcomes:
+                    if x < p:
+                        break
+                insp_unit(k)
+                insp_day(found)
+                insp_found(i)
+                rest = (inspector, outcome, "执法检查")
+                insp_rest(shared.setdefault(rest, rest))
+                if outcome == "hazards_found" and last > found and q() < ORDER_AFTER_FINDING:
+                    erows.append((hid, D[min(found + 1 + int(q() * 7), last)], "order_issued", inspector, "",
+                                  "下达责令限期整改指令书", ""))
+            if major:
+                if inspector is None and q() < MAJOR_ORDER:
+                    erows.append((hid, D[min(found + int(q() * 5), last)], "order_issued", rh, "", "责令限期整改", ""))
+                if q() < SUPERVISED:
+                    drows.append(supervising(hid, jid, ind, found, closed, q))
+            if closed is not None and q() < (REINSPECTED_MAJOR if major else REINSPECTED):
+                on = closed + 60 + int(q() * 340)
+                if on <= today:
+                    if not signed:  # the sign-off that the look-back puts to the test
+                        erows.append((hid, D[closed], "closed", rh, "", "验收销号", ""))
+                    erows.append((hid, D[on], "reinspected", rh if q() < HEAD_LEADS else rh[:-4] + "DEP", "",
+                                  "回头看复查", "relapsed" if q() < RELAPSED else "held"))
+            if i % CHUNK == 0:
+                flush("hazards")
+                flush("events")
+                flush("designations")
+
+    def _county(self, jid: str) -> _Jur:
+        """The county of a jurisdiction at county level or below."""
+        j = self.by_id[jid]
+        while j.level != "county":
+            j = j.parent
+        return j
+
+    def _supervising_leader(self, hid: str, jid: str, industry: str, found: int, closed: int | None, q) -> tuple:
+        """A major hazard's supervising leader (包保/挂牌督办): the deputy head in charge of its industry in the
+        county's government (or the city's), from a few days after its finding until it is closed."""
+        j = self._county(jid)
+        if q() < SUPERVISED_BY_CITY:
+            j = j.parent
+        post = self.in_charge.get((j.id, industry)) or f"{j.id}-GOV-EXEC"
+        start = min(found + int(q() * 10), self.today if closed is None else closed)
+        return (post, "supervising_leader", hid, self.iso(start), "" if closed is None else self.iso(closed))
+
+    # -- records of conduct: posts, people and records that only v2 reads ------------------------------------------
+
+    def _conduct(self, plan: list[dict]) -> None:
+        """Written after everything v1 reads, so that v1's people keep their ids; from here on every choice
+        (names and tenures included) comes from the conduct stream."""
+        self.rng = self.conduct_rng
+        for gid in self.groups:
+            self._enterprise_tenures(self._post(f"{gid}-GM", "董事长", gid, "enterprise_principal"), 0.0)
+            self._enterprise_tenures(self._post(f"{gid}-SM", "安全总监", gid, "safety_manager"), 0.0)
+        self._actual_controllers()
+        for t in self.townships:
+            title = "应急管理办公室主任" if t.suffix == "街道" else "安监站站长"
+            self._timeline(self._post(f"{t.id}-GOV-SAFE", title, f"{t.id}-GOV", "other"))
+        self._department_deputies()
+        self._grid_inspectors()
+        self._routine_inspections()
+        self._write_inspections()
+        self._outcomes(plan)
+        self._duty_and_reports(plan)
+
+    def _actual_controllers(self) -> None:
+        """实际控制人: the investor who runs the business behind a registered principal; E000002's took over
+        recently (the no_conditions showcase)."""
+        rng = self.rng
+        self.controllers: dict[int, tuple[str, int]] = {}  # enterprise → (person, since)
+        for i, eid in enumerate(self.ent_ids):
+            if i != SHOWCASE_CONTROLLER and rng.random() >= ACTUAL_CONTROLLER:
+                continue
+            post = self._post(f"{eid}-AC", "实际控制人", eid, "actual_controller")
+            since = self.today - NEW_CONTROLLER_DAYS if i == SHOWCASE_CONTROLLER else self.origin - rng.randint(0, 2500)
+            person = self._person()
+            self._write_tenures(post, [(person, since, None, False)])
+            self.controllers[i] = (person, since)
+
+    def _department_deputies(self) -> None:
+        """一岗双责 inside a department: in some city and county departments the deputy head is in charge of the
+        department's work safety overall (``*``) or of one of its industries."""
+        rng, first = self.rng, self.iso(self.origin - 400)
+        for jid, depts in self.departments.items():
+            if self.by_id[jid].level == "province":
+                continue
+            for oid, industries, _ in depts:
+                if rng.random() < DEPUTY_PORTFOLIO:
+                    ind = "*" if not industries or rng.random() < DEPUTY_OVERALL else rng.choice(industries)
+                    self._row("portfolios", (f"{oid}-DEP", ind, "", first, ""))
+
+    def _grid_inspectors(self) -> None:
+        """网格化监管: a township's safety officer named as the grid inspector of some of its enterprises."""
+        rng, by_id, today, origin = self.rng, self.by_id, self.today, self.origin
+        for eid, jid in zip(self.ent_ids, self.ent_jur):
+            if by_id[jid].level == "township" and rng.random() < GRID:
+                start = origin + int(rng.random() * (today - 60 - origin))
+                self._row("designations", (f"{jid}-GOV-SAFE", "grid_inspector", eid, self.iso(start), ""))
+
+    def _routine_inspections(self) -> None:
+        """Visits without a finding of their own, by the regulating department's head or deputy: ``ROUTINE`` a
+        year per enterprise, more for the riskier industries. They record what is registered and open that day
+        and miss what is not yet found (``_write_inspections``)."""
+        rng, today = self.rng, self.today
+        weights = [ROUTINE_WEIGHT.get(ind, 1.0) for ind in self.ent_ind]
+        total = round(sum(weights) * ROUTINE * HISTORY_DAYS / 365)
+        for k in rng.choices(range(len(self.ent_ids)), weights, k=total):
+            head = self.regulator(self.ent_jur[k], self.ent_ind[k])[1]
+            post = head if rng.random() < HEAD_LEADS else head[:-4] + "DEP"
+            self._inspection(k, today - int(rng.random() * HISTORY_DAYS), post, "no_findings", "日常检查", 0)
+
+    def _inspection(self, k: int, on: int, post: str, outcome: str, note: str, found: int) -> None:
+        """An inspection of enterprise ``k`` (``found``: the hazard it found, or 0), kept until every hazard
+        exists: what it records is only known then."""
+        self.insp_unit.append(k)
+        self.insp_day.append(on)
+        self.insp_found.append(found)
+        self.insp_rest.append((post, outcome, note))
+
+    def _write_inspections(self) -> None:
+        """Each inspection records the hazards of its unit registered and open on its day: a visit that finds
+        nothing where hazards are open records them (follow-up, hazards_found), and one that lists another
+        open major hazard orders it rectified. What it cannot record are hazards not yet found: those that
+        existed before their finding are missed (rule 10)."""
+        ent_hazards = self.ent_hazards
+        majors, ent_ids, D = self.majors, self.ent_ids, self._iso
+        rows = self.rows["inspections"]
+        for n, (k, on, found, (post, outcome, note)) in enumerate(
+                zip(self.insp_unit, self.insp_day, self.insp_found, self.insp_rest), 1):
+            triples = iter(ent_hazards[k])
+            listed = [j for j, a, b in zip(triples, triples, triples) if a <= on < b]  # in hazard order
+            if listed:
+                if outcome == "no_findings":
+                    outcome = "hazards_found"
+                if outcome == "hazards_found" and not majors.isdisjoint(listed) and \
+                        any(j in majors and j != found for j in listed):
+                    outcome = "order_issued"
+                ids = ";".join([f"H{j:07d}" for j in listed])
+            else:
+                ids = ""
+            rows.append((f"INS{n:07d}", ent_ids[k], D[on], post, self._campaign_of(on), ids, outcome, note))
+            if len(rows) >= CHUNK:
+                self._flush("inspections")
+
+    # -- campaigns and measures (issue #16) ----------------------------------------------------------------------------
+
+    def _campaign_of(self, on: int) -> str:
+        """The comprehensive inspection an inspection on day ``on`` belongs to (大检查): every visit of its period."""
+        start, end = self.today - CAMPAIGN_DAYS[0], self.today - CAMPAIGN_DAYS[1]
+        return CAMPAIGN_ID if start <= on <= end else ""
+
+    def _campaigns_and_measures(self) -> None:
+        """The province's comprehensive inspection (the inspections of its period carry its id, so some
+        enterprises were never visited), a look-back (回头看) over the re-inspections of the last months, and the
+        15 national measures plus the province's 65, assigned to departments with mixed progress — drawn from a
+        stream of their own: every row written before stays as it was."""
+        rng = random.Random(self.seed * 1_000_003 + 29)
+        province = self.jurs[0].id
+        iso = self.iso
+        self._row("campaigns", (CAMPAIGN_ID, "全省安全生产大检查", "comprehensive_inspection", province,
+                                iso(self.today - CAMPAIGN_DAYS[0]), iso(self.today - CAMPAIGN_DAYS[1]), ""))
+        self._row("campaigns", (LOOKBACK_ID, "重大事故隐患整改“回头看”", "look_back", province,
+                                iso(self.today - LOOKBACK_DAYS), iso(self.today), ""))
+        depts = self.departments[province]
+        deadline = self.today - MEASURE_DEADLINE_DAYS
+        assignments = []  # (measure, organization, role, deadline or "")
+        for i in range(1, 16):
+            lead = depts[(i - 1) % len(depts)][0]
+            assignments.append((f"SC15-{i:02d}", lead, "lead", iso(deadline)))
+        for i in range(1, PROVINCE_MEASURES + 1):
+            mid = f"{province}-M{i:02d}"
+            parent = f"SC15-{(i - 1) % 15 + 1:02d}"
+            own = deadline + rng.randint(-60, 120)
+            topic = MEASURE_TOPICS[(i - 1) % len(MEASURE_TOPICS)]
+            self._row("measures", (mid, f"第{i}条 {topic}", "province_65", parent, "", iso(own)))
+            lead, *support = rng.sample(depts, min(len(depts), 1 + rng.randint(0, 2)))
+            assignments.append((mid, lead[0], "lead", ""))
+            assignments += [(mid, s[0], "support", "") for s in support]
+        for mid, oid, role, due in assignments:
+            self._row("measure_assignments", (mid, oid, role, due))
+            self._measure_reports(rng, mid, oid)
+
+    def _measure_reports(self, rng: random.Random, mid: str, oid: str) -> None:
+        """Progress of one assignment: none at all (not started), in progress, or done — some done late."""
+        x = rng.random()
+        if x < MEASURE_SILENT:
+            return
+        first = self.today - rng.randint(60, 240)
+        self._row("measure_reports", (mid, oid, self.iso(first), "in_progress", "已部署推进"))
+        if x < MEASURE_SILENT + MEASURE_DONE:
+            done = min(first + rng.randint(10, 200), self.today)
+            self._row("measure_reports", (mid, oid, self.iso(done), "done", "已完成"))
+
+    # -- what the investigations decided --------------------------------------------------------------------------
+
+    def _holder(self, post: str, on: int) -> str | None:
+        """Who held a government post on a day: the substantive holder, else the acting one."""
+        found = None
+        for pid, s, e, acting in self.held.get(post, ()):
+            if s <= on and (e is None or on <= e):
+                if not acting:
+                    return pid
+                found = found or pid
+        return found
+
+    @staticmethod
+    def _kept_holder(kept: str | tuple | None, on: int) -> str | None:
+        if kept is None or isinstance(kept, str):
+            return kept
+        return next((pid for pid, s, e, _ in kept if s <= on and (e is None or on <= e)), None)
+
+    # -- 24-hour duty and incident reports (issue #17) -------------------------------------------------------------
+
+    def _duty_and_reports(self, plan: list[dict]) -> None:
+        """Duty rosters of every county and above for the last four weeks and around each incident, and each
+        incident's reports up the chain of 493号 Art. 9–11 — mostly in time, some late, one step missing —
+        from a stream of their own."""
+        rng = random.Random(self.seed * 1_000_003 + 29)
+        days = {(j.id, d) for j in self.gov_jurs for d in range(self.today - DUTY_DAYS, self.today + DUTY_AHEAD + 1)}
+        for inc in plan:
+            for j in self._report_levels(inc["jid"]):
+                days |= {(j.id, inc["occurred"] - 1), (j.id, inc["occurred"])}
+        for jid, d in sorted(days):
+            self._duty_day(rng, jid, d)
+        missing = True
+        for inc in plan:
+            missing = self._reports(rng, inc, missing)
+
+    def _report_levels(self, jid: str) -> list[_Jur]:
+        """The county-level jurisdiction of ``jid`` and those above it."""
+        j = self.by_id[jid]
+        while j.level not in ("county", "city", "province"):
+            j = j.parent
+        out = []
+        while j is not None:
+            out.append(j)
+            j = j.parent
+        return out
+
+    def _duty_day(self, rng: random.Random, jid: str, d: int) -> None:
+        """One day's duty in ``jid``: a government leader from 08:00 to 08:00 the next day (now and then only
+        until 20:00: an uncovered night) and a department head as officer from midnight to midnight."""
+        leaders = [p for p in self.held if p.startswith(f"{jid}-GOV-")]
+        officers = [head for _, _, head in self.departments.get(jid, ())]
+        day, after = dt.date.fromordinal(d).isoformat(), dt.date.fromordinal(d + 1).isoformat()
+        if leaders:
+            end = f"{day}T20:00:00" if rng.random() < UNCOVERED_NIGHTS else f"{after}T08:00:00"
+            self._row("duty_shifts", (jid, leaders[d % len(leaders)], "", "leader_on_duty", f"{day}T08:00:00", end))
+        if officers:
+            self._row("duty_shifts", (jid, officers[d % len(officers)], "", "duty_officer", f"{day}T00:00:00",
+                                      f"{after}T00:00:00"))
+
+    def _reports(self, rng: random.Random, inc: dict, missing: bool) -> bool:
+        """An incident's reports (``accountability.reporting`` gives the chain they should follow); returns
+        whether the one missing step is still to be left out."""
+        j = self.by_id[inc["jid"]]
+        unit = inc["org"] or (f"{j.id}-GOV" if j.level != "village" else "")
+        if not unit:
+            return missing
+        industries = [inc["industry"]] + [i for i in inc["also"].split(";") if i and i != inc["industry"]]
+        levels = self._report_levels(inc["jid"])
+        top = "city" if inc["level"] == "general" else "province"
+        kinds = {code: sup for code, _, _, _, sup in DEPARTMENTS}
+
+        def receivers(jid: str) -> list[tuple[str, str | None]]:
+            out = []
+            for oid, inds, _ in self.departments.get(jid, ()):
+                if kinds[oid.rsplit("-", 1)[1]] == "comprehensive":
+                    out.append((oid, None))
+                else:
+                    out += [(oid, i) for i in industries if i in inds]
+            return out
+
+        start = dt.datetime.fromisoformat(inc["at"])
+        received: dict[str, dt.datetime] = {}
+        made: set[tuple[str, str]] = set()
+
+        def send(sender: str, receiver: str, base: dt.datetime, limit: int) -> None:
+            late = rng.random() < LATE_REPORTS
+            at = base + dt.timedelta(minutes=rng.randint(limit + 1, limit * 3) if late else rng.randint(5, limit))
+            made.add((sender, receiver))
+            received[receiver] = min(received.get(receiver, at), at)
+            self._row("incident_reports", (inc["id"], sender, receiver, at.isoformat(), "", "initial"))
+
+        below = receivers(levels[0].id)
+        for oid, _ in below:
+            if (unit, oid) not in made and unit != oid:
+                send(unit, oid, start, 60)
+        for lower, upper in zip(levels, levels[1:]):
+            if lower.level == top:
+                break
+            above = receivers(upper.id)
+            for oid, industry in below:
+                for target, kind in above:
+                    if kind != industry or (oid, target) in made or oid not in received:
+                        continue
+                    if missing and upper.level == top:  # 漏报: one step, once in the dataset
+                        missing = False
+                        made.add((oid, target))
+                        continue
+                    send(oid, target, received[oid], 120)
+            below = above
+        return missing
+
+    def _outcomes(self, plan: list[dict]) -> None:
+        """For each incident, the people its investigation sanctioned (and the leaders it interviewed), as a real
+        report decides them: heavier and reaching higher the graver the accident (``OUTCOMES``)."""
+        rng = self.rng
+        for inc in plan:
+            on = inc["occurred"]
+            who = self._involved(inc)
+            decided = on + 120 + rng.randint(0, 150)
+            decided_on = self.iso(decided) if decided <= self.today else ""  # still under investigation
+            seen: set[str] = set()
+            for role, forms in OUTCOMES[inc["level"]]:
+                holder = who.get(role)
+                if holder is None or holder in seen:
+                    continue
+                seen.add(holder)
+                self._row("outcomes", (holder, inc["id"], rng.choice(forms), decided_on, f"《{inc['title']}调查报告》"))
+
+    def _involved(self, inc: dict) -> dict[str, str]:
+        """The people an investigation of ``inc`` looks at, by their place in ``OUTCOMES``, as they were on the
+        day of the accident."""
+        on, industry, jid = inc["occurred"], inc["industry"], inc["jid"]
+        posts: dict[str, str] = {}
+        people: dict[str, str | None] = {}
+        e = inc["ent"]
+        if e is not None:
+            people["principal"] = self._kept_holder(self.principals[e], on)
+            people["safety_manager"] = self._kept_holder(self.safety_managers[e], on)
+            controller = self.controllers.get(e)
+            people["controller"] = controller[0] if controller and controller[1] <= on else None
+        reg, head = self.regulator(jid, industry)
+        posts["regulator_head"] = head
+        posts["regulator_deputy"] = head[:-4] + "DEP"
+        if self.em_head.get(reg) not in (None, head):
+            posts["em_head"] = self.em_head[reg]
+        posts["deputy_in_charge"] = self.in_charge.get((reg, industry)) or f"{reg}-GOV-EXEC"
+        j = self.by_id[jid]
+        if j.level == "village":
+            j = j.parent
+        if j.level == "township":
+            posts["township_head"] = f"{j.id}-GOV-HEAD"
+        county = self._county(jid)
+        city = county.parent
+        posts["county_head"], posts["county_secretary"] = f"{county.id}-GOV-HEAD", f"{county.id}-PC-SEC"
+        posts["city_head"], posts["city_secretary"] = f"{city.id}-GOV-HEAD", f"{city.id}-PC-SEC"
+        posts["city_deputy"] = self.in_charge.get((city.id, industry)) or f"{city.id}-GOV-EXEC"
+        city_head = self.regulator(city.id, industry)[1]
+        if city_head != head:
+            posts["city_regulator_head"] = city_head
+        posts["province_regulator_head"] = self.regulator("P", industry)[1]
+        posts["province_deputy"] = self.in_charge.get(("P", industry)) or "P-GOV-EXEC"
+        people.update((role, self._holder(post, on)) for role, post in posts.items())
+        return {role: pid for role, pid in people.items() if pid is not None}

@@ -41,12 +41,17 @@ def one_line(text: str, limit: int = 500) -> str:
 
 class InvalidDataset(AccountabilityError):
     """A dataset breaks the contract. ``errors`` lists every problem as ``table:row: column: reason``, one
-    line each whatever the input quoted in it."""
+    line each whatever the input quoted in it. The message, which the CLI prints, shows the count and the
+    first ``SHOWN`` of them, then how many more there are: a broken file of a million rows must not print a
+    million lines (``errors`` keeps them all, for the app's table and for callers)."""
+
+    SHOWN = 200
 
     def __init__(self, errors: list[str]):
         self.errors = [one_line(e) for e in errors]
-        shown = "\n".join(self.errors[:200])
-        more = f"\n… and {len(self.errors) - 200} more" if len(self.errors) > 200 else ""
+        shown = "\n".join(self.errors[: self.SHOWN])
+        rest = len(self.errors) - self.SHOWN
+        more = f"\n… and {rest} more error{'s' if rest > 1 else ''}" if rest > 0 else ""
         super().__init__(f"invalid dataset: {len(self.errors)} error(s)\n{shown}{more}")
 
 

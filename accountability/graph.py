@@ -39,6 +39,7 @@ class Organization(NamedTuple):
     parent_id: str | None
     industries: tuple[str, ...]
     supervision: str | None
+    controlled_by: str | None = None  # v2: the enterprise that controls it (rule 1c)
 
 
 class Post(NamedTuple):
@@ -95,6 +96,11 @@ class Graph:
 
     # -- loading ----------------------------------------------------------------------------------------
 
+    @property
+    def complete(self) -> bool:
+        """Whether everything is loaded (``load_all``)."""
+        return self._complete
+
     def load_all(self) -> "Graph":
         """Read every organization, post, tenure, portfolio and person (batch work, the app)."""
         if self._complete:
@@ -122,7 +128,7 @@ class Graph:
                 continue
             supervision = r["supervision"] or ("sector" if r["kind"] == "department" else None)
             o = Organization(r["id"], r["name"], intern(r["kind"]), intern(r["jurisdiction_id"]), r["parent_id"],
-                             tuple(r["industries"] or ()), supervision)
+                             tuple(r["industries"] or ()), supervision, r.get("controlled_by"))
             self.orgs[o.id] = o
             self.orgs_at[(o.jurisdiction_id, o.kind)].append(o.id)
             new.append(o.id)
@@ -183,6 +189,15 @@ class Graph:
             if o and o.parent_id and o.parent_id not in self.orgs:
                 self._load_orgs(self.store.rows("organizations", id=o.parent_id))
         return o
+
+    def post(self, pid: str) -> Post | None:
+        """The post ``pid`` wherever it sits (loading its organization on first use)."""
+        p = self.posts.get(pid)
+        if p is None and not self._complete:
+            for r in self.store.rows("posts", id=pid):
+                self.org(r["organization_id"])
+            p = self.posts.get(pid)
+        return p
 
     # -- navigation -------------------------------------------------------------------------------------
 

@@ -109,6 +109,15 @@ CHAIN_COLUMNS = [
     "rules", "escalated", "person_id", "name", "start", "end", "acting", "overlap_start", "overlap_end", "gap",
 ]
 
+# v2 rulesets add, per row, the holder's assessment (exempt, no_conditions, accountable), its reasons and the
+# link's evidence, the last two as JSON arrays (DESIGN.md, "Version 2: precise semantics")
+V2_COLUMNS = ["assessment", "assessment_reasons", "evidence"]
+
+
+def chain_columns(v2: bool) -> list[str]:
+    """The columns of chain rows: v1's, and v2's after them for a generation-2 ruleset."""
+    return CHAIN_COLUMNS + V2_COLUMNS if v2 else CHAIN_COLUMNS
+
 
 # a cell that CSV writes as it is and that no spreadsheet would run: most cells, joined without more ado
 _AS_IS = re.compile(r'(?![=+\-@\t\r])[^,"\r\n\x00]*')
@@ -140,6 +149,21 @@ def _link_csv(link: Any) -> tuple[bytes, ...]:
                  for h in link.holders)
 
 
+def _link_csv_v2(link: Any) -> tuple[bytes, ...]:
+    """A v2 link's rows: v1's fields, then the holder's assessment and the link's evidence."""
+    fields = csv_fields((link.duty, link.degree, link.post_id, link.post_title, link.organization_id,
+                         link.jurisdiction_id, link.rules, link.escalated))
+    evidence = orjson.dumps(list(link.evidence)).decode()
+    if not link.holders:
+        return ((fields + "," + ",".join(_NO_HOLDER) + "," + csv_fields(("", "", evidence)) + "\n").encode(),)
+    return tuple((fields + "," + csv_fields((h.person_id, h.name, h.start, h.end, h.acting,
+                                             h.overlap[0] if h.overlap else None,
+                                             h.overlap[1] if h.overlap else None, None,
+                                             h.assessment[0], orjson.dumps(list(h.assessment[1])).decode(),
+                                             evidence)) + "\n").encode()
+                 for h in link.holders)
+
+
 def _part_csv(part: Any) -> list[bytes]:
     return [row for link in part.links for row in link.shared("csv", _link_csv)]
 
@@ -157,6 +181,10 @@ def chain_csv(chain: Any) -> bytes:
     — built from pieces rendered once per part or link, however many hazards share it (``trace --all``)."""
     head = (csv_fields((chain.hazard_id, chain.window.end)) + ",").encode()
     rows: list[bytes] = []
+    if chain.links and chain.links[0].evidence is not None:  # v2: assessments are the chain's own
+        rows = [row for link in chain.links for row in _link_csv_v2(link)]
+        rows += [_gap_csv(gap)[:-1] + b",,,\n" for gap in chain.gaps]
+        return head + head.join(rows) if rows else b""
     if chain.parts:
         for part in chain.parts:
             rows += part.shared("csv", _part_csv)
@@ -173,6 +201,8 @@ def chain_rows(chain: dict) -> Iterator[dict]:
     for link in chain["links"]:
         common = {**base, **{k: link[k] for k in ("duty", "degree", "post_id", "post_title", "organization_id",
                                                   "jurisdiction_id", "rules", "escalated")}}
+        if "evidence" in link:
+            common["evidence"] = orjson.dumps(link["evidence"]).decode()
         if not link["holders"]:
             yield common
         for h in link["holders"]:
@@ -180,6 +210,9 @@ def chain_rows(chain: dict) -> Iterator[dict]:
                    "acting": h["acting"]}
             if "overlap" in h:
                 row.update({"overlap_start": h["overlap"]["start"], "overlap_end": h["overlap"]["end"]})
+            if "assessment" in h:
+                row.update({"assessment": h["assessment"]["status"],
+                            "assessment_reasons": orjson.dumps(h["assessment"]["reasons"]).decode()})
             yield row
     for gap in chain["gaps"]:
         yield {**base, "gap": gap}

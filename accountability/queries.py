@@ -6,14 +6,20 @@ columns; it is loaded and checked when this module is imported, so a broken entr
 implemented once below over a :class:`~accountability.session.Session` — the store interface
 (``rows``, ``hazard_records``), the graph and the rules engine — so it answers the same on every store.
 
-    >>> [q.name for q in catalog()]
-    ['overdue-hazards', 'official-exposure', 'who-held', 'regulatory-gaps', 'handover-risk', 'unescalated-major', 'chain']
+    >>> [q.name for q in catalog()]  # doctest: +NORMALIZE_WHITESPACE
+    ['overdue-hazards', 'official-exposure', 'who-held', 'regulatory-gaps', 'handover-risk', 'unescalated-major',
+     'chain', 'missed-inspections', 'false-closures', 'exemptions', 'duty-on', 'duty-gaps']
     >>> get("who-held").parameters["start"].aliases
     ('from',)
     >>> run("no-such-query")
     Traceback (most recent call last):
     ...
-    accountability.errors.UsageError: unknown query 'no-such-query'; the queries are: overdue-hazards, official-exposure, who-held, regulatory-gaps, handover-risk, unescalated-major, chain
+    accountability.errors.UsageError: unknown query 'no-such-query'; the queries are: overdue-hazards, official-exposure, who-held, regulatory-gaps, handover-risk, unescalated-major, chain, missed-inspections, false-closures, exemptions, duty-on, duty-gaps
+
+The conduct queries (``missed-inspections``, ``false-closures``, ``exemptions``) read what only a
+generation-2 ruleset finds: the acts of rules 10 and 11 and each holder's assessment. Under reference-v1
+they return no rows rather than refuse, so that every query of the catalog runs wherever the catalog is
+listed (the app's queries page); their descriptions say that an empty answer there means "not judged".
 
 Running one (rows are dicts keyed by ``result.columns``, streamed)::
 
@@ -33,6 +39,7 @@ from typing import Any, Self
 
 
 import graph_schema
+from accountability import conduct
 from accountability.errors import NotFound, UsageError
 from accountability.graph import FOREVER
 from accountability.output import chain_rows
@@ -619,6 +626,183 @@ def chain(session, p: dict) -> Iterator[dict]:
     return chain_rows(traced.as_dict(session.ruleset, "zh"))
 
 
+# -- conduct (generation-2 rulesets) ------------------------------------------------------------------------
+
+
+def _conduct_rule(session, kind: str) -> str | None:
+    """The id of the ruleset's conduct rule of ``kind`` (``missed_inspection``: R10 in reference-v2), or None
+    when the ruleset has none (reference-v1 judges no conduct)."""
+    return next((c.id for c in session.ruleset.conduct if c.kind == kind), None)
+
+
+def _unresolved_v2(session, on: str, scope: set[str] | None, industry: str | None = None) -> Iterator[dict]:
+    """Hazards unresolved on ``on`` by v2's reading, as ``trace --all`` reads them (a ``reopened`` or relapsed
+    ``reinspected`` event makes a hazard unresolved although its row says closed; a ``closed`` event closes
+    it), lying in ``scope`` and of ``industry`` (any of its industries), in id order."""
+    from accountability.session import _merged
+    from accountability.trace_v2 import HAZARD_COLUMNS, industries
+
+    session.graph.load_all()
+    records = session.engine.records.load_all()
+    columns = tuple(c for c in HAZARD_COLUMNS if c in session.store.schema.tables["hazards"].names)
+    found = session.store.hazard_records(unresolved_on=on, columns=columns)
+    reopened = sorted(records.reopened())
+    if reopened:
+        found = _merged(found, session.store.hazard_records(ids=reopened, columns=columns))
+    for hazard, _ in found:
+        if scope is not None and hazard["jurisdiction_id"] not in scope:
+            continue
+        if industry is not None and industry not in industries(hazard):
+            continue
+        if conduct.state(hazard, records.events(hazard["id"]), on)["unresolved"]:
+            yield hazard
+
+
+def _acts(chain: Chain, rule: str) -> list:
+    """The conduct links of ``rule`` in ``chain``, by day of the act and post."""
+    return sorted((link for link in chain.links if link.act is not None and link.act[0] == rule),
+                  key=lambda link: (link.act[1], link.post_id))
+
+
+def _held_by(link) -> tuple[list[str], list[str]]:
+    """The person ids and names of a link's holders, each person once."""
+    people: list[str] = []
+    names: list[str] = []
+    for h in link.holders:
+        if h.person_id not in people:
+            people.append(h.person_id)
+            names.append(h.name)
+    return people, names
+
+
+@implements("missed-inspections")
+def missed_inspections(session, p: dict) -> Iterator[dict]:
+    on, scope, rule = p["as_of"], _scope(session, p), _conduct_rule(session, "missed_inspection")
+
+    def rows() -> Iterator[dict]:
+        if rule is None:
+            return
+        window, records = Window.on(on), session.engine.records
+        for hazard in _unresolved_v2(session, on, scope, p.get("industry")):
+            units = [u for u in [hazard["organization_id"], *(hazard.get("other_organization_ids") or ())] if u]
+            # the engine's own finder, first: only the few hazards it finds something for are traced
+            if not conduct.missed_inspections(hazard, records.events(hazard["id"]), units, records, on):
+                continue
+            acts = _acts(session.engine.chain(hazard, None, window), rule)
+            inspections = {r["id"]: r for unit in units for r in records.inspections(unit)}
+            for link in acts:
+                people, names = _held_by(link)
+                # a link is one (post, day): two units inspected that day are two inspections behind it
+                for evidence in link.evidence:
+                    inspection = inspections[evidence["id"]]
+                    listed = hazard["id"] in (inspection["hazard_ids"] or ())
+                    yield {"hazard_id": hazard["id"], "industry": hazard["industry"], "level": hazard["level"],
+                           "jurisdiction_id": hazard["jurisdiction_id"],
+                           "organization_id": inspection["organization_id"], "inspection_id": inspection["id"],
+                           "inspected_on": inspection["on"], "outcome": inspection["outcome"],
+                           "failure": "not_handled" if listed else "missed", "post_id": link.post_id,
+                           "post_title": link.post_title, "inspecting_organization_id": link.organization_id,
+                           "duty": link.duty, "person_ids": people, "names": names}
+
+    return rows()
+
+
+@implements("false-closures")
+def false_closures(session, p: dict) -> Iterator[dict]:
+    on, scope, rule = p["as_of"], _scope(session, p), _conduct_rule(session, "false_closure")
+
+    def rows() -> Iterator[dict]:
+        if rule is None:
+            return
+        session.graph.load_all()
+        records = session.engine.records.load_all()
+        # only a hazard that was reopened or relapsed can have had a false closure, whatever its state today
+        reopened = sorted(records.reopened())
+        window = Window.on(on)
+        for hazard, _ in session.store.hazard_records(ids=reopened) if reopened else ():
+            events = records.events(hazard["id"])
+            if scope is not None and hazard["jurisdiction_id"] not in scope or not conduct.false_closures(events, on):
+                continue
+            acts = _acts(session.engine.chain(hazard, None, window), rule)
+            unresolved = conduct.state(hazard, events, on)["unresolved"]
+            for link in acts:
+                signed = next(e for e in link.evidence if e["event"] == "closed")
+                after = next(e for e in link.evidence if e["event"] != "closed")
+                people, names = _held_by(link)
+                yield {"hazard_id": hazard["id"], "industry": hazard["industry"], "level": hazard["level"],
+                       "jurisdiction_id": hazard["jurisdiction_id"], "organization_id": hazard["organization_id"],
+                       "signed_on": signed["date"], "post_id": link.post_id, "post_title": link.post_title,
+                       "signing_organization_id": link.organization_id, "duty": link.duty, "person_ids": people,
+                       "names": names, "reopened_on": after["date"],
+                       "reopening": "relapsed" if after["event"] == "reinspected" else "reopened",
+                       "unresolved": unresolved}
+
+    return rows()
+
+
+def _reason(reason: dict) -> str:
+    """One reason of an assessment in a few words of codes, ids and dates (rows are for machines too)."""
+    kind = reason.get("kind")
+    if kind == "inspection":
+        return f"inspection {reason['id']} {reason['date']} {reason['outcome']}"
+    if kind == "event":
+        return " ".join(str(x) for x in ("event", reason["event"], reason["hazard_id"], reason["date"],
+                                          reason.get("outcome")) if x)
+    if kind == "tenure":
+        return f"tenure since {reason['start']}: {reason['days']} < {reason['min_days']} days"
+    if kind == "overlap":
+        return (f"overlap {reason['days']} < {reason['min_days']} days; "
+                f"{reason['other_person_id']} {reason['other_days']} days")
+    return " ".join(str(v) for v in reason.values())
+
+
+@implements("exemptions")
+def exemptions(session, p: dict) -> Iterator[dict]:
+    # the jurisdiction is where the posts sit: a designated or inspecting post may answer for a hazard far off,
+    # so every hazard the user sees is traced and its links kept by their own jurisdiction
+    on, posts_in, hazards_in = p["as_of"], _scope(session, p), session.scope.within(None)
+    wanted = (p["status"],) if p.get("status") else ("exempt", "no_conditions")
+
+    def rows() -> Iterator[dict]:
+        if session.ruleset.generation < 2:
+            return
+        window = Window.on(on)
+        found = []
+        for hazard in _unresolved_v2(session, on, hazards_in):
+            for link in session.engine.chain(hazard, None, window).links:
+                if posts_in is not None and link.jurisdiction_id not in posts_in:
+                    continue
+                seen: set[str] = set()  # one status per person per link, whatever their tenure entries
+                for h in link.holders:
+                    if h.assessment is None or h.assessment[0] not in wanted or h.person_id in seen:
+                        continue
+                    seen.add(h.person_id)
+                    found.append({"jurisdiction_id": link.jurisdiction_id, "organization_id": link.organization_id,
+                                  "post_id": link.post_id, "post_title": link.post_title, "person_id": h.person_id,
+                                  "name": h.name, "status": h.assessment[0],
+                                  "reasons": [_reason(r) for r in h.assessment[1]], "hazard_id": hazard["id"],
+                                  "duty": link.duty, "degree": link.degree, "rules": list(link.rules)})
+        found.sort(key=lambda r: (r["jurisdiction_id"] or "", r["post_id"], r["person_id"], r["hazard_id"],
+                                  r["duty"]))
+        yield from found
+
+    return rows()
+
+
+@implements("duty-on")
+def duty_on(session, p: dict) -> Iterator[dict]:
+    from accountability import duty
+
+    return iter(duty.on_duty(session, p.get("at"), p.get("jurisdiction"))["rows"])
+
+
+@implements("duty-gaps")
+def duty_gaps(session, p: dict) -> Iterator[dict]:
+    from accountability import duty
+
+    return iter(duty.gaps(session, p["start"], p["end"], p.get("jurisdiction"), left_by=True)["gaps"])
+
+
 # -- running ---------------------------------------------------------------------------------------------------
 
 
@@ -672,7 +856,7 @@ def resolve(name: str, params: dict[str, Any]) -> tuple[Query, dict[str, Any]]:
     >>> resolve("who-held", {"role": "mayor"})
     Traceback (most recent call last):
     ...
-    accountability.errors.UsageError: who-held: role: unknown role 'mayor'; expected one of party_secretary, government_head, executive_deputy_head, deputy_head, department_head, deputy_department_head, committee_director, park_director, enterprise_principal, safety_manager, other
+    accountability.errors.UsageError: who-held: role: unknown role 'mayor'; expected one of party_secretary, government_head, executive_deputy_head, deputy_head, department_head, deputy_department_head, committee_director, park_director, enterprise_principal, safety_manager, actual_controller, other
     """
     query = CATALOG.get(name)
     if query is None:

@@ -11,12 +11,29 @@ by four independent guards — any one of them is enough, all of them are kept:
    CTEs (plus the introspection pragmas behind ``pragma_table_info(…)``);
 3. ``PRAGMA query_only=ON``, and no database may be attached (``SQLITE_LIMIT_ATTACHED`` 0: an ``ATTACH``
    would create a file);
-4. the file opened read-only (``file:…?mode=ro``), on a connection of its own — never the store's.
+4. the file opened read-only (``file:…?mode=ro``), on a connection of its own — never the store's
+   (:func:`~accountability.sqlworker.open_readonly`).
 
-A time limit (``timeout`` seconds of work inside SQLite, default the ``query_timeout`` setting) stops a
-runaway query through the progress handler, and a row cap (default ``query_row_cap``) keeps a view
-small: the result says ``truncated`` once its rows are read, it never cuts silently. Parameters are
-bound as SQL named parameters (``:name``), never pasted into the text.
+Resources are bounded as well, so that a query cannot take the machine with it:
+
+- time: ``timeout`` seconds (default the ``query_timeout`` setting) of wall time from the call to the
+  last row, whatever it is spent on. The statement runs in a process of its own
+  (:mod:`accountability.sqlworker`) that is killed at the deadline, since SQLite does some long work in
+  one step nothing else can interrupt (``printf('%.*c', 1e9, 'x')``: 12 s); turning rows into values
+  and what the caller does between two rows (writing them out) count too — the result raises
+  :class:`QueryTimeout` at the first row past the limit. :func:`alarm` adds the same limit as a signal
+  for a process that owns its main thread (the command line);
+- size: a row cap (default ``query_row_cap``) and a byte cap (default ``query_byte_cap``, bytes of
+  values) keep a view small — the result says ``truncated`` (and by which cap) once its rows are read,
+  it never cuts silently;
+- memory: no single value, not even an intermediate one, may be longer than the byte cap
+  (``SQLITE_LIMIT_LENGTH``), so ``randomblob(4e8)`` fails at once instead of building gigabytes, and the
+  query's process may take four times the byte cap and 64 MB (``RLIMIT_AS``), for a row of many long
+  values;
+- reach: functions that load code or hand out native pointers (``load_extension``, ``fts3_tokenizer``,
+  ``fts5``) are denied by the authorizer and extension loading is off.
+
+Parameters are bound as SQL named parameters (``:name``), never pasted into the text.
 
     >>> check_sql("SELECT id FROM hazards WHERE level = :level;")
     'SELECT id FROM hazards WHERE level = :level;'
@@ -28,25 +45,29 @@ bound as SQL named parameters (``:name``), never pasted into the text.
     "SELECT replace(name, 'x', 'y') FROM people -- replace() is a function"
 
 Other query languages sit beside SQL: a runner is ``runner(store, text, params, timeout, max_rows)``
-returning a :class:`RawResult`, registered under its language with :func:`register`, or found lazily in
-:data:`LAZY_RUNNERS` (Cypher: ``accountability.stores.neo4j_query.run_cypher``; it should open a READ-access session,
-pass the timeout to the driver's transaction and refuse plans that write). :func:`run` picks the
+(and ``max_bytes`` when a byte cap is given) returning a :class:`RawResult`, registered under its
+language with :func:`register`, or found lazily in :data:`LAZY_RUNNERS` (Cypher:
+``accountability.stores.neo4j_query.run_cypher``; it should open a READ-access session, pass the time
+left to the driver's transaction and refuse plans that write). :func:`run` picks the
 language from the store: SQL for a SQLite file, Cypher for a ``bolt://``/``neo4j://`` URI.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
-import sqlite3
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 from accountability import settings
 from accountability.errors import AccountabilityError, StoreError, UsageError
+from accountability.sqlworker import Worker, open_readonly  # noqa: F401 (the guarded connection, re-exported)
 from accountability.stores import Store, is_neo4j
 
 PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -55,10 +76,6 @@ FORBIDDEN = frozenset(
     ["ALTER", "ANALYZE", "ATTACH", "BEGIN", "COMMIT", "CREATE", "DELETE", "DETACH", "DROP", "GRANT", "INSERT", "MERGE", "PRAGMA", "REINDEX", "RELEASE", "REPLACE", "REVOKE", "ROLLBACK", "SAVEPOINT", "SET", "TRUNCATE", "UPDATE", "UPSERT", "VACUUM"]
 )
 FIRST_WORDS = ("SELECT", "WITH")
-# Pragmas that only describe the schema: allowed as table-valued functions (``pragma_table_info('x')``).
-INTROSPECTION_PRAGMAS = frozenset(
-    ["table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo", "foreign_key_list", "function_list", "collation_list"]
-)
 _TOKENS = re.compile(
     r"""
       (?P<space>\s+)
@@ -72,7 +89,9 @@ _TOKENS = re.compile(
     """,
     re.DOTALL | re.VERBOSE,
 )
-CHECK_EVERY = 1000  # SQLite virtual-machine steps between two looks at the clock
+MIN_VALUE_CAP = 1_000_000  # below this SQLite cannot even read its schema (SQLITE_LIMIT_LENGTH counts that too)
+MEMORY_PER_VALUE = 4  # a query's process may take four of the longest values it may build …
+MEMORY_BASE = 64_000_000  # … plus what an ordinary query needs: page cache, sorter, schema, rows in flight
 
 
 class QueryRefused(UsageError):
@@ -81,6 +100,23 @@ class QueryRefused(UsageError):
 
 class QueryTimeout(AccountabilityError):
     """A raw query ran past its time limit and was stopped."""
+
+
+class QueryTooLarge(AccountabilityError):
+    """A raw query built a value longer than its byte cap allows, or needed more memory than it may use."""
+
+
+def timeout_error(limit: float | None) -> QueryTimeout:
+    return QueryTimeout(f"query stopped after {limit:g} s, its time limit "
+                        "(raise it with --timeout or ACCOUNTABILITY_QUERY_TIMEOUT)")
+
+
+def in_bytes(n: int) -> str:
+    """
+    >>> in_bytes(50_000_000), in_bytes(264_000_000), in_bytes(1234)
+    ('50 MB', '264 MB', '1,234 bytes')
+    """
+    return f"{n / 1e6:g} MB" if n >= 1_000_000 else f"{n:,} bytes"
 
 
 def check_sql(sql: str) -> str:
@@ -115,8 +151,10 @@ def check_sql(sql: str) -> str:
 
 @dataclass
 class RawResult:
-    """``columns``, the ``rows`` (dicts, streamed once) and, once they are read, ``truncated``: whether the
-    row cap (``max_rows``) stopped them. ``row_count`` counts the rows handed out."""
+    """``columns``, the ``rows`` (dicts, streamed once) and, once they are read, ``truncated``: whether a
+    cap stopped them, and ``truncated_by`` which one (``"rows"``: ``max_rows``, ``"bytes"``:
+    ``max_bytes``). ``row_count`` counts the rows handed out, ``byte_count`` their values' bytes (counted
+    only under a byte cap). Past ``deadline``, the next row raises :class:`QueryTimeout`."""
 
     language: str
     columns: list[str]
@@ -124,6 +162,10 @@ class RawResult:
     max_rows: int | None
     truncated: bool = False
     row_count: int = 0
+    max_bytes: int | None = None
+    byte_count: int = 0
+    truncated_by: str | None = None
+    deadline: Deadline | None = field(default=None, repr=False)
     _close: Callable[[], None] | None = field(default=None, repr=False)
 
     def __iter__(self) -> Iterator[dict]:
@@ -141,20 +183,48 @@ class RawResult:
         self.close()
 
 
-def limits(timeout: float | None, max_rows: int | None) -> tuple[float | None, int | None]:
-    """The time limit (None: none) and the row cap (None: none) from the arguments or the settings.
+class Limits(NamedTuple):
+    """What one raw query may use; None: no limit."""
 
-    ``None`` takes the setting (``query_timeout``, ``query_row_cap``); ``0`` means no limit.
+    timeout: float | None  # seconds of wall time, from the call to the last row
+    max_rows: int | None  # rows in the result
+    max_bytes: int | None  # bytes of values in the result
+    value_cap: int | None  # the longest value SQLite may build (SQLITE_LIMIT_LENGTH)
+
+    @property
+    def memory(self) -> int | None:
+        """The memory a raw SQL query's process may take beyond what it starts with."""
+        return None if self.value_cap is None else MEMORY_PER_VALUE * self.value_cap + MEMORY_BASE
+
+
+def limits(timeout: float | None, max_rows: int | None, max_bytes: int | None = None) -> Limits:
+    """The limits from the arguments or the settings: ``None`` takes the setting (``query_timeout``,
+    ``query_row_cap``, ``query_byte_cap``), ``0`` means none.
+
+    The longest value is the byte cap setting, or ``max_bytes`` when that is larger, and at least 1 MB: a
+    small cap on a view does not make the values inside the query small, and ``max_bytes=0`` (an export
+    of everything) does not lift it.
+
+    >>> limits(2, 0, 0)
+    Limits(timeout=2.0, max_rows=None, max_bytes=None, value_cap=50000000)
+    >>> limits(2, 10, 10**9).value_cap, limits(2, 10, 100).value_cap
+    (1000000000, 50000000)
     """
+    given = (timeout, max_rows, max_bytes)
     timeout = settings.get("query_timeout") if timeout is None else timeout
     max_rows = settings.get("query_row_cap") if max_rows is None else max_rows
+    setting = settings.get("query_byte_cap")
+    max_bytes = setting if max_bytes is None else max_bytes
     try:
-        timeout, max_rows = float(timeout), int(max_rows)
+        timeout, max_rows, max_bytes, setting = float(timeout), int(max_rows), int(max_bytes), int(setting)
     except (TypeError, ValueError):
-        raise UsageError(f"a time limit is seconds and a row cap a whole number, got {timeout!r} and {max_rows!r}") from None
-    if timeout < 0 or max_rows < 0:
-        raise UsageError("a time limit or a row cap cannot be negative (0 means none)")
-    return (timeout or None), (max_rows or None)
+        raise UsageError("a time limit is seconds, a row cap and a byte cap whole numbers, got "
+                         + ", ".join(map(repr, given))) from None
+    if timeout < 0 or max_rows < 0 or max_bytes < 0 or setting < 0:
+        raise UsageError("a time limit, a row cap or a byte cap cannot be negative (0 means none)")
+    largest = max(max_bytes, setting) if setting else max_bytes  # a setting of 0: no cap but the one given
+    value_cap = max(largest, MIN_VALUE_CAP) if largest else None
+    return Limits(timeout or None, max_rows or None, max_bytes or None, value_cap)
 
 
 def check_params(params: dict[str, Any] | None) -> dict[str, Any]:
@@ -165,13 +235,45 @@ def check_params(params: dict[str, Any] | None) -> dict[str, Any]:
     return params
 
 
+def value_size(value: Any) -> int:
+    """The bytes a value takes, about as written out: text in UTF-8, a number 8, lists and maps summed.
+
+    >>> value_size({"a": "东湖", "b": [1, None, b"xy"]})
+    18
+    """
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(value_size(k) + value_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return sum(map(value_size, value))
+    return 8
+
+
 def capped(rows: Iterator[dict], result: RawResult) -> Iterator[dict]:
-    """``rows`` up to ``result.max_rows``; sets ``result.truncated`` when more were there."""
+    """``rows`` up to ``result.max_rows`` rows and ``result.max_bytes`` bytes of values, and none past
+    ``result.deadline``; sets ``result.truncated`` (and ``truncated_by``) when more were there.
+
+    The deadline is looked at before each row is handed out, so the time the caller took with the rows
+    before counts: a slow consumer is stopped like a slow query."""
+    deadline = result.deadline
     try:
         for row in rows:
+            if deadline is not None:
+                deadline.check()
             if result.max_rows is not None and result.row_count >= result.max_rows:
-                result.truncated = True
+                result.truncated, result.truncated_by = True, "rows"
                 return
+            if result.max_bytes is not None:
+                size = sum(map(value_size, row.values()))
+                if result.byte_count + size > result.max_bytes:
+                    result.truncated, result.truncated_by = True, "bytes"
+                    return
+                result.byte_count += size
             result.row_count += 1
             yield row
     finally:
@@ -196,45 +298,51 @@ def unique_columns(names: list[str]) -> list[str]:
     return out
 
 
-class _Clock:
-    """Time spent inside SQLite (executing and fetching), not while the caller writes rows out."""
+class Deadline:
+    """The moment a raw query must be over: ``limit`` seconds (None: never) after it was created.
+
+    Wall time, not time inside the database: converting rows and writing them out count too."""
 
     def __init__(self, limit: float | None):
         self.limit = limit
-        self.spent = 0.0
-        self.started: float | None = None
-        self.expired = False
+        self.at = None if limit is None else time.monotonic() + limit
 
-    def __enter__(self) -> Self:
-        self.started = time.monotonic()
-        return self
+    def remaining(self) -> float | None:
+        return None if self.at is None else self.at - time.monotonic()
 
-    def __exit__(self, *exc: object) -> None:
-        self.spent += time.monotonic() - (self.started or time.monotonic())
-        self.started = None
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
 
-    def over(self) -> int:
-        if self.limit is not None and self.started is not None \
-                and self.spent + time.monotonic() - self.started > self.limit:
-            self.expired = True
-            return 1  # non-zero: SQLite interrupts the statement
-        return 0
+    def check(self) -> None:
+        if self.passed():
+            raise timeout_error(self.limit)
 
 
-def _authorize(action: int, arg1: str | None, arg2: str | None, database: str | None, source: str | None) -> int:
-    if action in _ALLOWED:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA and arg1 and arg1.lower() in INTROSPECTION_PRAGMAS:
-        return sqlite3.SQLITE_OK
-    # eponymous virtual tables (json_each, pragma_table_info) declare their schema through an internal
-    # statement that SQLite reports as an update of sqlite_master; nothing is written (read-only file)
-    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master":
-        return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
+@contextlib.contextmanager
+def alarm(limit: float | None) -> Iterator[None]:
+    """Raise :class:`QueryTimeout` wherever the block is after ``limit`` seconds (None: no alarm).
 
+    A backstop for what the checks between rows cannot reach — one row so large that building, decoding
+    or printing it alone outlasts the limit (a Cypher list of millions of items takes the driver
+    minutes). It is SIGALRM, so it works in the main thread only and is for a process that owns its
+    signals, the command line; elsewhere, or while another timer is set, it does nothing."""
+    usable = (limit is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    if not usable:
+        yield
+        return
 
-_ALLOWED = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-                      getattr(sqlite3, "SQLITE_RECURSIVE", 33)})
+    def ring(signum: int, frame: object) -> None:
+        raise timeout_error(limit)
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _path(store: Store | str | Path) -> Path:
@@ -251,87 +359,84 @@ def _path(store: Store | str | Path) -> Path:
     return path
 
 
-def _translate(exc: sqlite3.Error, clock: _Clock) -> AccountabilityError:
-    message = str(exc)
-    if clock.expired:
-        return QueryTimeout(f"query stopped after {clock.limit:g} s, its time limit "
-                            "(raise it with --timeout or ACCOUNTABILITY_QUERY_TIMEOUT)")
+def _translate(kind: str, message: str, deadline: Deadline, limit: Limits) -> AccountabilityError:
+    """The error a query's process reported (``kind``: the exception's class name) as the user sees it."""
+    if deadline.passed():
+        return timeout_error(deadline.limit)
+    if kind == "open":
+        return StoreError(message)
+    if kind in ("no rows", "Warning"):  # Warning: "You can only execute one statement at a time."
+        return QueryRefused(f"refused: {message}")
+    if kind == "MemoryError":
+        return QueryTooLarge(f"the query needs more than {in_bytes(limit.memory or 0)} of memory, the limit for a raw "
+                             f"query ({MEMORY_PER_VALUE} times the byte cap of {in_bytes(limit.value_cap or 0)} and "
+                             f"{in_bytes(MEMORY_BASE)}; raise it with --max-bytes or ACCOUNTABILITY_QUERY_BYTE_CAP)")
+    if kind == "DataError" and "too big" in message:
+        return QueryTooLarge(f"a value is longer than {in_bytes(limit.value_cap or 0)}, the byte cap, which no value "
+                             "in a raw query may pass (raise it with --max-bytes or ACCOUNTABILITY_QUERY_BYTE_CAP)")
+    function = re.search(r"not authorized to use function: (\w+)", message)
+    if function:
+        return QueryRefused(f"refused: {function.group(1).lower()}() is not available in a raw query: it loads code or "
+                            "hands out native pointers")
     if "not authorized" in message:
         return QueryRefused(f"refused: raw queries are read-only ({message})")
-    if isinstance(exc, sqlite3.ProgrammingError):
+    if kind == "ProgrammingError":
         return UsageError(f"SQL: {message}")
     if "readonly" in message or "read-only" in message:
         return QueryRefused(f"refused: raw queries are read-only ({message})")
     return AccountabilityError(f"SQL error: {message}")
 
 
-def _value(value: Any) -> Any:
-    return value.hex() if isinstance(value, (bytes, memoryview)) else value
-
-
-def open_readonly(path: Path, clock: _Clock | None = None) -> sqlite3.Connection:
-    """A connection of its own to the SQLite file at ``path`` behind guards 2–4 (see the module's
-    docstring); with ``clock``, SQLite stops once the clock's limit is spent."""
+def _receive(worker: Worker, deadline: Deadline, limit: Limits) -> tuple:
+    """The query process's next frame, before the deadline; its errors as the user sees them."""
     try:
-        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-                             check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open store {path}: {exc}") from None
-    try:
-        db.execute("PRAGMA query_only=ON")
-        db.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)  # ATTACH would create a file, even read-only
-        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a file that is no database fails here
-    except sqlite3.Error as exc:
-        db.close()
-        raise StoreError(f"cannot open store {path}: {exc}") from None
-    db.set_authorizer(_authorize)
-    if clock is not None:
-        db.set_progress_handler(clock.over, CHECK_EVERY)
-    return db
+        frame = worker.receive(deadline.remaining)
+    except TimeoutError:
+        raise timeout_error(limit.timeout) from None
+    except EOFError as exc:
+        if deadline.passed() or worker.process.returncode == -signal.SIGXCPU:  # killed by its CPU limit
+            raise timeout_error(limit.timeout) from None
+        raise AccountabilityError(f"the query's process ended without an answer ({exc})") from None
+    if frame[0] == "error":
+        raise _translate(frame[1], frame[2], deadline, limit)
+    return frame
 
 
 def run_sql(store: Store | str | Path, sql: str, params: dict[str, Any] | None = None,
-            timeout: float | None = None, max_rows: int | None = None) -> RawResult:
+            timeout: float | None = None, max_rows: int | None = None, max_bytes: int | None = None) -> RawResult:
     """Run one read-only SQL statement on the embedded store at ``store`` (a path or a SQLite store).
 
-    ``params`` are bound as named parameters (``:name``). ``timeout`` (seconds) and ``max_rows``: None
-    takes the settings, 0 means none. Refusals raise :class:`QueryRefused` (a usage error), an overrun
-    :class:`QueryTimeout`, SQLite's own errors an :class:`AccountabilityError` with SQLite's message.
-    Blobs come out as hex text.
+    ``params`` are bound as named parameters (``:name``). ``timeout`` (seconds, from this call to the last
+    row), ``max_rows`` and ``max_bytes``: None takes the settings, 0 means none (see :func:`limits`).
+    Refusals raise :class:`QueryRefused` (a usage error), an overrun :class:`QueryTimeout`, a value or a
+    process past its limits :class:`QueryTooLarge`, SQLite's own errors an :class:`AccountabilityError`
+    with SQLite's message. Blobs come out as hex text.
+
+    The statement runs in a process of its own (:mod:`accountability.sqlworker`), killed at the deadline.
     """
     check_sql(sql)
     params = check_params(params)
-    timeout, max_rows = limits(timeout, max_rows)
-    clock = _Clock(timeout)
-    db = open_readonly(_path(store), clock)
+    limit = limits(timeout, max_rows, max_bytes)
+    deadline = Deadline(limit.timeout)
+    job = {"path": str(_path(store)), "sql": sql, "params": params, "value_cap": limit.value_cap,
+           "memory": limit.memory, "timeout": limit.timeout}
     try:
-        with clock:
-            cursor = db.execute(sql, params)
-        if cursor.description is None:  # not a query after all: nothing ran that could write (guards)
-            raise QueryRefused("refused: only a statement that returns rows may run")
-        columns = unique_columns([d[0] for d in cursor.description])
-    except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
-        db.close()
-        raise QueryRefused(f"refused: {exc}") from None
-    except sqlite3.Error as exc:
-        db.close()
-        raise _translate(exc, clock) from None
+        worker = Worker(job)
+    except OSError as exc:
+        raise AccountabilityError(f"cannot start a process for the query: {exc}") from None
+    try:
+        columns = unique_columns(_receive(worker, deadline, limit)[1])
     except BaseException:
-        db.close()
+        worker.close()
         raise
-    result = RawResult("sql", columns, iter(()), max_rows, _close=db.close)
+    result = RawResult("sql", columns, iter(()), limit.max_rows, max_bytes=limit.max_bytes, deadline=deadline,
+                       _close=worker.close)
 
     def fetch() -> Iterator[dict]:
         try:
-            while True:
-                with clock:
-                    batch = cursor.fetchmany(500)
-                if not batch:
-                    return
-                for row in batch:
-                    yield dict(zip(columns, map(_value, row)))
-        except sqlite3.Error as exc:
-            raise _translate(exc, clock) from None
+            while (frame := _receive(worker, deadline, limit))[0] == "rows":
+                for row in frame[1]:
+                    yield dict(zip(columns, row))  # blobs come as hex text already
         finally:
             result.close()
 
@@ -344,7 +449,7 @@ LAZY_RUNNERS = {"cypher": ("accountability.stores.neo4j_query", "run_cypher")}
 
 
 def register(language: str, runner: Callable[..., RawResult]) -> None:
-    """Make ``runner(store, text, params, timeout, max_rows) -> RawResult`` answer ``language``."""
+    """Make ``runner(store, text, params, timeout, max_rows[, max_bytes]) -> RawResult`` answer ``language``."""
     RUNNERS[language] = runner
 
 
@@ -369,7 +474,8 @@ def runner(language: str) -> Callable[..., RawResult]:
 
 
 def run(store: Store | str | Path, text: str, params: dict[str, Any] | None = None, timeout: float | None = None,
-        max_rows: int | None = None, language: str | None = None) -> RawResult:
+        max_rows: int | None = None, language: str | None = None, max_bytes: int | None = None) -> RawResult:
     """A raw read-only query in the store's own language (SQL on SQLite, Cypher on Neo4j)."""
     language = language or language_of(store)
-    return runner(language)(store, text, params, timeout, max_rows)
+    extra = () if max_bytes is None else (max_bytes,)  # a runner written before byte caps takes five arguments
+    return runner(language)(store, text, params, timeout, max_rows, *extra)

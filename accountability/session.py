@@ -76,6 +76,7 @@ class Session:
     def roots(self) -> list[str]:
         """The topmost jurisdictions the user sees: their scope, or the roots of the tree."""
         if self.user.scope:
+            self.scope  # noqa: B018 - a scope that is not a jurisdiction here is refused, not listed
             return [self.user.scope]
         return sorted(j.id for j in self.graph.jurisdictions.values() if not j.parent_id)
 
@@ -94,7 +95,12 @@ class Session:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = Engine(self.graph, self.ruleset)
+            if self.ruleset.generation >= 2:
+                from accountability.trace_v2 import EngineV2
+
+                self._engine = EngineV2(self.graph, self.ruleset)
+            else:
+                self._engine = Engine(self.graph, self.ruleset)
         return self._engine
 
     def close(self) -> None:
@@ -115,10 +121,11 @@ class Session:
         raise NotFound(f"unknown hazard '{hazard_id}'")
 
     def search(self, text: str, table: str | None = None, limit: int = 50) -> list[dict]:
-        """Entities (of ``table``, or any) whose id, name or title contains ``text``, that the user may see."""
-        found = (r for r in self.store.search(text, limit=500 if table or not self.scope.everything else limit)
-                 if table is None or r["type"] == table)
-        return [r for r in found if self.visible(r["type"], r["id"])][:limit]
+        """Entities (of ``table``, or any) whose id, name or title contains ``text``, that the user may see.
+
+        The store applies the table and the scope inside its query: matches in scope are never crowded out
+        by matches elsewhere."""
+        return self.store.search(text, limit=limit, within=self.scope.jurisdictions, table=table)
 
     def incident_row(self, incident_id: str) -> dict:
         for row in self.store.rows("incidents", id=incident_id):
@@ -162,13 +169,60 @@ class Session:
         window = Window.on(on)
         engine = self.engine
         within = self.scope.jurisdictions
+        if self.ruleset.generation >= 2:
+            yield from self._trace_all_v2(on, window, within)
+            return
         with gc_paused():
             for hazard, events in self.store.hazard_records(unresolved_on=on, columns=HAZARD_COLUMNS):
                 if within is None or hazard["jurisdiction_id"] in within:
                     yield engine.chain(hazard, events, window)
 
+    def _trace_all_v2(self, on: str, window: Window, within) -> Iterator[Chain]:
+        """v2's reading: the hazards the store holds unresolved on ``on`` and those reopened by an event (their
+        rows may say closed), in id order, kept when unresolved by their events too."""
+        from accountability import conduct
+        from accountability.trace_v2 import HAZARD_COLUMNS as COLUMNS
+
+        engine = self.engine
+        records = engine.records.load_all()
+        columns = tuple(c for c in COLUMNS if c in self.store.schema.tables["hazards"].names)
+        rows = self.store.hazard_records(unresolved_on=on, columns=columns)
+        reopened = sorted(records.reopened())
+        if reopened:
+            more = self.store.hazard_records(ids=reopened, columns=columns)
+            rows = _merged(rows, more)
+        with gc_paused():
+            for hazard, _ in rows:
+                if within is not None and hazard["jurisdiction_id"] not in within:
+                    continue
+                if conduct.state(hazard, records.events(hazard["id"]), on)["unresolved"]:
+                    yield engine.chain(hazard, None, window)
+
     def incident(self, incident_id: str) -> IncidentChain:
+        """The incident's chain. Its linked hazards that lie outside the user's scope are withheld, whatever
+        the data links: they do not enter the chain (nor the window, which starts at the earliest linked
+        hazard the user sees), and ``withheld`` counts them without naming them."""
         incident = self.incident_row(incident_id)
         ids = list(incident["hazard_ids"] or ())
         hazards = list(self.store.hazard_records(ids=ids)) if ids else []
-        return self.engine.incident_chain(incident, hazards)
+        shown = [record for record in hazards if self.visible("hazards", record[0])]
+        chain = self.engine.incident_chain(incident, shown)
+        chain.withheld = len(hazards) - len(shown)
+        return chain
+
+
+def _merged(a: Iterator[tuple], b: Iterator[tuple]) -> Iterator[tuple]:
+    """Two streams of hazard records in id order, as one (a hazard in both, once); ``b`` is the short one."""
+    b = iter(b)
+    nb = next(b, None)
+    for record in a:
+        hid = record[0]["id"]
+        while nb is not None and nb[0]["id"] < hid:
+            yield nb
+            nb = next(b, None)
+        if nb is not None and nb[0]["id"] == hid:
+            nb = next(b, None)
+        yield record
+    while nb is not None:
+        yield nb
+        nb = next(b, None)

@@ -20,16 +20,29 @@ class Setting:
 
 SETTINGS = (
     Setting("store", "ACCOUNTABILITY_STORE", "accountability.db", "a SQLite file path or a bolt:// / neo4j:// URI"),
-    Setting("rules", "ACCOUNTABILITY_RULES", None, "a ruleset YAML file replacing graph_schema/rules.yaml"),
+    Setting("rules", "ACCOUNTABILITY_RULES", None, "a ruleset: a name (reference-v1, reference-v2) or a YAML file"),
     Setting("lang", "ACCOUNTABILITY_LANG", "zh", "language of labels and reports: zh or en"),
     Setting("query_timeout", "ACCOUNTABILITY_QUERY_TIMEOUT", 5.0, "seconds before a raw query is stopped"),
     Setting("query_row_cap", "ACCOUNTABILITY_QUERY_ROW_CAP", 10_000, "rows a raw query returns at most"),
+    Setting("query_byte_cap", "ACCOUNTABILITY_QUERY_BYTE_CAP", 50_000_000,
+            "bytes of values a raw query returns at most; no value inside a raw SQL query may be longer"),
     Setting("neo4j_database", "NEO4J_DATABASE", None, "the Neo4j database (default: the server's default)"),
     Setting("user", "ACCOUNTABILITY_USER", None,
             "who uses the command line: the audit trail names them; with access control, their account"),
     Setting("users", "ACCOUNTABILITY_USERS", None, "a TOML file of users, roles and scopes: turns access control on"),
+    Setting("login_failures", "ACCOUNTABILITY_LOGIN_FAILURES", 5,
+            "failed sign-ins of one user name within the window that lock the name"),
+    Setting("login_window", "ACCOUNTABILITY_LOGIN_WINDOW", 900, "seconds over which failed sign-ins are counted"),
+    Setting("login_lockout", "ACCOUNTABILITY_LOGIN_LOCKOUT", 900, "seconds a locked name or address stays locked"),
+    Setting("login_address_failures", "ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES", 20,
+            "failed sign-ins from one client address (app) that lock the address; 0: not counted"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a setting (for messages about its value)."""
+    return _BY_NAME[name].env
 
 
 def get(name: str) -> Any:

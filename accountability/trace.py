@@ -20,13 +20,14 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 import orjson
 
+from accountability import anchors
 from accountability.graph import FOREVER, Graph, Organization, Post
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Ruleset, Selector
 
-REGULATOR_ANCHORS = {"sector_departments", "comprehensive_departments", "government", "party_committee"}
-TOWNSHIP_ANCHORS = {"township_government", "township_party_committee"}
-ENTERPRISE_ANCHORS = {"enterprise", "enterprise_park"}
+REGULATOR_ANCHORS = anchors.in_context("regulator")
+TOWNSHIP_ANCHORS = anchors.in_context("township")
+ENTERPRISE_ANCHORS = anchors.in_context("enterprise")
 ACCIDENT_MEASURES = ("deaths", "serious_injuries", "direct_loss_yuan")
 # what Engine.chain reads of a hazard (batch work reads no more)
 HAZARD_COLUMNS = ("id", "industry", "level", "jurisdiction_id", "organization_id", "found_on", "deadline", "closed_on")
@@ -101,11 +102,15 @@ class Holder(NamedTuple):  # a tuple: built once per link and holder, hundreds o
     end: str | None
     acting: bool
     overlap: tuple[str, str] | None = None  # within the window (window mode only)
+    # v2 rulesets: (status, reasons) — exempt, no_conditions or accountable, and the records or facts why
+    assessment: tuple[str, tuple[dict, ...]] | None = None
 
     def as_dict(self) -> dict:
         d = {"person_id": self.person_id, "name": self.name, "start": self.start, "end": self.end, "acting": self.acting}
         if self.overlap:
             d["overlap"] = {"start": self.overlap[0], "end": self.overlap[1]}
+        if self.assessment is not None:
+            d["assessment"] = {"status": self.assessment[0], "reasons": list(self.assessment[1])}
         return d
 
 
@@ -136,11 +141,12 @@ class Link(_Shares):
     """
 
     __slots__ = ("post_id", "post_title", "organization_id", "jurisdiction_id", "duty", "degree", "rules", "basis",
-                 "escalated", "holders", "path", "rank", "_explain", "_shared")
+                 "escalated", "holders", "path", "rank", "_explain", "_shared", "evidence", "act")
 
     def __init__(self, post_id: str, post_title: str, organization_id: str, jurisdiction_id: str, duty: str,
                  degree: str, rules: tuple[str, ...], basis: tuple[str, ...], escalated: bool,
-                 holders: tuple[Holder, ...], path: tuple[str, ...], explain: tuple, rank: tuple = ()):
+                 holders: tuple[Holder, ...], path: tuple[str, ...], explain: tuple, rank: tuple = (),
+                 evidence: tuple[dict, ...] | None = None, act: tuple[str, str] | None = None):
         self.post_id = post_id
         self.post_title = post_title
         self.organization_id = organization_id
@@ -155,13 +161,20 @@ class Link(_Shares):
         self.rank = rank  # ordering within a chain
         self._explain = explain  # the arguments of _sentence, rendered on first use
         self._shared = None  # explanation, JSON and CSV pieces: common to copies with other paths
+        self.evidence = evidence  # v2: the records behind the link (None under v1 rulesets: no key in the output)
+        self.act = act  # v2 conduct links: (rule, day of the act); such a link merges only with the same act
 
     def __repr__(self) -> str:
         return f"Link({self.post_id!r}, {self.duty!r}, {self.degree!r}, escalated={self.escalated})"
 
     @property
-    def key(self) -> tuple[str, str, bool]:
-        return (self.post_id, self.duty, self.escalated)
+    def key(self) -> tuple:
+        """What merges links: (post, duty, escalated); for a conduct link, (post, rule, day of the act)."""
+        if self.act is None:
+            return (self.post_id, self.duty, self.escalated)
+        if self.post_id is None:  # rule 12: a duty officer named without a post, keyed by the person
+            return (None,) + self.act + tuple(h.person_id for h in self.holders)
+        return (self.post_id,) + self.act
 
     @property
     def explanation(self) -> dict:
@@ -182,11 +195,12 @@ class Link(_Shares):
         other.rules, other.basis, other.escalated = self.rules, self.basis, self.escalated
         other.holders, other.path, other.rank = self.holders, prefix + self.path, self.rank
         other._explain, other._shared = self._explain, self._shared
+        other.evidence, other.act = self.evidence, self.act
         return other
 
     def copy(self, **changes: Any) -> "Link":
         """A link with other facts (a merge): shares nothing cached with this one."""
-        fields = {name: getattr(self, name) for name in Link.__slots__[:12]}
+        fields = {name: getattr(self, name) for name in Link.__slots__[:12] + ("evidence", "act")}
         fields.update(changes)
         return Link(**fields, explain=self._explain)
 
@@ -195,7 +209,7 @@ class Link(_Shares):
 
     def _facts(self, ruleset: Ruleset, lang: str) -> dict:
         """Everything in ``as_dict`` before the path: what copies with other paths have in common."""
-        return {
+        facts = {
             "post_id": self.post_id,
             "post_title": self.post_title,
             "organization_id": self.organization_id,
@@ -207,6 +221,9 @@ class Link(_Shares):
             "escalated": self.escalated,
             "holders": [h.as_dict() for h in self.holders],
         }
+        if self.evidence is not None:
+            facts["evidence"] = list(self.evidence)
+        return facts
 
     def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
         """The link as JSON (the same as ``as_dict``), around pieces serialized once for every copy."""
@@ -291,9 +308,12 @@ class IncidentChain:
     links: list[Link]
     gaps: list[dict]
     hazards: list[Chain]
+    withheld: int = 0  # linked hazards outside the user's scope, left out (see Session.incident)
+    # v2, an incident with occurred_at: {steps, on_duty} of its required reports (accountability.reporting)
+    reporting: dict | None = None
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
-        return {
+        d = {
             "incident_id": self.incident["id"],
             "level": self.level,
             "decided_by": self.decided_by,
@@ -302,6 +322,11 @@ class IncidentChain:
             "links": [link.as_dict(ruleset, lang) for link in self.links],
             "gaps": self.gaps,
         }
+        if self.withheld:  # only for a scoped user: everyone else's output stays as it was
+            d["withheld_hazards"] = self.withheld
+        if self.reporting is not None:
+            d["reporting"] = self.reporting
+        return d
 
 
 @dataclass(slots=True)
@@ -314,6 +339,8 @@ class _Level:
     raise_gaps: bool = True
     departments: tuple[Organization, ...] = ()  # the rule-2 departments here
     enterprise: Organization | None = None
+    unit: str | None = None  # v2: the hazard's organization, for portfolios that name it (rule 2b)
+    vacancies: bool | None = None  # v2: escalated tiers report vacant posts too (None: v1's reading)
 
 
 class Engine:
@@ -552,19 +579,8 @@ class Engine:
     # -- evaluating selectors ---------------------------------------------------------------------------
 
     def _anchor(self, anchor: str, level: _Level) -> list[Organization]:
-        g = self.graph
-        if anchor == "enterprise":
-            return [level.enterprise] if level.enterprise else []
-        if anchor == "enterprise_park":
-            e = level.enterprise
-            parent = g.org(e.parent_id) if e and e.parent_id else None
-            return [parent] if parent and parent.kind == "park_committee" else []
-        if anchor == "sector_departments":
-            return list(level.departments)
-        if anchor == "comprehensive_departments":
-            return g.departments(level.jurisdiction_id, supervision="comprehensive")
-        kind = anchor.removeprefix("township_")
-        return g.organizations(level.jurisdiction_id, kind)
+        """The organizations a selector's anchor names at ``level`` (``accountability.anchors``)."""
+        return anchors.ANCHORS[anchor].find(self.graph, level)
 
     def _evaluate(self, plan: list, level: _Level, industry: str | None, window: Window) -> Part:
         span = (day(window.start), day(window.end))
@@ -632,7 +648,7 @@ class Engine:
         end = window.end
         is_day = window.is_day
         escalated = level.escalated
-        vacancies = level.raise_gaps and not escalated
+        vacancies = level.raise_gaps and not escalated if level.vacancies is None else level.vacancies
         duty_order = self.duty_order
         explained = (self.labels, self.graph.jurisdictions, level.jurisdiction_id, industry)
         for post, org, selector, rules, basis, intervals, order in found:
@@ -643,7 +659,7 @@ class Engine:
                 for t in post.tenures:
                     if t.start <= end <= t.end:  # tuple.__new__: a NamedTuple's own __new__ is Python
                         holders.append(new_tuple(Holder, (t.person_id, t.name, t.start,
-                                                          None if t.end == FOREVER else t.end, t.acting, None)))
+                                                          None if t.end == FOREVER else t.end, t.acting, None, None)))
                 held = [intervals[0]] if holders else []
             else:
                 held = []
@@ -764,11 +780,15 @@ def _merge(a: Link, b: Link, weight: dict[str, int]) -> Link:
         if old and old.overlap and h.overlap:
             h = h._replace(overlap=(min(old.overlap[0], h.overlap[0]), max(old.overlap[1], h.overlap[1])))
         holders[k] = h
+    changes = {}
+    if a.evidence is not None or b.evidence is not None:  # v2: the records behind both, each once
+        changes["evidence"] = (a.evidence or ()) + tuple(e for e in b.evidence or () if e not in (a.evidence or ()))
     return heavy.copy(
         rules=a.rules + tuple(r for r in b.rules if r not in a.rules),
         basis=a.basis + tuple(x for x in b.basis if x not in a.basis),
         holders=tuple(sorted(holders.values(), key=lambda h: (h.start, h.person_id))),
         rank=min(a.rank, b.rank),
+        **changes,
     )
 
 

@@ -27,13 +27,14 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import networkx as nx
 
 from accountability.access import NOBODY_CONFIGURED, User
+from accountability.dataset import LIMITS, check_workbook, inflation_errors, too_large
 from accountability.errors import InvalidDataset, NotFound, StoreError, UsageError
 from accountability.graph import FOREVER
 from accountability.trace import Chain, Window, day, hazard_state, iso
@@ -204,6 +205,44 @@ class Labels:
             parts.append(f"{gap['from']} 至 {gap['to']}" if zh else f"{gap['from']} to {gap['to']}")
         return ("：" if zh else ": ").join([parts[0], ("，" if zh else ", ").join(parts[1:])]) if len(parts) > 1 \
             else parts[0]
+
+    def evidence(self, record: dict) -> str:
+        """One record behind a link or an exemption (v2), e.g. "检查 X1（2026-01-10，责令整改）"."""
+        zh = self.lang == "zh"
+        kind = record.get("kind")
+        if kind == "inspection":
+            what = self.term("inspection_outcomes", record.get("outcome"))
+            return f"检查 {record['id']}（{record['date']}，{what}）" if zh else \
+                f"inspection {record['id']} ({record['date']}, {what})"
+        if kind == "event":
+            what = self.term("event_kinds", record.get("event"))
+            if record.get("outcome"):
+                what += ("：" if zh else ": ") + self.term("reinspection_outcomes", record["outcome"])
+            return f"{what}（{record['date']}，隐患 {record['hazard_id']}）" if zh else \
+                f"{what} ({record['date']}, hazard {record['hazard_id']})"
+        if kind == "designation":
+            what = self.term("designation_kinds", record.get("designation"))
+            return f"{what}（自 {record['date']}，对象 {record['target_id']}）" if zh else \
+                f"{what} (from {record['date']}, for {record['target_id']})"
+        if kind == "tenure":
+            return f"到任 {record['start']}，任职 {record['days']} 天（少于 {record['min_days']} 天）" if zh else \
+                f"in post since {record['start']}: {record['days']} days (fewer than {record['min_days']})"
+        if kind == "overlap":
+            return (f"在该期间任职 {record['days']} 天（少于 {record['min_days']} 天，他人任职 {record['other_days']} 天）"
+                    if zh else f"{record['days']} days in post in the period (fewer than {record['min_days']}; "
+                    f"another holder {record['other_days']} days)")
+        return orjson.dumps(record).decode()
+
+    def assessment(self, holder) -> str:
+        """A holder's assessment (v2) with its reasons, or "" under v1."""
+        if holder is None or holder.assessment is None:
+            return ""
+        status, reasons = holder.assessment
+        text = self.term("assessment_statuses", status)
+        if reasons:
+            text += ("：" if self.lang == "zh" else ": ") + ("；" if self.lang == "zh" else "; ").join(
+                self.evidence(r) for r in reasons)
+        return text
 
 
 # -- one session for every page, reopened after an import ------------------------------------------------
@@ -443,6 +482,35 @@ def tenures_of_person(session, person_id: str) -> list[dict]:
                     "role": post.get("role"), "organization_id": org.get("id"), "organization": org.get("name"),
                     "organization_kind": org.get("kind"), "jurisdiction_id": org.get("jurisdiction_id"),
                     "start": r["start"], "end": r["end"], "acting": bool(r["acting"])})
+    return out
+
+
+def conduct_of_person(session, tenures: list[dict]) -> list[dict]:
+    """The records of what the person did in the posts they held (v2's conduct records), newest first: the
+    inspections they led, the events they signed (closures, orders, escalations, re-inspections) and the
+    designations they carried, each while they held the post. Records of units or hazards outside the
+    user's scope are left out."""
+    out = []
+    for x in tenures:
+        post, start, end = x["post_id"], x["start"], x["end"] or FOREVER
+        for r in session.store.rows("inspections", post_id=post):
+            if start <= r["on"] <= end and session.visible("organizations", r["organization_id"]):
+                out.append({"date": r["on"], "post_id": post, "target": r["organization_id"],
+                            "record": {"kind": "inspection", "id": r["id"], "date": r["on"], "outcome": r["outcome"]},
+                            "hazard_ids": list(r["hazard_ids"] or ())})
+        for e in session.store.rows("events", post_id=post):
+            if start <= e["on"] <= end and session.visible("hazards", e["hazard_id"]):
+                record = {"kind": "event", "hazard_id": e["hazard_id"], "date": e["on"], "event": e["kind"]}
+                if e.get("outcome"):
+                    record["outcome"] = e["outcome"]
+                out.append({"date": e["on"], "post_id": post, "target": e["hazard_id"], "record": record,
+                            "hazard_ids": [e["hazard_id"]]})
+        for d in session.store.rows("designations", post_id=post):
+            if d["start"] <= end and (d["end"] or FOREVER) >= start:
+                out.append({"date": d["start"], "post_id": post, "target": d["target_id"],
+                            "record": {"kind": "designation", "post_id": post, "designation": d["kind"],
+                                       "target_id": d["target_id"], "date": d["start"]}, "hazard_ids": []})
+    out.sort(key=lambda r: (r["date"], r["post_id"]), reverse=True)
     return out
 
 
@@ -989,9 +1057,10 @@ def _legend(kinds: list[str], lang: str) -> str:
 
 # -- uploads -------------------------------------------------------------------------------------------------
 
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
+# An upload is a dataset like any other: the reader's limits (accountability.dataset.LIMITS) hold for it too
+MAX_UNCOMPRESSED = LIMITS.bytes
 MAX_FILES = 200
-MAX_RATIO = 200  # a member inflating more than this is treated as a zip bomb
+MAX_RATIO = LIMITS.ratio  # a member inflating more than this is treated as a zip bomb
 DATASET_SUFFIXES = (".csv", ".json", ".xlsx")
 
 
@@ -1002,7 +1071,6 @@ def check_archive(archive: zipfile.ZipFile, max_bytes: int = MAX_UNCOMPRESSED, m
     errors = []
     if len(members) > max_files:
         errors.append(f"archive: {len(members)} members, at most {max_files} allowed")
-    total = 0
     for m in members:
         name = m.filename
         path = PurePosixPath(name.replace("\\", "/"))
@@ -1010,11 +1078,7 @@ def check_archive(archive: zipfile.ZipFile, max_bytes: int = MAX_UNCOMPRESSED, m
             errors.append(f"archive: {name}: a path outside the folder")
         if stat.S_ISLNK(m.external_attr >> 16):
             errors.append(f"archive: {name}: a symbolic link")
-        total += m.file_size
-        if m.compress_size and m.file_size / m.compress_size > MAX_RATIO and m.file_size > 1024 * 1024:
-            errors.append(f"archive: {name}: inflates {m.file_size // m.compress_size}× (a zip bomb?)")
-    if total > max_bytes:
-        errors.append(f"archive: {total} bytes uncompressed, at most {max_bytes} allowed")
+    errors += inflation_errors(archive, "archive", replace(LIMITS, bytes=max_bytes))
     if errors:
         raise InvalidDataset(errors)
 
@@ -1087,24 +1151,50 @@ def save_upload(name: str, data: bytes, dest: str | Path) -> Path:
         import io
 
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as book:  # a workbook is a zip: same limits
-                check_archive(book, max_files=10_000)
+            with zipfile.ZipFile(io.BytesIO(data)) as book:  # refused before it is written, as the CLI refuses it
+                check_workbook(book, name)
         except zipfile.BadZipFile:
             raise InvalidDataset([f"{name}: not a readable .xlsx workbook"]) from None
-    elif suffix != ".json":
-        raise InvalidDataset([f"{name}: expected a .zip of CSV files, an .xlsx workbook or a .json file"])
+    elif suffix == ".json":
+        too_large(name, len(data))
+    else:
+        raise InvalidDataset([wrong_upload(name)])
     target = dest / f"dataset{suffix}"
     target.write_bytes(data)
     return target
 
 
+def wrong_upload(name: str) -> str:
+    """What to upload instead of ``name``: a dataset is several tables, so one CSV file cannot hold it.
+    The message names the forms and the contract's tables, so that the user knows what to put together.
+
+    >>> wrong_upload("hazards.csv").split(":")[0]
+    'hazards.csv'
+    """
+    tables = SCHEMA.tables.values()
+    required = ", ".join(f"{t.name}.csv" for t in tables if not t.optional)
+    optional = ", ".join(f"{t.name}.csv" for t in tables if t.optional)
+    start = (f"{name}: one CSV file is one table, and a dataset has several" if name.lower().endswith(".csv")
+             else f"{name}: not a dataset file")
+    return (f"{start}. Upload a .zip of the folder of CSV files ({required}; optional: {optional}), "
+            f"an .xlsx workbook with one sheet per table, or a .json file {{table: [rows]}}")
+
+
 def split_error(line: str) -> dict:
-    """A validation error ``table:row: column: reason`` as columns (the whole line when it has no such shape).
+    """A validation error ``table:row: column: reason`` (or ``table: reason``, about a whole table) as
+    columns; the parts a line does not have are empty, not None: a table shows them blank.
 
     >>> split_error("tenures:4: end: before start (2024-01-01)")
     {'table': 'tenures', 'row': 4, 'column': 'end', 'reason': 'before start (2024-01-01)'}
+    >>> split_error("events: missing table")
+    {'table': 'events', 'row': '', 'column': '', 'reason': 'missing table'}
+    >>> split_error("archive: not a readable zip file")
+    {'table': '', 'row': '', 'column': '', 'reason': 'archive: not a readable zip file'}
     """
     m = re.match(r"^([a-z_]+):(\d+): ([^:]+): (.*)$", line, re.DOTALL)
     if m:
         return {"table": m[1], "row": int(m[2]), "column": m[3], "reason": m[4]}
-    return {"table": None, "row": None, "column": None, "reason": line}
+    m = re.match(r"^([a-z_]+): (.*)$", line, re.DOTALL)
+    if m and m[1] in SCHEMA.tables:
+        return {"table": m[1], "row": "", "column": "", "reason": m[2]}
+    return {"table": "", "row": "", "column": "", "reason": line}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -20,8 +19,9 @@ import streamlit as st
 import yaml
 
 from accountability import settings
-from accountability.access import NOBODY_CONFIGURED, Account, User, authenticate, configured_users
+from accountability.access import NOBODY_CONFIGURED, Account, User, configured_users, sign_in
 from accountability.errors import AccessDenied, AccountabilityError
+from accountability.lockout import TooManyAttempts
 from accountability.ui import Labels, LiveSession, exposure_ranking, hazard_summary, md
 from graph_schema import InvalidSchema
 
@@ -34,6 +34,7 @@ PAGES = {
     "gaps": "app_pages/gaps.py",
     "queries": "app_pages/queries.py",
     "report": "app_pages/report.py",
+    "calibrate": "app_pages/calibrate.py",
     "data": "app_pages/data.py",
 }
 
@@ -80,7 +81,7 @@ def as_of() -> str:
 def sidebar() -> None:
     """The language switch, the one "as of" date and the store, on every page."""
     with st.sidebar:
-        st.radio("语言 / Language", ["zh", "en"], key="global_lang", horizontal=True,
+        st.radio("语言 / Language", ["zh", "en"], key="global_lang", horizontal=True, on_change=_relabel,
                  index=1 if settings.get("lang") == "en" else 0,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
         initial = dt.date.today()
@@ -95,9 +96,6 @@ def sidebar() -> None:
 
 
 # -- who is using the app -----------------------------------------------------------------------------------
-
-# Failed sign-ins allowed per browser session before it must wait LOCKOUT seconds.
-MAX_FAILURES, LOCKOUT = 5, 60.0
 
 
 def accounts() -> dict[str, Account] | None:
@@ -135,7 +133,9 @@ def must_sign_in() -> bool:
 
 
 def login() -> None:
-    """With access control on, show the sign-in form and stop the page until a user signs in."""
+    """With access control on, show the sign-in form and stop the page until a user signs in. Failed
+    sign-ins are counted with the store, per name and per client address (``accountability.lockout``): a
+    reload, another browser or a restarted server starts with the same count."""
     table = accounts()
     if table is None or st.session_state.get("global_user") is not None:
         return
@@ -146,19 +146,17 @@ def login() -> None:
         password = st.text_input(plain("login.password"), type="password", max_chars=200)
         submitted = st.form_submit_button(plain("login.submit"), type="primary")
     if submitted:
-        failures = st.session_state.setdefault("global_failures", [])
-        now = time.monotonic()
-        failures[:] = [f for f in failures if now - f < LOCKOUT]
-        if len(failures) >= MAX_FAILURES:
-            st.error(t("login.too_many"))
+        try:
+            st.session_state["global_user"] = sign_in(table, name.strip(), password, store_uri(),
+                                                      st.context.ip_address)
+        except TooManyAttempts as exc:
+            st.error(t("login.too_many", minutes=exc.minutes))
+        except AccessDenied:
+            st.error(t("login.failed"))
+        except AccountabilityError as exc:  # the count cannot be kept, a lockout setting is wrong: no entry
+            st.error(md(str(exc)))
         else:
-            try:
-                st.session_state["global_user"] = authenticate(table, name.strip(), password)
-                st.session_state.pop("global_failures", None)
-                st.rerun()
-            except AccessDenied:
-                failures.append(now)
-                st.error(t("login.failed"))
+            st.rerun()
     st.stop()
 
 
@@ -200,7 +198,18 @@ def session() -> Iterator[Any]:
         st.page_link(PAGES["data"], label=plain("data.title"), icon=":material/upload:")
         st.stop()
     with errors(), live(store_uri()).use(user()) as s:
+        _check_scope(s)
         yield s
+
+
+def _check_scope(s) -> None:
+    """Stop the page, saying why, when the user's scope is not a jurisdiction of this store (a typing
+    mistake in the users table, or a dataset that changed): such a user may see nothing."""
+    try:
+        s.scope  # noqa: B018 - built here, refused here
+    except AccessDenied:
+        st.error(t("login.unknown_scope", user=s.user.name, scope=s.user.scope))
+        st.stop()
 
 
 def require_store() -> None:
@@ -290,6 +299,20 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def selectbox(label: str, options: Any, key: str, **kwargs: Any) -> Any:
+    """``st.selectbox`` in the current language, its placeholder included (Streamlit's own is English)."""
+    st.session_state.setdefault("global_relabel", set()).add(key)
+    return st.selectbox(label, options, key=key, placeholder=plain("common.choose"), **kwargs)
+
+
+def _relabel() -> None:
+    """On a language switch, give every select box its choice again. A keyed widget keeps its identity
+    whatever its labels, so the browser would go on showing the chosen option in the old language."""
+    for key in st.session_state.get("global_relabel", ()):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def yes(value: bool) -> str:
     return "✓" if value else ""
 
@@ -306,8 +329,8 @@ def picker(table: str, key: str, placeholder_key: str, limit: int = 50) -> str |
         return None
     options = [r["id"] for r in found]
     names = {r["id"]: r["name"] for r in found}
-    return st.selectbox(plain("common.pick"), options, index=None, key=f"{key}_pick",
-                        format_func=lambda rid: f"{names.get(rid) or ''} ({rid})")
+    return selectbox(plain("common.pick"), options, index=None, key=f"{key}_pick",
+                     format_func=lambda rid: f"{names.get(rid) or ''} ({rid})")
 
 
 def page_link(page: str, label: str, **params: str) -> None:
@@ -332,8 +355,8 @@ def jurisdiction_select(label_key: str, key: str, deepest: str = "township", all
         L = labels(s)
         names = {jid: L.place(jid) for jid in order}
     options = ([None] if allow_all else []) + order
-    return st.selectbox(plain(label_key), options, key=key, format_func=lambda j: plain("common.all") if j is None
-                        else names[j])
+    return selectbox(plain(label_key), options, key=key, format_func=lambda j: plain("common.all") if j is None
+                     else names[j])
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

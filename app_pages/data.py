@@ -15,6 +15,14 @@ from app_pages import common
 from app_pages.common import md, plain, t
 from graph_schema import SCHEMA
 
+
+def _problems(lines: list[str]) -> pd.DataFrame:
+    """Validation errors or warnings (``table:row: column: reason``) as a table."""
+    return pd.DataFrame([split_error(e) for e in lines], dtype=str).rename(columns={
+        "table": plain("data.table"), "row": plain("data.row"), "column": plain("data.column"),
+        "reason": plain("data.reason")})
+
+
 st.title(t("data.title"))
 common.require(IMPORT)
 uri = common.store_uri()
@@ -34,8 +42,15 @@ except AccountabilityError as exc:
 
 st.subheader(t("data.upload"))
 st.caption(t("data.upload_help"))
-upload = st.file_uploader(plain("data.file"), type=["zip", "xlsx", "json"], key="dt_file")
-if upload is not None:
+# A .csv is let through the uploader so that it can be told what to upload instead (the uploader's own
+# refusal says only that the type is not allowed).
+upload = st.file_uploader(plain("data.file"), type=["zip", "xlsx", "json", "csv"], key="dt_file")
+if upload is not None and not upload.name.lower().endswith((".zip", ".xlsx", ".json")):
+    tables = SCHEMA.tables.values()
+    st.error(t("data.wrong_kind", name=upload.name,
+               required=", ".join(f"{x.name}.csv" for x in tables if not x.optional),
+               optional=", ".join(f"{x.name}.csv" for x in tables if x.optional)))
+elif upload is not None:
     token = f"{upload.file_id}:{upload.size}"
     checked = st.session_state.get("dt_checked")
     if not checked or checked["token"] != token:
@@ -48,14 +63,15 @@ if upload is not None:
         st.session_state["dt_checked"] = checked
     if checked["errors"]:
         st.error(t("data.invalid", n=len(checked["errors"])))
-        st.dataframe(pd.DataFrame([split_error(e) for e in checked["errors"]]).rename(columns={
-            "table": plain("data.table"), "row": plain("data.row"), "column": plain("data.column"),
-            "reason": plain("data.reason")}), hide_index=True, width="stretch")
+        st.dataframe(_problems(checked["errors"]), hide_index=True, width="stretch")
     else:
         dataset = checked["dataset"]
         st.success(t("data.valid", rows=sum(dataset.counts().values()), digest=dataset.content_hash()[:12]))
         st.dataframe(pd.DataFrame([{plain("data.table"): k, plain("data.rows"): v}
                                    for k, v in dataset.counts().items()]), hide_index=True)
+        if dataset.warnings:
+            st.warning(t("data.warnings", n=len(dataset.warnings)))
+            st.dataframe(_problems(dataset.warnings), hide_index=True, width="stretch")
         if st.button(plain("data.import"), type="primary", key="dt_import"):
             with st.spinner(plain("data.importing")), common.errors():
                 with live.lock, open_store(uri) as store:

@@ -64,9 +64,9 @@ with common.session() as s:
     if text.strip():
         found = s.search(text, limit=50)
         if found:
-            st.selectbox(plain("explore.results", n=len(found)), [node_key(r["type"], r["id"]) for r in found],
-                         index=None, key="ex_result", on_change=_pick_result,
-                         format_func=lambda k: _result_label(k, found, L))
+            common.selectbox(plain("explore.results", n=len(found)), [node_key(r["type"], r["id"]) for r in found],
+                             index=None, key="ex_result", on_change=_pick_result,
+                             format_func=lambda k: _result_label(k, found, L))
         else:
             st.caption(t("common.nothing_found"))
 
@@ -94,9 +94,9 @@ with common.session() as s:
 
     st.subheader(t("explore.selected"))
     by_key = {n["key"]: n for n in drawn["nodes"]}
-    chosen = st.selectbox(plain("explore.node"), list(by_key), key="ex_node",
-                          format_func=lambda k: f"{kind_label(by_key[k]['kind'], common.lang())} · "
-                                                f"{by_key[k]['name']} ({by_key[k]['id']})")
+    chosen = common.selectbox(plain("explore.node"), list(by_key), key="ex_node",
+                              format_func=lambda k: f"{kind_label(by_key[k]['kind'], common.lang())} · "
+                                                    f"{by_key[k]['name']} ({by_key[k]['id']})")
     node = by_key[chosen]
     props, actions = st.columns([2, 1])
     with props:

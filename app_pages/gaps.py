@@ -32,8 +32,8 @@ with common.session() as s:
         jid = common.jurisdiction_select("gaps.jurisdiction", "gp_jurisdiction")
     with b:
         kinds = [None] + list(query.parameters["kind"].values)
-        kind = st.selectbox(plain("gaps.kind"), kinds, key="gp_kind",
-                            format_func=lambda k: plain("common.all") if k is None else L.term("gap_kinds", k))
+        kind = common.selectbox(plain("gaps.kind"), kinds, key="gp_kind",
+                                format_func=lambda k: plain("common.all") if k is None else L.term("gap_kinds", k))
     big = common.big_scope(s, s.graph.subtree(jid) if jid else None)
     if big:
         common.confirm_once(f"gp_run_{jid}_{kind}_{on}", plain("gaps.run"), t("gaps.big", n=common.BIG_SCOPE))

@@ -1,6 +1,8 @@
 """Hazard: who is accountable for one hazard on the "as of" date, why (rules, legal basis, the path in the
 graph), what is missing (gaps), and who held the posts while the hazard was open."""
 
+import datetime as dt
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -12,6 +14,7 @@ from app_pages import common
 from app_pages.common import frame, md, page_link, plain, t
 
 SUGGESTIONS = 200
+LAST_DAY = dt.date.max.toordinal()
 
 
 def _open(hid: str | None) -> None:
@@ -34,9 +37,9 @@ with common.session() as s:
             if text.strip():
                 found = s.search(text, "hazards")
                 names = {r["id"]: r["name"] for r in found}
-                st.selectbox(plain("common.pick"), list(names), index=None, key="hz_found",
-                             on_change=_picked, args=("hz_found",),
-                             format_func=lambda h: f"{h} · {names.get(h) or ''}")
+                common.selectbox(plain("common.pick"), list(names), index=None, key="hz_found",
+                                 on_change=_picked, args=("hz_found",),
+                                 format_func=lambda h: f"{h} · {names.get(h) or ''}")
         with b:
             first = []
             for hazard, _ in s.store.hazard_records(unresolved_on=on):
@@ -46,9 +49,9 @@ with common.session() as s:
                 if len(first) >= SUGGESTIONS:
                     break
             described = {h["id"]: h["description"] for h in first}
-            st.selectbox(plain("hazard.unresolved", n=len(first)), list(described), index=None, key="hz_list",
-                         on_change=_picked, args=("hz_list",),
-                         format_func=lambda h: f"{h} · {described.get(h) or ''}")
+            common.selectbox(plain("hazard.unresolved", n=len(first)), list(described), index=None, key="hz_list",
+                             on_change=_picked, args=("hz_list",),
+                             format_func=lambda h: f"{h} · {described.get(h) or ''}")
     hid = st.query_params.get("hazard")
     if not hid:
         st.info(t("hazard.pick_one"))
@@ -62,12 +65,14 @@ with common.session() as s:
         chain = s.trace(hid, as_of=when)
 
     st.header(f"{md(hid)} · {md(hazard['description'] or '')}")
-    facts = st.columns(4)
-    facts[0].metric(plain("cols.industry"), L.industry(hazard["industry"]))
-    facts[1].metric(plain("cols.level"), L.term("hazard_levels", hazard["level"]))
-    facts[2].metric(plain("cols.status"), L.term("hazard_statuses", hazard["status"]))
     overdue = next((g for g in chain.gaps if g["kind"] == "overdue"), None)
-    facts[3].metric(plain("cols.days_overdue"), overdue["days"] if overdue else 0)
+    # badges, not metrics: a metric's large type cuts words like "Under rectification" to "Under rectifi…"
+    badges = [("red" if hazard["level"] == "major" else "gray", L.term("hazard_levels", hazard["level"])),
+              ("green" if hazard["status"] == "closed" else "orange", L.term("hazard_statuses", hazard["status"])),
+              ("blue", L.industry(hazard["industry"]))]
+    if overdue:
+        badges.append(("red", plain("hazard.overdue", days=overdue["days"])))
+    st.markdown(" ".join(f":{color}-badge[{md(text)}]" for color, text in badges))
     st.markdown(t("hazard.facts", place=L.place(hazard["jurisdiction_id"]),
                   organization=L.organization(hazard["organization_id"]) or "—", found=hazard["found_on"],
                   deadline=hazard["deadline"] or "—", closed=hazard["closed_on"] or "—"))
@@ -90,10 +95,14 @@ with common.session() as s:
                     "holder": (h.name + (plain("hazard.acting") if h.acting else "")) if h else plain("hazard.vacant"),
                     "since": h.start if h else "", "rules": [L.rule(r) for r in link.rules],
                     "basis": [L.citation(b) for b in link.basis], "escalated": link.escalated,
+                    "assessment": L.assessment(h), "evidence": [L.evidence(e) for e in link.evidence or ()],
                 })
-        st.dataframe(frame(rows, {"n": "cols.n", "duty": "cols.duty", "degree": "cols.degree", "post": "cols.post",
-                                  "place": "cols.place", "holder": "cols.holder", "since": "cols.since",
-                                  "rules": "cols.rules", "basis": "cols.basis", "escalated": "cols.escalated"}),
+        titles = {"n": "cols.n", "duty": "cols.duty", "degree": "cols.degree", "post": "cols.post",
+                  "place": "cols.place", "holder": "cols.holder", "since": "cols.since", "rules": "cols.rules",
+                  "basis": "cols.basis", "escalated": "cols.escalated"}
+        if s.ruleset.generation >= 2:  # v2 judges conduct: each holder's assessment and the records behind a link
+            titles.update({"assessment": "cols.assessment", "evidence": "cols.evidence"})
+        st.dataframe(frame(rows, titles),
                      hide_index=True, width="stretch", height=min(35 * (len(rows) + 1) + 3, 900))
         people = {h.person_id: h.name for link in chain.links for h in link.holders}
         links = st.columns(min(len(people), 6) or 1)
@@ -107,6 +116,11 @@ with common.session() as s:
             st.markdown(f"**{i}. {md(L.post_in_org(link.post_id))}**（{md(holders)}）"
                         + (f" · {t('hazard.escalated')}" if link.escalated else ""))
             st.markdown(md(link.explanation[common.lang()]))
+            for e in link.evidence or ():
+                st.caption("📄 " + md(L.evidence(e)))
+            for h in link.holders:
+                if h.assessment is not None and h.assessment[0] != "accountable":
+                    st.caption(f"⚖️ {md(h.name)}：{md(L.assessment(h))}")
             for b in link.basis:
                 text = L.citation_text(b)
                 st.caption(f"{md(L.citation(b))}" + (f"：{md(text)}" if text else ""))
@@ -120,9 +134,10 @@ with common.session() as s:
     with graph_tab:
         g = chain_graph(s, chain, hazard, L)
         options = [-1] + list(range(len(chain.links)))
-        pick = st.selectbox(plain("hazard.highlight"), options, key="hz_highlight",
-                            format_func=lambda i: plain("hazard.all_links") if i < 0 else
-                            f"{i + 1}. {L.post_in_org(chain.links[i].post_id)} · {L.term('degrees', chain.links[i].degree)}")
+        pick = common.selectbox(plain("hazard.highlight"), options, key="hz_highlight",
+                                format_func=lambda i: plain("hazard.all_links") if i < 0 else
+                                f"{i + 1}. {L.post_in_org(chain.links[i].post_id)} · "
+                                f"{L.term('degrees', chain.links[i].degree)}")
         highlight = {(u, v) for u, v, a in g.edges(data=True) if pick < 0 or pick in a["links"]}
         st.iframe(graph_html(g, common.lang(), highlight=highlight, height=640, center=f"hazards:{hid}",
                              layout="chain"), height=700, alt=plain("hazard.graph_alt"))
@@ -142,7 +157,8 @@ with common.session() as s:
                 post_col: L.post_in_org(r["post_id"]),
                 holder_col: r["name"] if not r["vacant"] else plain("hazard.vacant"),
                 kind_col: kinds[2] if r["vacant"] else kinds[1] if r["acting"] else kinds[0],
-                "start": r["start"], "end": iso(day(r["end"]) + 1),  # bars end after the last day held
+                # bars end after the last day held (a store imported before dates were bounded may hold 9999-12-31)
+                "start": r["start"], "end": iso(min(day(r["end"]) + 1, LAST_DAY)),
                 plain("cols.from"): r["start"], plain("cols.to"): r["end"],
             } for r in spans])
             base = alt.Chart(df).encode(

@@ -8,6 +8,7 @@ import streamlit as st
 from accountability.errors import NotFound
 from accountability.trace import day, iso
 from accountability.ui import (
+    conduct_of_person,
     exposure_scope,
     person_exposure,
     portfolios_of_posts,
@@ -38,8 +39,8 @@ with common.session() as s:
         if text.strip():
             found = s.search(text, "people")
             names = {r["id"]: r["name"] for r in found}
-            st.selectbox(plain("common.pick"), list(names), index=None, key="of_pick", on_change=_picked,
-                         format_func=lambda p: f"{names.get(p)} ({p})")
+            common.selectbox(plain("common.pick"), list(names), index=None, key="of_pick", on_change=_picked,
+                             format_func=lambda p: f"{names.get(p)} ({p})")
     pid = st.query_params.get("person")
     if not pid:
         st.info(t("official.pick_one"))
@@ -98,6 +99,16 @@ with common.session() as s:
     else:
         st.caption(t("official.no_portfolios"))
 
+    st.subheader(t("official.conduct"))
+    records = conduct_of_person(s, tenures)
+    if records:
+        table = [{"date": r["date"], "post": L.post_in_org(r["post_id"]), "record": L.evidence(r["record"]),
+                  "hazards": r["hazard_ids"]} for r in records]
+        st.dataframe(frame(table, {"date": "cols.date", "post": "cols.post", "record": "cols.record",
+                                   "hazards": "cols.hazard_ids"}), hide_index=True, width="stretch")
+    else:
+        st.caption(t("official.no_conduct"))
+
     st.subheader(t("official.hazards", as_of=on))
     big = common.big_scope(s, exposure_scope(s, posts_held(s, pid, on))[0])
     if big:
@@ -112,8 +123,11 @@ with common.session() as s:
         hazards = {r["hazard_id"] for r in exposure}
         m = st.columns(4)
         m[0].metric(plain("official.m_hazards"), len(hazards))
-        for col, degree in zip(m[1:], ("principal_leadership", "important_leadership", "direct")):
-            col.metric(L.term("degrees", degree), len({r["hazard_id"] for r in exposure if r["degree"] == degree}))
+        # the columns' short words: a degree's full name does not fit a metric's label
+        for col, (degree, word) in zip(m[1:], (("principal_leadership", "cols.principal"),
+                                                ("important_leadership", "cols.important"), ("direct", "cols.direct"))):
+            col.metric(plain(word), len({r["hazard_id"] for r in exposure if r["degree"] == degree}),
+                       help=L.term("degrees", degree))
         counts = pd.DataFrame([{plain("cols.duty"): L.term("duties", r["duty"]),
                                 plain("cols.degree"): L.term("degrees", r["degree"])} for r in exposure])
         counts = counts.value_counts().reset_index(name=plain("overview.count"))

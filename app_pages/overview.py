@@ -106,8 +106,8 @@ with common.session() as s:
     cities = [r["jurisdiction_id"] for r in data["by_city"]]
     big = totals["unresolved"] > RANK_ALL_UP_TO
     options = ([] if big else [None]) + cities
-    scope = st.selectbox(plain("overview.scope"), options, key="ov_scope",
-                         format_func=lambda j: plain("common.all") if j is None else L.place(j))
+    scope = common.selectbox(plain("overview.scope"), options, key="ov_scope",
+                             format_func=lambda j: plain("common.all") if j is None else L.place(j))
     st.caption(t("overview.officials_help") + (" " + t("overview.per_city", n=RANK_ALL_UP_TO) if big else ""))
 
 with st.spinner(plain("overview.ranking")):

@@ -24,8 +24,8 @@ st.title(t("queries.title"))
 common.require(QUERY)
 lang = common.lang()
 catalog = queries.catalog()
-name = st.selectbox(plain("queries.query"), [q.name for q in catalog], key="qr_name",
-                    format_func=lambda n: f"{queries.get(n).title[lang]} ({n})")
+name = common.selectbox(plain("queries.query"), [q.name for q in catalog], key="qr_name",
+                        format_func=lambda n: f"{queries.get(n).title[lang]} ({n})")
 query = queries.get(name)
 st.caption(md(query.description[lang]))
 
@@ -63,9 +63,9 @@ def _widget(param, L, key: str):
         vocab = param.vocabulary or {"role": "roles", "industry": "industries"}.get(param.type)
         options = ([] if param.required else [None]) + codes
         index = options.index(param.default) if param.default in options else 0
-        return st.selectbox(label, options, index=index, key=key, help=help_,
-                            format_func=lambda c: plain("common.none") if c is None else
-                            (f"{L.term(vocab, c)} ({c})" if vocab else c))
+        return common.selectbox(label, options, index=index, key=key, help=help_,
+                                format_func=lambda c: plain("common.none") if c is None else
+                                (f"{L.term(vocab, c)} ({c})" if vocab else c))
     if param.type == "int":
         value = st.number_input(label, value=param.default, min_value=param.minimum, step=1, key=key, help=help_)
         return int(value) if value is not None else None

@@ -31,8 +31,8 @@ with common.session() as s:
     options = list(titles)
     if iid and iid not in titles:
         options.insert(0, iid)
-    st.selectbox(plain("report.incident"), options, index=options.index(iid) if iid in options else None,
-                 key="rp_pick", on_change=_picked, format_func=lambda i: titles.get(i, i))
+    common.selectbox(plain("report.incident"), options, index=options.index(iid) if iid in options else None,
+                     key="rp_pick", on_change=_picked, format_func=lambda i: titles.get(i, i))
     if not iid:
         st.info(t("report.pick_one"))
         st.stop()

@@ -14,20 +14,32 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).parent
-COLUMN_TYPE = re.compile(r"^(list:)?(id|text|date|bool|int|vocab:[a-z_]+|ref:[a-z_]+)$")
+RULESETS = HERE / "rulesets"  # rulesets addressed by name: reference-v1.yaml → "reference-v1"
+DEFAULT_RULESET = "reference-v2"
+COLUMN_TYPE = re.compile(r"^(list:)?(id|text|date|datetime|bool|int|vocab:[a-z_]+|ref:[a-z_]+)$")
+# The anchors a selector may name; each is one documented function in accountability.anchors.
 ANCHORS = (
     "enterprise",
     "enterprise_park",
+    "other_organizations",
+    "enterprise_controller",
     "sector_departments",
     "comprehensive_departments",
     "government",
     "party_committee",
     "township_government",
     "township_party_committee",
+    "below_regulator_government",
+    "below_regulator_party_committee",
 )
 REACHES = ("parent", "investigating_tier")
-PORTFOLIO_FILTERS = ("covers", "overall")
-TEMPLATE_FIELDS = {"post", "organization", "jurisdiction", "industry", "duty", "degree"}
+# v2 escalation tiers (DESIGN.md, "Calibrated reach above R"); T is R when R is county level or higher, else
+# the nearest county-level-or-higher jurisdiction above R
+TIERS = ("parent", "first_tier", "second_tier", "higher_tiers", "investigating_tier")
+PORTFOLIO_FILTERS = ("covers", "overall", "in_charge")
+# v2 conduct rules: acts on a day, found in the records (accountability.conduct)
+CONDUCT_KINDS = ("designation", "missed_inspection", "false_closure", "late_report")
+TEMPLATE_FIELDS = {"post", "organization", "jurisdiction", "industry", "duty", "degree", "date", "record"}
 
 
 class InvalidSchema(Exception):
@@ -119,6 +131,22 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Conduct:
+    """A v2 rule about an act on a day (rules 9–11): ``kind`` names the finder in accountability.conduct.
+    ``variants`` maps a record's kind (a designation kind) to its duty and degree; ``duty: by_organization``
+    takes the duty from the acting post's organization."""
+
+    id: str
+    title: dict
+    kind: str
+    duty: str
+    degree: str
+    basis: tuple[str, ...]
+    explain: dict
+    variants: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Escalation:
     id: str
     title: dict
@@ -128,6 +156,10 @@ class Escalation:
     basis: tuple[str, ...]
     when_level: str | None
     when_overdue_days_over: int | None
+    # v2: per tier, the rules applied there ("R5:government_head": only R5's selectors of that role)
+    tiers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # v2: per jurisdiction level, rules never applied there by escalation
+    spare: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,6 +169,12 @@ class Ruleset:
     rules: tuple[Rule, ...]
     escalations: tuple[Escalation, ...]
     source: str
+    # 2: v2's reading (event-based closure, existed_since, several industries and units, evidence and
+    # assessment in every output); 1: v1's, byte for byte
+    generation: int = 1
+    conduct: tuple[Conduct, ...] = ()
+    min_days: int = 30  # fewer days in a post than this: no conditions to perform (Provisions Art. 25)
+    name: str = ""
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
@@ -248,14 +286,21 @@ def _template(path: Path, where: str, explain: Any) -> dict:
 
 
 def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ruleset:
-    """Load a ruleset file and check every reference in it against the vocabularies."""
-    path = Path(path)
+    """Load a ruleset (a name of ``graph_schema/rulesets`` or a file) and check every reference in it
+    against the vocabularies."""
+    path = ruleset_path(path)
     data = read_yaml(path)
     citations = _need(path, data, "citations", "(top)", dict)
     for key, cit in citations.items():
         for lang in ("zh", "en"):
             _need(path, cit, lang, f"citations.{key}", str)
     gap_kinds = vocabularies.get("gap_kinds", {})
+    generation = data.get("generation", 1)
+    if generation not in (1, 2):
+        raise _fail(path, "generation", "expected 1 or 2")
+    min_days = data.get("min_days", 30)
+    if not isinstance(min_days, int) or isinstance(min_days, bool) or min_days < 0:
+        raise _fail(path, "min_days", "expected a whole number of days")
     rules = []
     seen = set()
     for i, raw in enumerate(_need(path, data, "rules", "(top)", list)):
@@ -269,8 +314,10 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
             orgs = _codes(path, f"{where}.organization", _need(path, sel, "organization", where), ANCHORS, "anchor")
             role = sel.get("role")
             portfolio = sel.get("portfolio")
-            if (role is None) == (portfolio is None):
-                raise _fail(path, where, "needs exactly one of 'role' and 'portfolio'")
+            if role is None and portfolio is None:
+                raise _fail(path, where, "needs 'role', 'portfolio' or both")
+            if role is not None and portfolio is not None and generation < 2:
+                raise _fail(path, where, "needs exactly one of 'role' and 'portfolio' (both: generation 2)")
             if role is not None:
                 _codes(path, f"{where}.role", role, vocabularies["roles"], "role")
             if portfolio is not None:
@@ -292,8 +339,19 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
             raise _fail(path, f"{where}.id", f"duplicate rule id '{eid}'")
         seen.add(eid)
         applies_to = _codes(path, f"{where}.applies_to", _need(path, raw, "applies_to", where), ("hazard", "incident"), "subject")[0]
-        reach = _codes(path, f"{where}.reach", _need(path, raw, "reach", where), REACHES, "reach")[0]
-        reapply = _codes(path, f"{where}.reapply", _need(path, raw, "reapply", where, list), {r.id for r in rules}, "rule")
+        tiers: dict[str, tuple[str, ...]] = {}
+        if "tiers" in raw:
+            reach, reapply = "tiers", ()
+            for tier, applied in _need(path, raw, "tiers", where, dict).items():
+                _codes(path, f"{where}.tiers", tier, TIERS, "tier")
+                tiers[tier] = _rule_refs(path, f"{where}.tiers.{tier}", applied, rules)
+        else:
+            reach = _codes(path, f"{where}.reach", _need(path, raw, "reach", where), REACHES, "reach")[0]
+            reapply = _codes(path, f"{where}.reapply", _need(path, raw, "reapply", where, list), {r.id for r in rules}, "rule")
+        spare = {}
+        for level, spared in (raw.get("spare") or {}).items():
+            _codes(path, f"{where}.spare", level, vocabularies["jurisdiction_levels"], "jurisdiction level")
+            spare[level] = _rule_refs(path, f"{where}.spare.{level}", spared, rules)
         basis = _codes(path, f"{where}.basis", raw.get("basis") or [], citations, "citation")
         when = raw.get("when") or {}
         level = when.get("hazard_level")
@@ -303,16 +361,69 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
         if days is not None and not isinstance(days, int):
             raise _fail(path, f"{where}.when.overdue_days_over", "expected an integer")
         escalations.append(
-            Escalation(eid, dict(raw.get("title") or {}), applies_to, reach, reapply, basis, level, days)
+            Escalation(eid, dict(raw.get("title") or {}), applies_to, reach, reapply, basis, level, days, tiers, spare)
         )
+    conduct = []
+    for i, raw in enumerate(data.get("conduct") or []):
+        where = f"conduct[{i}]"
+        cid = _need(path, raw, "id", where, str)
+        if cid in seen:
+            raise _fail(path, f"{where}.id", f"duplicate rule id '{cid}'")
+        seen.add(cid)
+        kind = _codes(path, f"{where}.kind", _need(path, raw, "kind", where), CONDUCT_KINDS, "conduct kind")[0]
+        variants = {}
+        for code, v in (raw.get("variants") or {}).items():
+            variants[code] = {
+                "duty": _codes(path, f"{where}.variants.{code}.duty", _need(path, v, "duty", f"{where}.variants.{code}"),
+                               vocabularies["duties"], "duty")[0],
+                "degree": _codes(path, f"{where}.variants.{code}.degree",
+                                 _need(path, v, "degree", f"{where}.variants.{code}"), vocabularies["degrees"], "degree")[0],
+            }
+        duty = raw.get("duty", "by_organization")
+        if duty != "by_organization":
+            _codes(path, f"{where}.duty", duty, vocabularies["duties"], "duty")
+        degree = _codes(path, f"{where}.degree", raw.get("degree", "direct"), vocabularies["degrees"], "degree")[0]
+        basis = _codes(path, f"{where}.basis", _need(path, raw, "basis", where, list), citations, "citation")
+        explain = _template(path, f"{where}.explain", _need(path, raw, "explain", where))
+        conduct.append(Conduct(cid, dict(raw.get("title") or {"zh": cid, "en": cid}), kind, duty, degree, basis,
+                               explain, variants))
+    if conduct and generation < 2:
+        raise _fail(path, "conduct", "conduct rules need generation 2")
     version = str(data.get("version") or path.stem)
-    return Ruleset(version, dict(citations), tuple(rules), tuple(escalations), str(path))
+    return Ruleset(version, dict(citations), tuple(rules), tuple(escalations), str(path), generation,
+                   tuple(conduct), min_days, path.stem)
+
+
+def _rule_refs(path: Path, where: str, value: Any, rules: list[Rule]) -> tuple[str, ...]:
+    """Rule ids, or ``RULE:role`` for the selectors of that role only (R5:government_head)."""
+    if not isinstance(value, list):
+        raise _fail(path, where, "expected a list of rule ids")
+    known = {r.id: r for r in rules}
+    for ref in value:
+        rid, _, role = str(ref).partition(":")
+        if rid not in known:
+            raise _fail(path, where, f"unknown rule '{rid}'")
+        if role and not any(sel.role == role for sel in known[rid].selectors):
+            raise _fail(path, where, f"rule '{rid}' has no selector of role '{role}'")
+    return tuple(str(v) for v in value)
+
+
+def ruleset_path(name_or_path: str | Path) -> Path:
+    """A ruleset's file: a name of ``graph_schema/rulesets`` (``reference-v1``, ``reference-v2``) or a path."""
+    text = str(name_or_path)
+    named = RULESETS / f"{text}.yaml"
+    if "/" not in text and "\\" not in text and not text.endswith((".yaml", ".yml")):
+        if named.exists():
+            return named
+        known = ", ".join(sorted(p.stem for p in RULESETS.glob("*.yaml")))
+        raise InvalidSchema(f"{text}: no such ruleset (known: {known}; or give a YAML file's path)")
+    return Path(text)
 
 
 def load_schema(directory: str | Path = HERE, rules: str | Path | None = None) -> Schema:
-    """Load the schema from ``directory`` and the ruleset from ``rules`` (default: rules.yaml there)."""
+    """Load the schema from ``directory`` and the ruleset ``rules`` (default: DEFAULT_RULESET)."""
     directory = Path(directory)
     vocabularies = _load_vocabularies(directory / "vocabularies.yaml")
     nodes, relationships, tables = _load_types(directory / "types.yaml", vocabularies)
-    ruleset = load_rules(rules or directory / "rules.yaml", vocabularies)
+    ruleset = load_rules(rules or DEFAULT_RULESET, vocabularies)
     return Schema(vocabularies, tables, nodes, relationships, ruleset)

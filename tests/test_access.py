@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,6 +54,15 @@ def toml(users: dict) -> str:
         lines.append(f"[users.{name}]")
         lines += [f'{k} = "{v}"' for k, v in spec.items()]
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def reference_v1():
+    """The scoping expectations of this module were worked out under reference-v1 (the default is v2):
+    sessions, commands and the app here use v1."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCOUNTABILITY_RULES", "reference-v1")
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -311,9 +323,18 @@ def test_users_hash_password_and_list(users_file, monkeypatch):
 
 
 @pytest.fixture
-def app(small_demo_store, monkeypatch):
-    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(small_demo_store))
+def app(small_demo_store, tmp_path, monkeypatch):
+    # a copy of the store per test: failed sign-ins are counted with the store, and a test that locks k1
+    # must not lock it for the next one
+    store = tmp_path / "demo.db"
+    shutil.copyfile(small_demo_store, store)
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(store))
     monkeypatch.delenv("ACCOUNTABILITY_USERS", raising=False)
+    return browser_session()
+
+
+def browser_session() -> AppTest:
+    """The app as a new browser session (or a reloaded page) sees it."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["users"] = USERS
     at.session_state["global_as_of"] = dt.date(2026, 11, 28)
@@ -449,3 +470,319 @@ def test_a_scope_sees_the_same_on_every_store(any_store, small_demo, small_demo_
         assert s.visible(table, inside) and not s.visible(table, outside), table
     with pytest.raises(AccessDenied):
         s.trace(facts["hazard_out"])
+
+
+# -- what the data links does not widen a scope (#19 item 4) ----------------------------------------------------
+
+SCOPED_K = {"kk": {"password": HASH, "role": "auditor", "scope": "K"}, "all": {"password": HASH, "role": "auditor"}}
+MANY = 600  # more matches outside the scope than a search ever took before filtering
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory) -> dict:
+    """The hand-made scenario: incident A1 in township T (county K) linked to H1 (in T) and to H9, a hazard of
+    the neighbouring county K2 found earlier; and MANY hazards in K2 whose description matches H7's in K."""
+    import scenario
+
+    from accountability.dataset import load
+    from accountability.stores.sqlite import SQLiteStore
+
+    folder = tmp_path_factory.mktemp("linked")
+    data = scenario.base()
+    data["hazards"] += [scenario.hazard("H9", "tourism", "K2", found_on="2025-06-01", deadline="2025-07-01"),
+                        scenario.hazard("H7", "construction", "V", "E3")]
+    data["hazards"] += [scenario.hazard(f"H0{i:03d}", "tourism", "K2") for i in range(MANY)]
+    for h in data["hazards"]:
+        if h["id"] == "H7" or h["id"].startswith("H0"):
+            h["description"] = "脚手架坍塌风险"
+    data["incidents"] = [{"id": "A1", "title": "青石燃气爆炸事故", "occurred_on": "2026-05-01", "jurisdiction_id": "T",
+                          "organization_id": "E1", "industry": "urban_gas", "deaths": 3, "serious_injuries": 2,
+                          "direct_loss_yuan": 5_000_000, "hazard_ids": "H1;H9"}]
+    db = folder / "linked.db"
+    with SQLiteStore(db) as store:
+        store.write(load(scenario.write(data, folder)))
+    users = folder / "users.toml"
+    users.write_text(toml(SCOPED_K), encoding="utf-8")
+    return {"store": db, "users": users}
+
+
+def test_an_incidents_hazard_outside_the_scope_is_withheld_from_its_chain(linked):
+    scoped = run(linked["store"], linked["users"], "kk", "incident", "A1", "--format", "json")
+    everyone = run(linked["store"], linked["users"], "all", "incident", "A1", "--format", "json")
+    assert scoped.exit_code == 0 and everyone.exit_code == 0, scoped.output + everyone.output
+    mine, whole = json.loads(scoped.stdout), json.loads(everyone.stdout)
+    assert "withheld_hazards" not in whole and any(link["post_id"].startswith("K2-") for link in whole["links"])
+    assert whole["window"]["start"] == "2025-06-01"  # H9, found first
+    assert mine["withheld_hazards"] == 1
+    assert not any(link["post_id"].startswith("K2-") for link in mine["links"])
+    assert mine["window"]["start"] == "2026-01-01"  # H1's: nothing of H9 shows, not even its date
+    assert "H9" not in scoped.stdout and "K2" not in scoped.stdout
+    table = run(linked["store"], linked["users"], "kk", "incident", "A1")
+    assert "1 linked hazard(s) outside your jurisdiction withheld" in table.stdout and "H9" not in table.stdout
+
+
+def _report_text(path: Path, fmt: str) -> str:
+    if fmt == "docx":
+        import docx
+
+        doc = docx.Document(str(path))
+        cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+        return "\n".join([p.text for p in doc.paragraphs] + cells)
+    if fmt == "pdf":
+        import shutil
+        import subprocess
+
+        if not shutil.which("pdftotext"):
+            pytest.skip("pdftotext (poppler-utils) is not installed")
+        return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "docx", "pdf"])
+def test_an_incident_report_withholds_the_hazards_outside_the_scope(linked, tmp_path, fmt):
+    texts_ = {}
+    for user in ("kk", "all"):
+        out = tmp_path / f"{user}.{fmt}"
+        result = run(linked["store"], linked["users"], user, "report", "A1", "--format", fmt, "-o", str(out))
+        assert result.exit_code == 0, result.output
+        texts_[user] = re.sub(r"\s+", "", _report_text(out, fmt))
+    assert "H9" in texts_["all"] and "西山县" in texts_["all"]  # the other county's hazard and its leaders
+    assert "H9" not in texts_["kk"] and "西山县" not in texts_["kk"]
+    assert "另有1项关联隐患不在您的管辖范围内" in texts_["kk"] and "另有" not in texts_["all"]
+    assert "H1" in texts_["kk"]
+
+
+def test_a_scoped_search_finds_what_is_in_scope_behind_many_matches_outside(linked):
+    from accountability.stores.sqlite import SQLiteStore
+
+    with SQLiteStore(linked["store"], readonly=True) as store:
+        assert len(store.search("脚手架坍塌", limit=MANY + 1)) == MANY + 1  # H7 comes after H0000 … H0599
+    with Session(str(linked["store"]), readonly=True, user=User("kk", "auditor", "K")) as s:
+        for table in ("hazards", None):
+            assert [r["id"] for r in s.search("脚手架坍塌", table)] == ["H7"], table
+        assert [r["id"] for r in s.search("西山县")] == []  # K2 and its posts lie outside
+    with Session(str(linked["store"]), readonly=True, user=User("k2", "auditor", "K2")) as s:
+        found = s.search("脚手架坍塌", "hazards", limit=50)
+        assert len(found) == 50 and all(r["id"].startswith("H0") for r in found)
+
+
+# -- a scope that names no jurisdiction of the store (#19 item 9) -------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_scope_that_is_not_a_jurisdiction_gets_a_message_on_every_page(app, lang):
+    app.secrets["users"] = {**USERS, "lost": {"password": HASH, "role": "auditor", "scope": "C09-K99"}}
+    app.session_state["global_lang"] = lang
+    sign_in(app, "lost")  # the overview runs first: a message, no traceback
+    word = {"zh": "访问被拒绝", "en": "Access denied"}[lang]
+    for name in ("overview", "explore", "hazard", "official", "gaps", "queries", "report"):
+        page(app, name)
+        assert any(word in e.value and "C09-K99" in e.value for e in app.error), (name, texts(app))
+        assert not app.metric and not app.dataframe and not app.get("iframe")
+
+
+# -- failed sign-ins lock a name, wherever it is tried (#19 items 1 and 2) -----------------------------------------
+
+
+def lockout_facts(uri: str, name: str):
+    """The record the store keeps for ``name``, read through a log of its own (another connection)."""
+    from accountability.lockout import key, open_log
+
+    log = open_log(uri)
+    try:
+        return log.read(key("name", name))
+    finally:
+        log.close()
+
+
+def attempt(uri: str, name: str, password: str, address: str | None = None) -> str:
+    """One sign-in at the store ``uri``: "ok", "denied" (the password was checked) or "locked" (it was not)."""
+    from accountability.access import sign_in
+    from accountability.lockout import TooManyAttempts
+
+    try:
+        sign_in(parse_users(USERS, "t"), name, password, uri, address)
+        return "ok"
+    except TooManyAttempts:
+        return "locked"
+    except AccessDenied:
+        return "denied"
+
+
+def test_an_unknown_name_costs_as_much_as_a_wrong_password():
+    """Timing must not tell which names exist: both cost one scrypt run of access.py's parameters."""
+    import statistics
+    import time
+
+    accounts = parse_users({"k1": USERS["k1"]}, "t")
+    spent: dict[str, list[float]] = {"ghost": [], "k1": []}
+    for _ in range(15):  # interleaved, so that the machine's load weighs on both alike
+        for name, times in spent.items():
+            start = time.perf_counter()
+            with pytest.raises(AccessDenied):
+                authenticate(accounts, name, "wrong")
+            times.append(time.perf_counter() - start)
+    unknown, wrong = statistics.median(spent["ghost"]), statistics.median(spent["k1"])
+    assert abs(unknown - wrong) < 0.25 * min(unknown, wrong), (unknown, wrong)
+
+
+def test_a_lock_is_kept_with_the_store_and_refuses_even_the_right_password(any_store):
+    import time
+
+    uri = any_store.uri
+    before = any_store.meta(), list(any_store.audit_entries())
+    assert [attempt(uri, "k1", "wrong") for _ in range(5)] == ["denied"] * 5
+    assert attempt(uri, "k1", PASSWORD) == "locked"  # the right password, refused unchecked
+    record = lockout_facts(uri, "k1")  # kept with the store: every connection, process and restart sees it
+    assert record.locked_until - time.time() == pytest.approx(900, abs=60)
+    assert attempt(uri, "root", PASSWORD) == "ok"  # a lock is per name
+    assert (any_store.meta(), list(any_store.audit_entries())) == before  # beside the data, not in it
+
+
+def test_unknown_names_lock_the_same_way(any_store):
+    from accountability.access import sign_in
+
+    uri = any_store.uri
+    known = [attempt(uri, "k1", "wrong") for _ in range(6)]
+    unknown = [attempt(uri, "nobody", "wrong") for _ in range(6)]
+    assert known == unknown == ["denied"] * 5 + ["locked"]
+    messages = set()
+    for name in ("k1", "nobody"):
+        with pytest.raises(AccessDenied) as info:
+            sign_in(parse_users(USERS, "t"), name, PASSWORD, uri)
+        messages.add(str(info.value))
+    assert messages == {"access denied: too many failed sign-ins; try again in 15 minute(s)"}
+
+
+def test_a_success_clears_the_count(any_store):
+    uri = any_store.uri
+    assert [attempt(uri, "a1", "wrong") for _ in range(4)] + [attempt(uri, "a1", PASSWORD)] == ["denied"] * 4 + ["ok"]
+    assert lockout_facts(uri, "a1") is None
+    assert [attempt(uri, "a1", "wrong") for _ in range(4)] + [attempt(uri, "a1", PASSWORD)] == ["denied"] * 4 + ["ok"]
+
+
+def test_parallel_attempts_cannot_exceed_the_limit(any_store):
+    """Twelve guesses sent at once: five passwords are checked, seven refused unchecked."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = threading.Barrier(12)
+
+    def guess(i: int) -> str:
+        start.wait()
+        return attempt(any_store.uri, "boss", f"guess-{i}")
+
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = sorted(pool.map(guess, range(12)))
+    assert outcomes == ["denied"] * 5 + ["locked"] * 7
+    assert attempt(any_store.uri, "boss", PASSWORD) == "locked"
+
+
+def test_failures_from_one_address_lock_the_address(any_store, monkeypatch):
+    monkeypatch.setenv("ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES", "3")
+    uri = any_store.uri
+    assert [attempt(uri, name, "wrong", "203.0.113.9") for name in ("k1", "a1", "x")] == ["denied"] * 3
+    assert attempt(uri, "root", PASSWORD, "203.0.113.9") == "locked"  # a fourth name, from there
+    assert attempt(uri, "root", PASSWORD, "198.51.100.7") == "ok"  # from elsewhere
+    monkeypatch.setenv("ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES", "0")  # off: addresses are not counted
+    assert attempt(uri, "root", PASSWORD, "203.0.113.9") == "ok"
+
+
+def test_a_lock_ends_when_its_time_is_up(any_store):
+    from accountability.lockout import Lockout, Policy, TooManyAttempts, open_log
+
+    now = [1_000_000.0]
+    policy = Policy(failures=2, window=60, lockout=300, address_failures=0)
+    with Lockout(open_log(any_store.uri), policy, clock=lambda: now[0]) as lockout:
+        for _ in range(2):
+            lockout.admit("k1")
+        with pytest.raises(TooManyAttempts) as info:
+            lockout.admit("k1")
+        assert info.value.minutes == 5
+        now[0] += 299
+        with pytest.raises(TooManyAttempts):
+            lockout.admit("k1")
+        now[0] += 2
+        lockout.admit("k1")  # the lock is over; this attempt counts afresh
+        now[0] += 61
+        lockout.admit("k1")  # the previous one is out of the window: one failure so far
+        lockout.admit("k1")  # the second: checked, and it locks
+        with pytest.raises(TooManyAttempts):
+            lockout.admit("k1")
+
+
+def cli_process(store: str, users_file: Path, user: str, password: str, *args: str,
+                **env: str) -> subprocess.CompletedProcess:
+    """The installed ``accountability`` program in a process of its own."""
+    import os
+    import sys
+
+    program = Path(sys.executable).with_name("accountability")
+    environment = {**os.environ, "ACCOUNTABILITY_USERS": str(users_file), "ACCOUNTABILITY_USER": user,
+                   "ACCOUNTABILITY_PASSWORD": password, **env}
+    return subprocess.run([str(program), *args, "--store", store], capture_output=True, text=True,
+                          env=environment, timeout=120)
+
+
+def test_a_lock_made_on_the_command_line_holds_in_a_new_process(small_demo_store, users_file, facts, tmp_path):
+    store = tmp_path / "demo.db"
+    shutil.copyfile(small_demo_store, store)
+    for _ in range(5):
+        result = run(store, users_file, "k1", "trace", facts["hazard_in"], password="wrong")
+        assert result.exit_code == 3 and "wrong password" in result.output, result.output
+    again = cli_process(str(store), users_file, "k1", PASSWORD, "trace", facts["hazard_in"])
+    assert again.returncode == 3 and "too many failed sign-ins; try again in 15 minute(s)" in again.stderr
+    other = cli_process(str(store), users_file, "a1", PASSWORD, "trace", facts["hazard_in"], "--format", "json")
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["hazard_id"] == facts["hazard_in"]
+
+
+@pytest.mark.neo4j
+def test_a_lock_on_neo4j_holds_for_every_process(neo4j_store, users_file, facts):
+    uri = neo4j_store.uri
+    assert [attempt(uri, "k1", "wrong") for _ in range(5)] == ["denied"] * 5
+    # another process, the command line, counting with the same server: no data needed to be refused
+    locked = cli_process(uri, users_file, "k1", PASSWORD, "trace", facts["hazard_in"])
+    assert locked.returncode == 3 and "too many failed sign-ins" in locked.stderr, locked.stderr
+    with neo4j_store.driver.session(database=neo4j_store.database) as session:
+        nodes = session.run("MATCH (s:SignIn) RETURN s._key AS key, labels(s) AS labels").data()
+        meta = session.run("MATCH (m:Meta) RETURN count(m) AS n").single()["n"]
+    assert len(nodes) == 1 and nodes[0]["labels"] == ["SignIn"] and "k1" not in nodes[0]["key"]
+    assert meta == 0  # no Meta, no audit entry: the data is untouched
+
+
+@pytest.mark.parametrize("variable, value, problem", [
+    ("ACCOUNTABILITY_LOGIN_FAILURES", "five", "ACCOUNTABILITY_LOGIN_FAILURES must be a whole number"),
+    ("ACCOUNTABILITY_LOGIN_FAILURES", "0", "ACCOUNTABILITY_LOGIN_FAILURES must be at least 1"),
+    ("ACCOUNTABILITY_LOGIN_WINDOW", "-1", "ACCOUNTABILITY_LOGIN_WINDOW must be at least 1"),
+    ("ACCOUNTABILITY_LOGIN_LOCKOUT", "1.5", "ACCOUNTABILITY_LOGIN_LOCKOUT must be a whole number"),
+    ("ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES", "-3", "ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES must be at least 0"),
+])
+def test_a_bad_lockout_setting_is_a_usage_error(small_demo_store, users_file, facts, tmp_path, variable, value,
+                                                problem):
+    store = tmp_path / "demo.db"
+    shutil.copyfile(small_demo_store, store)
+    env = {"ACCOUNTABILITY_USERS": str(users_file), "ACCOUNTABILITY_STORE": str(store),
+           "ACCOUNTABILITY_USER": "k1", "ACCOUNTABILITY_PASSWORD": PASSWORD, variable: value}
+    result = CliRunner().invoke(main, ["trace", facts["hazard_in"]], env=env)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: invalid sign-in lockout settings:") and problem in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.db"]  # nothing counted, nothing made
+
+
+def test_a_login_lock_survives_a_page_reload_and_reaches_the_command_line(app, users_file, facts):
+    for _ in range(5):
+        sign_in(app, "k1", "wrong")
+        assert "用户名或密码错误" in app.error[0].value
+    reloaded = browser_session()  # a new browser session: the count is the store's, not the page's
+    sign_in(reloaded, "k1")
+    assert "global_user" not in reloaded.session_state
+    assert reloaded.error[0].value == "尝试次数过多，已暂时锁定，请 15 分钟后再试。"
+    english = browser_session()
+    english.session_state["global_lang"] = "en"
+    sign_in(english, "k1")
+    assert english.error[0].value == "Too many failed sign-ins: locked for now; try again in 15 minute(s)."
+    cli = run(app_store(app), users_file, "k1", "trace", facts["hazard_in"])
+    assert cli.exit_code == 3 and "too many failed sign-ins" in cli.output
+    sign_in(english, "a1")  # another name signs in
+    assert english.session_state["global_user"] == User("a1", "auditor", COUNTY)

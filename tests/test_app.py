@@ -80,6 +80,15 @@ def build_store(folder: Path, data: dict) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="module")
+def reference_v1():
+    """This module's expectations were worked out under reference-v1 (the default is v2; the app under v2:
+    tests/test_app_v2.py): the app and the sessions here use v1."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCOUNTABILITY_RULES", "reference-v1")
+        yield
+
+
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory) -> Path:
     return build_store(tmp_path_factory.mktemp("app"), app_data())
@@ -387,7 +396,8 @@ def test_every_named_query_runs_from_its_form(app, name):
     query = queries.get(name)
     for param in query.parameters.values():
         if param.required:
-            app.text_input(key=f"qr_{name}_{param.name}").set_value(required[param.type])
+            value = required.get(param.type) or {"start": "2026-04-28", "end": "2026-05-05"}[param.name]
+            app.text_input(key=f"qr_{name}_{param.name}").set_value(value)
     if name == "who-held":
         app.selectbox(key=f"qr_{name}_role").set_value("government_head")
     app.button[0].click().run()
@@ -520,8 +530,10 @@ def test_language_default_from_the_environment(store_path, monkeypatch):
 
 
 def test_uploads_of_other_kinds(tmp_path):
-    with pytest.raises(InvalidDataset, match="expected a .zip"):
+    with pytest.raises(InvalidDataset, match=r"x.exe: not a dataset file. Upload a .zip"):
         ui.save_upload("x.exe", b"MZ", tmp_path)
+    with pytest.raises(InvalidDataset, match=r"one CSV file is one table.*\(jurisdictions.csv, .*hazards.csv"):
+        ui.save_upload("hazards.csv", b"id\nH1\n", tmp_path)
     with pytest.raises(InvalidDataset, match="xlsx"):
         ui.save_upload("x.xlsx", b"not a zip", tmp_path)
     assert ui.save_upload("../../a.json", b"{}", tmp_path) == tmp_path / "dataset.json"
@@ -559,3 +571,92 @@ def test_big_scopes_wait_for_a_click(app, monkeypatch):
     assert len(app.dataframe) == 1 and app.button(key=key)  # posts only: the hazards wait
     app.button(key=key).click().run()
     assert len(app.dataframe) == 2 and len(app.dataframe[1].value) == 2  # H1 (escalated to C), H4
+
+
+# -- rough edges (#19 items 6 and 9) ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+@pytest.mark.parametrize("lang, word", [("zh", "请选择"), ("en", "Choose an option")])
+def test_select_boxes_speak_the_pages_language(store_path, monkeypatch, page, lang, word):
+    """Streamlit's own placeholder is English ("Choose an option"); every select box gives its own."""
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(store_path))
+    monkeypatch.setenv("ACCOUNTABILITY_LANG", lang)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["global_as_of"] = __import__("datetime").date.fromisoformat(ON)
+    open_page(at.run(), page, **PAGES[page])
+    boxes = list(at.selectbox) + list(at.multiselect)
+    assert boxes or page in ("data", "official"), page
+    assert {b.proto.placeholder for b in boxes} <= {word}
+
+
+def test_the_data_page_shows_warnings_and_refuses_numbers_beyond_64_bits(tmp_path, monkeypatch):
+    target = tmp_path / "new.db"
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(target))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    open_page(at, "data")
+    huge = app_data()
+    huge["incidents"][0]["direct_loss_yuan"] = str(2 ** 64)
+    at.file_uploader(key="dt_file").set_value(("huge.json", json.dumps(huge).encode(), "application/json")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.error and not at.get("button")
+    assert "too large" in " ".join(map(str, at.dataframe[-1].value.iloc[:, -1]))
+
+    linked = app_data()
+    linked["incidents"][0]["hazard_ids"] = "H1;H4"  # H4 lies in county K2, the incident in K
+    at.file_uploader(key="dt_file").set_value(("linked.json", json.dumps(linked).encode(), "application/json")).run()
+    assert at.success and at.warning and "1" in at.warning[0].value
+    assert "hazard 'H4' lies in 'K2', outside the incident's county 'K'" in " ".join(
+        map(str, at.dataframe[-1].value.iloc[:, -1]))
+    at.button(key="dt_import").click().run()  # a warning does not stop the import
+    assert not at.exception and target.exists()
+
+
+def test_the_hazard_page_survives_dates_stored_before_they_were_bounded(tmp_path, monkeypatch):
+    """A store imported before validation bounded dates to 1900–2200 may hold 9999-12-31: the page shows it."""
+    data = load(scenario.write(app_data(), tmp_path))
+    names = data.schema.tables["hazards"].names
+    found, deadline = names.index("found_on"), names.index("deadline")
+    data.tables["hazards"] = [r[:found] + ("9999-12-31", "9999-12-31") + r[deadline + 1:] if r[0] == "H2" else r
+                              for r in data.tables["hazards"]]
+    assert deadline == found + 1
+    with SQLiteStore(tmp_path / "old.db") as store:
+        store.write(data)
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(tmp_path / "old.db"))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["global_as_of"] = __import__("datetime").date.fromisoformat(ON)
+    at.run()
+    open_page(at, "hazard", hazard="H2")
+    assert "9999-12-31" in texts(at) and at.dataframe
+
+
+# -- issue #20, item 5: uploads ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang, words", [("zh", ["zip", "xlsx", "JSON", "hazards.csv", "events.csv"]),
+                                         ("en", ["a zip of the folder", "xlsx", "JSON", "hazards.csv"])])
+def test_a_plain_csv_upload_is_told_what_to_upload(tmp_path, monkeypatch, lang, words):
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(tmp_path / "x.db"))
+    monkeypatch.setenv("ACCOUNTABILITY_LANG", lang)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    open_page(at, "data")
+    at.file_uploader(key="dt_file").set_value(("hazards.csv", b"id,description\nH1,x\n", "text/csv")).run()
+    assert not at.exception
+    message = " ".join(e.value for e in at.error)
+    assert "hazards.csv" in message and all(w in message for w in words), message
+    assert not at.get("button")
+
+
+def test_table_level_errors_show_no_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(tmp_path / "x.db"))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    open_page(at, "data")
+    bad = app_data()
+    del bad["people"]
+    bad["nonsense"] = [{"a": 1}]
+    at.file_uploader(key="dt_file").set_value(("bad.json", json.dumps(bad).encode(), "application/json")).run()
+    table = at.dataframe[-1].value
+    cells = [str(v) for v in table.to_numpy().ravel()]
+    assert "people" in cells and "missing table" in cells  # a table of the contract, in the table column
+    assert any(c.startswith("nonsense: unknown table") for c in cells)
+    assert not any(c in ("None", "nan", "<NA>") for c in cells), cells

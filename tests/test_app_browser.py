@@ -269,3 +269,80 @@ def test_login_in_a_real_browser_keeps_a_county_user_in_their_county(demo, brows
             page.get_by_role("heading", name="登录").wait_for()
         finally:
             context.close()
+
+
+CUT_TEXT = """() => [...document.querySelectorAll('[data-testid=stMetric] *, [data-testid=stMarkdownContainer] span')]
+    .filter(e => e.innerText && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).textOverflow === 'ellipsis')
+    .map(e => e.innerText)"""
+
+
+def test_english_at_1280_px_nothing_is_cut_no_chinese_choice_no_deploy_button(server, browser, demo):
+    """#19 item 9: the window most laptops give (1280 px), switched to English after a page was seen in Chinese."""
+    import sqlite3
+
+    db = sqlite3.connect(demo["store"])
+    hazard = db.execute("SELECT id FROM hazards WHERE level = 'major' AND status = 'rectifying' ORDER BY id").fetchone()[0]
+    db.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    try:
+        page.goto(f"{server}/hazard?hazard={hazard}")
+        page.get_by_role("heading", name="隐患责任链条").wait_for()
+        settle(page)
+        assert page.locator('[data-testid="stAppDeployButton"]').count() == 0  # .streamlit/config.toml
+        assert page.get_by_role("button", name="Deploy").count() == 0
+        page.get_by_role("tab", name="关系图").click()
+        assert page.get_by_role("combobox", name="突出显示").input_value() == "全部责任环节"
+        page.locator("[data-testid=stSidebar]").get_by_text("English").click()
+        page.get_by_role("heading", name="Hazard").wait_for()
+        settle(page)
+        page.get_by_role("tab", name="Graph").click()
+        assert page.get_by_role("combobox", name="Highlight").input_value() == "Every link"  # not 全部责任环节
+        for word in ("Major hazard", "Under rectification"):
+            assert page.get_by_text(word, exact=True).count() == 1, word
+        assert page.evaluate(CUT_TEXT) == []
+        shot(page, "11-hazard-en-1280")
+        page.get_by_role("tab", name="Chain").click()
+        page.locator('a[href*="official?person="]').first.click()
+        page.get_by_role("heading", name="Official").wait_for()
+        page.locator("[data-testid=stMetric]").first.wait_for()
+        settle(page)
+        assert page.evaluate(CUT_TEXT) == []
+        shot(page, "12-official-en-1280")
+        page.locator("[data-testid=stSidebarNav]").get_by_text("Overview").click()
+        page.get_by_role("heading", name="Overview").wait_for()
+        page.locator("[data-testid=stMetric]").first.wait_for()
+        settle(page)
+        assert page.evaluate(CUT_TEXT) == []
+        shot(page, "13-overview-en-1280")
+    finally:
+        context.close()
+
+
+def test_no_request_leaves_the_machine(server, browser, demo):
+    """The product makes no outside request (issue #20, item 6): every page, in both languages, with its
+    icons, fonts and graphs, asks only the app's own server (or data:/blob: URLs it built itself)."""
+    from urllib.parse import urlsplit
+
+    local = {urlsplit(server).netloc}
+    outside: list[str] = []
+    context = browser.new_context(viewport={"width": 1400, "height": 1700}, locale="zh-CN")
+    context.on("request", lambda r: outside.append(r.url)
+               if urlsplit(r.url).scheme not in ("data", "blob", "about") and urlsplit(r.url).netloc not in local
+               else None)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT)
+    try:
+        for path in ("", "explore", "hazard", "official", "gaps", "queries",
+                     f"report?incident={demo['incident']['id']}", "data"):
+            pg.goto(f"{server}/{path}")
+            pg.locator('[data-testid="stApp"]').wait_for()
+            settle(pg)
+            pg.wait_for_timeout(500)
+        pg.goto(f"{server}/explore")
+        settle(pg)
+        pg.wait_for_timeout(1500)  # the graph's own scripts and images
+    finally:
+        context.close()
+    assert not outside, sorted(set(outside))

@@ -305,3 +305,257 @@ def test_any_store_records_each_write_in_its_transaction(any_store, tmp_path):
     assert [r.audit for r in results] == [audit.head_of(e) for e in entries]
     assert audit.position(any_store) == audit.Position(3, entries[-1]["hash"])
     assert audit.verify(any_store).ok
+
+
+# -- the data: verify recomputes what the log vouches for (issue #19, item 3) ------------------------------
+#
+# Rows are altered the way someone with access to the store would alter them: plain sqlite3 on the file,
+# a Cypher SET or DELETE on the Neo4j server.
+
+TENURE = "tenures:PE-P-SEC/P-SEC/2020-01-01"  # a composite key, as verify names it
+
+
+def alter(store, sql: str | None = None, cypher: str | None = None) -> None:
+    """Run ``sql`` on a SQLite store's file (its own connection, as sqlite3 would) or ``cypher`` on Neo4j."""
+    if isinstance(store, SQLiteStore):
+        con = sqlite3.connect(store.path, isolation_level=None)
+        con.execute(sql)
+        con.close()
+    else:
+        with store.driver.session(database=store.database) as session:
+            session.run(cypher).consume()
+
+
+def imported(store, tmp_path):
+    """``store`` holding v1 of the scenario, imported through the CLI; returns the dataset's path."""
+    v1, _ = versions(tmp_path)
+    result = run("import", v1, "--store", store.uri)
+    assert result.exit_code == 0, result.output
+    return v1
+
+
+def change_a_hazard(store) -> None:
+    alter(store, "UPDATE hazards SET description = '已整改' WHERE id = 'H1'",
+          "MATCH (h:Hazard {_key: 'H1'}) SET h.description = '已整改'")
+
+
+def test_a_changed_row_fails_verify_naming_it(any_store, tmp_path):
+    audited(any_store)
+    imported(any_store, tmp_path)
+    assert verify(any_store.uri).exit_code == 0
+    change_a_hazard(any_store)
+    alter(any_store, "UPDATE tenures SET acting = 1 WHERE person_id = 'PE-P-SEC'",
+          "MATCH (t:Tenure {person_id: 'PE-P-SEC'}) SET t.acting = true")
+    result = verify(any_store.uri)
+    assert result.exit_code == 1, result.output
+    assert "hazards:H1 changed since import #1" in result.output and f"{TENURE} changed since import #1" \
+        in result.output
+    assert "importing the dataset again restores it" in result.output
+    doc = json.loads(verify(any_store.uri, "--format", "json").output.splitlines()[0])
+    assert not doc["ok"] and doc["problem"] is None and doc["data"]["vouched_by"] == 1
+    assert doc["data"]["differences"] == [f"{TENURE} changed since import #1", "hazards:H1 changed since import #1"]
+
+
+def test_a_deleted_or_added_row_fails_verify_naming_it(any_store, tmp_path):
+    audited(any_store)
+    imported(any_store, tmp_path)
+    alter(any_store, "DELETE FROM hazards WHERE id = 'H1'", "MATCH (h:Hazard {_key: 'H1'}) DETACH DELETE h")
+    alter(any_store, "INSERT INTO hazards (id, description, industry, level, jurisdiction_id, found_on, status) "
+                     "VALUES ('H9', '伪造', 'urban_gas', 'general', 'T', '2026-01-01', 'open')",
+          "CREATE (:Hazard {_key: 'H9', id: 'H9', description: '伪造', industry: 'urban_gas', level: 'general', "
+          "jurisdiction_id: 'T', found_on: '2026-01-01', status: 'open'})")
+    result = verify(any_store.uri)
+    assert result.exit_code == 1
+    assert "hazards:H1 deleted since import #1; hazards:H9 added since import #1" in result.output
+
+
+def test_reimporting_the_same_dataset_restores_altered_rows_and_records_it(any_store, tmp_path):
+    audited(any_store)
+    v1 = imported(any_store, tmp_path)
+    change_a_hazard(any_store)
+    alter(any_store, "DELETE FROM tenures WHERE person_id = 'PE-P-SEC'",
+          "MATCH (t:Tenure {person_id: 'PE-P-SEC'}) DETACH DELETE t")
+    result = run("import", v1, "--store", any_store.uri)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("restored: ") and "hazards +0 ~1 -0" in result.output \
+        and "tenures +1 ~0 -0" in result.output
+    assert verify(any_store.uri).exit_code == 0
+    assert [r["description"] for r in any_store.rows("hazards")] == ["隐患H1"]
+    entry = log(any_store.uri)[-1]
+    assert entry["seq"] == 2 and entry["unchanged"] is False
+    assert entry["dataset_hash"] == entry["previous_dataset_hash"] == load(v1).content_hash()
+    assert entry["updated"] == {"hazards": 1} and entry["changes"].startswith("restored: ")
+    # once restored, importing it again changes nothing
+    assert run("import", v1, "--store", any_store.uri).output.startswith("unchanged:")
+
+
+def test_a_neo4j_node_deleted_outside_an_import_comes_back_with_its_relationships(neo4j_store, tmp_path):
+    """``DETACH DELETE`` takes the relationships of the rows that point to the node along: the re-import
+    that puts the node back puts them back too."""
+    def relationships() -> set:
+        with neo4j_store.driver.session(database=neo4j_store.database) as session:
+            return {tuple(r) for r in session.run("MATCH (a)-[r]->(b) RETURN type(r), a._key, b._key")}
+
+    v1 = imported(neo4j_store, tmp_path)
+    before = relationships()
+    assert ("OF_POST", "PE-P-SEC\x1fP-SEC\x1f2020-01-01", "P-SEC") in before
+    alter(neo4j_store, cypher="MATCH (p:Post {_key: 'P-SEC'}) DETACH DELETE p")
+    assert "posts:P-SEC deleted since import #1" in verify(neo4j_store.uri).output
+    assert run("import", v1, "--store", neo4j_store.uri).exit_code == 0
+    assert verify(neo4j_store.uri).exit_code == 0
+    assert relationships() == before
+
+
+def test_an_export_is_refused_while_rows_are_altered(any_store, tmp_path):
+    audited(any_store)
+    v1 = imported(any_store, tmp_path)
+    change_a_hazard(any_store)
+    out = tmp_path / "chains.jsonl"
+    result = run("trace", "--all", "--as-of", "2026-02-01", "--format", "jsonl", "-o", out, "--store", any_store.uri)
+    assert result.exit_code == 1
+    assert "hazards:H1 changed" in result.output and "nothing exported" in result.output
+    assert not out.exists() and not (tmp_path / "chains.jsonl.provenance.json").exists()
+    assert run("import", v1, "--store", any_store.uri).exit_code == 0
+    result = run("trace", "--all", "--as-of", "2026-02-01", "--format", "jsonl", "-o", out, "--store", any_store.uri)
+    assert result.exit_code == 0, result.output
+    stamp = json.loads((tmp_path / "chains.jsonl.provenance.json").read_text())
+    assert stamp["dataset_hash"] == load(v1).content_hash() and stamp["audit"]["seq"] == 2
+
+
+def test_an_altered_kept_manifest_is_reported_at_table_level_and_restored_by_an_import(any_store, tmp_path):
+    audited(any_store)
+    v1 = imported(any_store, tmp_path)
+    change_a_hazard(any_store)
+    alter(any_store, "UPDATE audit_rows SET manifest = x'00' WHERE tbl = 'hazards'",
+          "MATCH (a:AuditRows {_key: 'hazards'}) SET a.manifest = 'AAAA'")
+    result = verify(any_store.uri)
+    assert result.exit_code == 1 and "hazards:H1" not in result.output
+    assert "hazards: its rows are not those import #1 recorded" in result.output
+    assert "the row hashes kept beside the log are missing or altered too" in result.output
+    assert run("import", v1, "--store", any_store.uri).exit_code == 0
+    assert verify(any_store.uri).exit_code == 0
+    change_a_hazard(any_store)  # the import put the kept manifest back too: the row is named again
+    assert "hazards:H1 changed since import #2" in verify(any_store.uri).output
+
+
+def test_dropping_the_triggers_does_not_hide_a_change(tmp_path):
+    """The triggers that record writes outside imports let an export check cheaply; they are not what
+    verify relies on, and a store that lost them has every row checked until the next import."""
+    v1, _ = versions(tmp_path)
+    db = tmp_path / "store.db"
+    assert run("import", v1, "--store", db).exit_code == 0
+    out = tmp_path / "chains.jsonl"
+    export = ("trace", "--all", "--as-of", "2026-02-01", "--format", "jsonl", "-o", out, "--store", db)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("UPDATE hazards SET description = '已整改' WHERE id = 'H1'")
+    assert "hazards:H1 changed since import #1" in run(*export).output and not out.exists()
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        con.execute("DELETE FROM audit_outside")
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                               "AND name LIKE 'audit_outside%'").fetchall():
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("DELETE FROM audit_outside")
+    con.close()
+    result = verify(db)
+    assert result.exit_code == 1 and "hazards:H1 changed since import #1" in result.output
+    assert "hazards:H1 changed since import #1" in run(*export).output and not out.exists()
+    SQLiteStore(db).close()  # opening it for writing puts the triggers back, and notes the gap they left
+    assert "hazards:H1 changed since import #1" in verify(db).output
+    assert "hazards:H1 changed since import #1" in run(*export).output and not out.exists()
+    assert run("import", v1, "--store", db).exit_code == 0 and verify(db).exit_code == 0
+    assert run(*export).exit_code == 0 and out.exists()
+
+
+def test_a_write_undone_since_refuses_no_export(tmp_path):
+    """The record of writes outside imports says where to look; the digests decide, as in verify."""
+    v1, _ = versions(tmp_path)
+    db = tmp_path / "store.db"
+    assert run("import", v1, "--store", db).exit_code == 0
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("UPDATE hazards SET description = '已整改' WHERE id = 'H1'")
+    con.execute("UPDATE hazards SET description = '隐患H1' WHERE id = 'H1'")
+    assert con.execute("SELECT count(*) FROM audit_outside").fetchone()[0] == 2
+    con.close()
+    assert verify(db).exit_code == 0
+    out = tmp_path / "chains.jsonl"
+    result = run("trace", "--all", "--as-of", "2026-02-01", "--format", "jsonl", "-o", out, "--store", db)
+    assert result.exit_code == 0, result.output
+    assert out.exists()
+
+
+def format_1(db) -> None:
+    """Turn ``db`` into a store as the code before row digests left it: its log rewritten as format-1
+    entries (no ``digests`` column, the hash over the format-1 fields), no manifests, no sentinels."""
+    con = sqlite3.connect(db, isolation_level=None)
+    columns = audit.FIELDS_V1
+    old = [dict(zip(columns, r)) for r in con.execute(f"SELECT {', '.join(f'[{c}]' for c in columns)} "
+                                                      "FROM audit_log ORDER BY seq").fetchall()]
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute("DROP TABLE audit_rows")
+    con.execute("DROP TABLE audit_outside")
+    con.execute("DELETE FROM audit_log")
+    con.execute("ALTER TABLE audit_log DROP COLUMN digests")
+    prev = audit.GENESIS
+    for e in old:
+        e.update(v=1, prev_hash=prev, unchanged=bool(e["unchanged"]))
+        e["hash"] = prev = audit.entry_hash(e)
+        con.execute(f"INSERT INTO audit_log VALUES ({', '.join('?' * len(columns))})", [e[c] for c in columns])
+    con.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", (f"{old[-1]['seq']}:{prev}",))
+    con.close()
+
+
+def test_a_format_1_log_still_verifies_and_says_the_rows_are_not_vouched_for(tmp_path):
+    v1, _ = versions(tmp_path)
+    db = tmp_path / "store.db"
+    assert run("import", v1, "--store", db).exit_code == 0
+    format_1(db)
+    first = log(db)[0]
+    assert first["v"] == 1 and first["digests"] is None
+    result = verify(db)  # read-only: the store stays as the old code left it
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: 1 entries") and "rows not vouched for" in result.output
+    assert json.loads(verify(db, "--format", "json").output)["data"] == {"vouched_by": None, "differences": []}
+    # the next import upgrades the store: the old entry keeps its hash, the new one vouches for the rows
+    result = run("import", v1, "--store", db)
+    assert result.exit_code == 0 and result.output.startswith("unchanged:")
+    entries = log(db)
+    assert entries[0]["hash"] == first["hash"] and entries[1]["v"] == audit.FORMAT and entries[1]["digests"]
+    assert "every row as entry #2 vouches" in verify(db).output
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("UPDATE hazards SET description = '已整改' WHERE id = 'H1'")
+    con.close()
+    assert "hazards:H1 changed since import #2" in verify(db).output
+
+
+def test_digests_added_to_a_format_1_entry_are_found(tmp_path):
+    """A format-1 entry's hash does not cover digests: some added later must not vouch for anything."""
+    v1, _ = versions(tmp_path)
+    db = tmp_path / "store.db"
+    assert run("import", v1, "--store", db).exit_code == 0
+    format_1(db)
+    with SQLiteStore(db) as store:  # the upgrade: a digests column, empty for the format-1 entry
+        pass
+    tamper(db, """UPDATE audit_log SET digests = '{"hazards":"00"}' WHERE seq = 1""")
+    result = verify(db)
+    assert result.exit_code == 1 and "broken at entry #1: it is of format 1" in result.output
+
+
+def test_a_report_is_refused_while_rows_are_altered(tmp_path):
+    """A report's footer names the dataset and the audit position: it is not written over rows they do not
+    vouch for."""
+    import sqlite3
+
+    data = scenario.base()
+    data["incidents"] = [{"id": "A1", "title": "燃气爆炸事故", "occurred_on": "2026-05-01", "jurisdiction_id": "T",
+                          "organization_id": "E1", "industry": "urban_gas", "deaths": 3, "serious_injuries": 0,
+                          "direct_loss_yuan": 0, "hazard_ids": "H1"}]
+    dataset, db, out = scenario.write(data, tmp_path), tmp_path / "store.db", tmp_path / "a1.md"
+    assert run("import", dataset, "--store", db).exit_code == 0
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE hazards SET description = '已整改' WHERE id = 'H1'")
+    result = run("report", "A1", "-o", out, "--store", db)
+    assert result.exit_code == 1 and "hazards:H1 changed" in result.output and "no report written" in result.output
+    assert not out.exists()
+    assert run("import", dataset, "--store", db).output.startswith("restored: ")
+    assert run("report", "A1", "-o", out, "--store", db).exit_code == 0 and out.exists()

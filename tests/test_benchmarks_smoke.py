@@ -24,6 +24,14 @@ from benchmarks.baselines import LowerBound, Naive, build_graph, comparable
 from benchmarks.report import ROWS, TARGETS
 
 
+@pytest.fixture(autouse=True, scope="module")
+def reference_v1():
+    """The baselines implement reference-v1 (the benchmarks run under it; see benchmarks/__init__.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCOUNTABILITY_RULES", "reference-v1")
+        yield
+
+
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory) -> tuple[str, Path]:
     data = tmp_path_factory.mktemp("bench")

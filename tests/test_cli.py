@@ -36,16 +36,22 @@ def run(*args, env=None):
 
 
 def test_trace_json_has_the_design_shape(store):
-    result = run("trace", "H1", "--as-of", "2026-02-01", "--store", store, "--format", "json")
+    result = run("trace", "H1", "--as-of", "2026-02-01", "--store", store, "--format", "json", "--rules",
+                 "reference-v2")
     assert result.exit_code == 0, result.output
     chain = json.loads(result.output)
     assert set(chain) == {"hazard_id", "as_of", "links", "gaps"}
     assert chain["hazard_id"] == "H1" and chain["as_of"] == "2026-02-01"
     link = chain["links"][0]
-    assert set(link) == {"post_id", "post_title", "organization_id", "jurisdiction_id", "duty", "degree", "rules",
-                         "basis", "escalated", "holders", "path", "explanation"}
-    assert set(link["holders"][0]) == {"person_id", "name", "start", "end", "acting"}
+    v1 = {"post_id", "post_title", "organization_id", "jurisdiction_id", "duty", "degree", "rules", "basis",
+          "escalated", "holders", "path", "explanation"}
+    assert set(link) == v1 | {"evidence"}
+    assert set(link["holders"][0]) == {"person_id", "name", "start", "end", "acting", "assessment"}
     assert link["basis"][0].startswith("《中华人民共和国安全生产法》")
+    old = json.loads(run("trace", "H1", "--as-of", "2026-02-01", "--store", store, "--format", "json",
+                         "--rules", "reference-v1").output)
+    assert set(old["links"][0]) == v1 and set(old["links"][0]["holders"][0]) == {"person_id", "name", "start", "end",
+                                                                                   "acting"}
 
 
 def test_trace_in_english(store):
@@ -213,3 +219,172 @@ def test_the_program_stops_quietly_when_its_reader_goes(store):
     proc.stdout.close()
     assert proc.wait(timeout=120) == 0
     assert b"Traceback" not in proc.stderr.read()
+
+
+# -- hostile datasets: refused in seconds and small memory, messages bounded (#19 item 7) ---------------------
+
+
+# The program, telling as it ends its CPU seconds and its peak resident memory: the kernel's high-water mark
+# of this process image (getrusage would count the test process it was forked from as well).
+MEASURED = [sys.executable, "-c", "import atexit, os\n"
+            "def report():\n"
+            "    peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+            "    t = os.times()\n"
+            "    open(os.environ['MEASURED_TO'], 'w').write(f'{t.user + t.system} {int(peak) * 1024}')\n"
+            "atexit.register(report)\n"
+            "from accountability.cli import run; run()"]
+
+
+def _measured(tmp_path, *args) -> tuple[subprocess.CompletedProcess, float, int]:
+    """Run the program; return what it did, its CPU seconds and its peak memory in bytes."""
+    report = tmp_path / "measured.txt"
+    done = subprocess.run(MEASURED + list(args), capture_output=True, timeout=600,
+                          env={**BUFFERED, "MEASURED_TO": str(report)})
+    seconds, peak = report.read_text().split()
+    return done, float(seconds), int(peak)
+
+
+def test_validate_refuses_a_zip_bomb_in_seconds_and_little_memory(tmp_path):
+    """CPU time, not wall time: the machine may be busy. Before the limits this bomb took 21 s of CPU and
+    210 MB to end in 300,006 errors; now 0.5 s and 44 MB, most of it starting Python."""
+    import re
+
+    from test_dataset import BOMB, zip_bomb
+
+    done, seconds, peak = _measured(tmp_path, "validate", str(zip_bomb(tmp_path / "bomb.xlsx")))
+    lines = done.stderr.decode().splitlines()
+    assert done.returncode == 1 and lines[0] == "error: invalid dataset: 1 error(s)", lines[:3]
+    assert len(lines) == 2 and re.fullmatch(BOMB, lines[1]), lines
+    assert seconds < 5 and peak < 150 * 2 ** 20, (seconds, peak)
+
+
+def test_importing_a_zip_bomb_leaves_the_store_as_it_was(any_store, tmp_path):
+    """Refused while the dataset is read, before the store is written: rows, meta and audit log as they were."""
+    import re
+
+    from test_dataset import BOMB, zip_bomb
+
+    assert run("import", str(scenario.write(scenario.base(), tmp_path)), "--store", any_store.uri).exit_code == 0
+
+    def state() -> tuple:
+        tables = {t: sorted(map(str, any_store.rows(t))) for t in ("jurisdictions", "posts", "tenures", "hazards")}
+        return tables, any_store.meta(), list(any_store.audit_entries())
+
+    before = state()
+    result = run("import", str(zip_bomb(tmp_path / "bomb.xlsx")), "--store", any_store.uri)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert re.search(BOMB, result.stderr), result.output
+    assert state() == before
+
+
+def test_a_hundred_thousand_errors_print_two_hundred_lines_and_the_count_of_the_rest(tmp_path):
+    """``InvalidDataset`` keeps every error (the app lists them all); the message the program prints shows
+    the count, the first 200 and how many more there are."""
+    from accountability.dataset import load
+    from accountability.errors import InvalidDataset
+
+    data = scenario.base()
+    data["hazards"] += [scenario.hazard(f"J{i}", "unicorns", "T", "E1") for i in range(100_000)]
+    path = scenario.write(data, tmp_path)
+    result = program("validate", str(path))
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 1 and result.stdout == b""
+    assert lines[0] == "error: invalid dataset: 100000 error(s)"
+    assert lines[1] == "hazards:2: industry: unknown industry 'unicorns'"
+    assert lines[-1] == "… and 99800 more errors" and len(lines) == 202
+    with pytest.raises(InvalidDataset) as err:
+        load(path)
+    assert len(err.value.errors) == 100_000
+
+
+# -- issue #20, item 5: uploads and paths ---------------------------------------------------------------------
+
+
+def test_validate_and_import_take_the_zip_the_app_takes(tmp_path):
+    import zipfile
+
+    from accountability.dataset import export, load
+
+    folder = export(load(scenario.write(scenario.base(), tmp_path)), tmp_path / "csv")
+    archive = tmp_path / "dataset.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for p in folder.glob("*.csv"):
+            z.write(p, f"dataset/{p.name}")
+    result = run("validate", str(archive))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("valid: ")
+    result = run("import", str(archive), "--store", str(tmp_path / "z.db"))
+    assert result.exit_code == 0, result.output
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../jurisdictions.csv", "id,name\n")
+    result = run("validate", str(evil))
+    assert result.exit_code == 1 and "outside the folder" in result.output
+
+
+def test_one_bad_row_is_one_error_not_a_cascade(tmp_path):
+    data = scenario.base()
+    data["hazards"] += [scenario.hazard("H2", "hazardous_chemicals", "T", "E2", found_on="2026-02-30")]
+    data["events"] = [{"hazard_id": "H2", "on": "2026-03-01", "kind": "inspected", "note": ""}]
+    data["incidents"] = [{"id": "I1", "title": "燃气爆炸", "occurred_on": "2026-06-01", "jurisdiction_id": "T",
+                          "organization_id": "E1", "industry": "urban_gas", "deaths": 1, "serious_injuries": 0,
+                          "direct_loss_yuan": 0, "hazard_ids": "H2"}]
+    result = run("validate", str(scenario.write(data, tmp_path)))
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith(("hazards", "events", "incidents"))]
+    assert len(errors) == 1 and errors[0].startswith("hazards:") and "found_on" in errors[0], result.output
+    data["events"][0]["hazard_id"] = "H9"  # a reference to a row that does not exist at all is still an error
+    result = run("validate", str(scenario.write(data, tmp_path)))
+    assert "unknown hazard 'H9'" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ("trace", "--all", "-o", "{missing}/chains.jsonl"),
+    ("query", "overdue-hazards", "-o", "{missing}/q.csv"),
+    ("sql", "SELECT 1", "-o", "{missing}/q.csv"),
+    ("report", "I1", "--format", "md", "-o", "{missing}/r.md"),
+])
+def test_output_into_a_missing_folder_is_one_clear_message(store, tmp_path, args):
+    missing = tmp_path / "no" / "such"
+    result = run(*[a.format(missing=missing) for a in args], "--store", store)
+    assert result.exit_code == 2, result.output
+    assert f"the folder '{missing}' does not exist" in result.output
+    assert "Traceback" not in result.output and not missing.exists()
+
+
+def test_a_report_without_a_chinese_font_prints_one_warning(store, tmp_path):
+    """The real program on a machine without a Chinese font (the font lookup says so): one warning, then
+    "wrote …" — not one warning per missing glyph."""
+    out = tmp_path / "r.docx"
+    code = ("from accountability.reports import figure; figure.cjk_font = lambda: None; "
+            "from accountability.cli import run; run()")
+    done = subprocess.run([sys.executable, "-c", code, "report", "I1", "--store", store, "-o", str(out)],
+                          capture_output=True, timeout=120, env=BUFFERED, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Glyph" not in done.stderr
+    assert done.stderr.count("Warning") == 1 and "no Chinese font" in done.stderr, done.stderr[:2000]
+    assert done.stderr.strip().splitlines()[-1].startswith("wrote ")
+
+
+# -- issue #20, item 6: documentation that ships with the code -----------------------------------------------
+
+
+def test_the_docs_are_self_contained_and_name_every_table_and_column():
+    from pathlib import Path
+
+    from graph_schema import SCHEMA
+
+    root = Path(__file__).resolve().parent.parent
+    docs = {p.name: p.read_text(encoding="utf-8") for p in [root / "README.md", *(root / "docs").glob("*.md")]}
+    assert {"README.md", "dataset.md", "rules.md", "json.md"} <= set(docs)
+    for name, text in docs.items():
+        assert "DESIGN.md" not in text, f"{name} points at a file that is not in the repository"
+        for target in __import__("re").findall(r"\]\((docs/[^)#]+|[a-z]+\.md)\)", text):
+            folder = root if target.startswith("docs/") else root / "docs"
+            assert (folder / target).exists(), f"{name}: broken link {target}"
+    contract = docs["dataset.md"]
+    for table in SCHEMA.tables.values():
+        row = next((line for line in contract.splitlines() if line.startswith(f"| `{table.name}` |")), None)
+        assert row, f"docs/dataset.md has no row for {table.name}"
+        for column in table.columns:
+            assert column.name in row, f"docs/dataset.md: {table.name}.{column.name}"

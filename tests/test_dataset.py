@@ -228,3 +228,249 @@ def test_dataset_class_counts(tmp_path):
     dataset = load(scenario.write(scenario.base(), tmp_path))
     assert isinstance(dataset, Dataset) and dataset.counts()["hazards"] == 1
     shutil.rmtree(tmp_path / "dataset.json", ignore_errors=True)
+
+
+# -- bounds, and warnings that do not refuse (#19 items 4 and 6) ------------------------------------------------
+
+
+def _write_csv(data: dict, folder: Path) -> Path:
+    """``data`` as the CSV folder a user writes: every cell text, however large the number in it."""
+    import csv
+
+    folder.mkdir(parents=True)
+    for table, rows in data.items():
+        if not rows:
+            continue
+        header = list(dict.fromkeys(k for r in rows for k in r))
+        with (folder / f"{table}.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, header)
+            writer.writeheader()
+            writer.writerows(rows)
+    return folder
+
+
+def incident(**changes) -> dict:
+    row = {"id": "A1", "title": "事故", "occurred_on": "2026-05-01", "jurisdiction_id": "T", "organization_id": "E1",
+           "industry": "urban_gas", "deaths": 1, "serious_injuries": 0, "direct_loss_yuan": 100, "hazard_ids": "H1"}
+    return {**row, **changes}
+
+
+@pytest.mark.parametrize("loss", [2 ** 63, 2 ** 70, 10 ** 30])
+def test_a_whole_number_beyond_64_bits_is_an_error_not_a_traceback(tmp_path, loss):
+    data = scenario.base()
+    data["incidents"] = [incident(direct_loss_yuan=str(loss))]
+    folder = _write_csv(data, tmp_path / "csv")
+    db = tmp_path / "store.db"
+    for args in (["validate", str(folder), "--format", "json"], ["import", str(folder), "--store", str(db)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (args, result.output, result.exception)
+        assert f"incidents:2: direct_loss_yuan: '{str(loss)[:40]}' is too large (at most {2 ** 63 - 1})" \
+            in result.stderr, result.output
+    if db.exists():  # the import opened the store, and wrote nothing
+        with SQLiteStore(db, readonly=True) as store:
+            assert store.count("incidents") == 0
+
+
+def test_the_largest_whole_number_is_read_exactly(tmp_path):
+    data = scenario.base()
+    data["incidents"] = [incident(direct_loss_yuan=str(2 ** 63 - 1)), incident(id="A2", direct_loss_yuan="9007199254740993.0")]
+    folder = _write_csv(data, tmp_path / "csv")
+    result = CliRunner().invoke(main, ["validate", str(folder), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    loaded = {r["id"]: r["direct_loss_yuan"] for r in load(folder).rows("incidents")}
+    assert loaded == {"A1": 2 ** 63 - 1, "A2": 9007199254740993}  # 2**53 + 1: no float on the way
+
+
+@pytest.mark.parametrize("column, value", [("found_on", "9999-12-31"), ("found_on", "0001-01-01"),
+                                           ("deadline", "2201-01-01"), ("found_on", "1899-12-31")])
+def test_a_date_outside_1900_to_2200_is_an_error(tmp_path, column, value):
+    data = scenario.base()
+    data["hazards"][0][column] = value
+    if column == "found_on" and value < "2000":
+        data["hazards"][0]["deadline"] = ""
+    result = CliRunner().invoke(main, ["validate", str(scenario.write(data, tmp_path))])
+    assert result.exit_code == 1
+    assert f"hazards:1: {column}: '{value}' is outside the years 1900–2200" in result.stderr, result.output
+
+
+def test_the_first_and_last_days_of_the_range_are_valid(tmp_path):
+    data = scenario.base()
+    data["hazards"][0].update(found_on="1900-01-01", deadline="2200-12-31")
+    assert load(scenario.write(data, tmp_path)).warnings == []
+
+
+def test_an_incident_linked_to_a_hazard_of_another_county_is_a_warning(tmp_path):
+    data = scenario.base()
+    data["hazards"] += [scenario.hazard("H9", "tourism", "K2"), scenario.hazard("H8", "construction", "V", "E3")]
+    data["incidents"] = [incident(hazard_ids="H1;H9;H8"), incident(id="A2", jurisdiction_id="C", hazard_ids="H9")]
+    path = scenario.write(data, tmp_path)
+    warning = "warning: incidents:1: hazard_ids: hazard 'H9' lies in 'K2', outside the incident's county 'K'\n"
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0
+    assert result.stderr == warning  # H1 and H8 lie in K; A2 is the city's: K2 lies inside it
+    assert result.stdout.startswith("valid: ")
+    as_json = CliRunner().invoke(main, ["validate", str(path), "--format", "json"])
+    assert json.loads(as_json.stdout)["valid"] is True and as_json.stderr == warning
+    imported = CliRunner().invoke(main, ["import", str(path), "--store", str(tmp_path / "s.db")])
+    assert imported.exit_code == 0 and imported.stderr == warning
+    with SQLiteStore(tmp_path / "s.db", readonly=True) as store:
+        assert store.count("incidents") == 2
+
+    data["incidents"] = [incident(hazard_ids="H1;H8")]
+    clean = CliRunner().invoke(main, ["validate", str(scenario.write(data, tmp_path))])
+    assert clean.exit_code == 0 and clean.stderr == ""
+
+
+# -- limits: refused by size before a byte is parsed, by counts while read (#19 item 7) -------------------------
+
+
+def zip_bomb(path: Path, rows: int = 100_000) -> Path:
+    """A real workbook whose hazards sheet repeats one row ``rows`` times (no row numbers, no dimension):
+    identical rows deflate about 230-fold. #19's 2.7 MB one took 68 s and 1.5 GB to end in two million errors."""
+    import io
+    import re
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "hazards"
+    sheet.append(["id", "description", "industry", "jurisdiction_id", "organization_id", "level", "status", "found_on"])
+    sheet.append(["H1", "管道腐蚀", "urban_gas", "NOWHERE", "E1", "general", "open", "2026-01-01"])
+    packed = io.BytesIO()
+    book.save(packed)
+    with zipfile.ZipFile(packed) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename != "xl/worksheets/sheet1.xml":
+                bomb.writestr(member.filename, data)
+                continue
+            head, body, tail = re.match(r"(.*<sheetData>)(.*)(</sheetData>.*)", data.decode(), re.S).groups()
+            header, row = re.findall(r"<row .*?</row>", body)
+            row = re.sub(r' r="[A-Z]*2"', "", row)
+            with bomb.open(member.filename, "w", force_zip64=True) as xml:
+                xml.write(re.sub(r"<dimension [^>]*/>", "", head + header).encode())
+                block = (row * 1000).encode()
+                for _ in range(rows // 1000):
+                    xml.write(block)
+                xml.write(tail.encode())
+    return path
+
+
+BOMB = (r"bomb\.xlsx: sheet 'hazards' \(xl/worksheets/sheet1\.xml\) inflates \d{3}× "
+        r"\(the limit is 100×; a zip bomb\?\)")
+
+
+def test_a_workbook_that_inflates_a_hundredfold_is_refused_before_it_is_parsed(tmp_path):
+    import re
+    import time
+    import tracemalloc
+
+    bomb = zip_bomb(tmp_path / "bomb.xlsx")
+    tracemalloc.start()
+    started = time.process_time()
+    try:
+        with pytest.raises(InvalidDataset) as err:
+            load(bomb)
+    finally:
+        seconds, peak = time.process_time() - started, tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert len(err.value.errors) == 1 and re.fullmatch(BOMB, err.value.errors[0]), err.value.errors[:3]
+    assert seconds < 1 and peak < 5 * 2 ** 20, (seconds, peak)
+
+
+def test_the_app_upload_refuses_the_bomb_with_the_same_message_and_writes_nothing(tmp_path):
+    """The app's upload and the command line share one check (``check_workbook``); the upload refuses the
+    workbook before writing it anywhere."""
+    from accountability import ui
+
+    bomb = zip_bomb(tmp_path / "bomb.xlsx")
+    with pytest.raises(InvalidDataset) as read:
+        load(bomb)
+    with pytest.raises(InvalidDataset) as uploaded:
+        ui.save_upload("bomb.xlsx", bomb.read_bytes(), tmp_path / "up")
+    assert uploaded.value.errors == read.value.errors
+    assert list((tmp_path / "up").iterdir()) == []
+
+
+@pytest.mark.parametrize("form, message", [
+    ("csv", r".*/forms/csv: its CSV files: \d{1,3},\d{3} bytes \(the limit is 1,000\)"),
+    ("tables.json", r"tables\.json: \d{1,3},\d{3} bytes \(the limit is 1,000\)"),
+    ("tables.xlsx", r"tables\.xlsx: \d{1,3},\d{3} bytes uncompressed \(the limit is 1,000\)"),
+], ids=["csv", "json", "xlsx"])
+def test_a_dataset_larger_than_the_limit_is_refused_in_every_form(tmp_path, form, message):
+    import re
+
+    from accountability.dataset import Limits
+
+    (tmp_path / "forms").mkdir()
+    path = export(load(scenario.write(scenario.base(), tmp_path)), tmp_path / "forms" / form)
+    with pytest.raises(InvalidDataset) as err:
+        load(path, limits=Limits(bytes=1000))
+    assert len(err.value.errors) == 1 and re.fullmatch(message, err.value.errors[0]), err.value.errors
+
+
+@pytest.mark.parametrize("form, rows, cells", [
+    ("csv", "jurisdictions.csv: more than 3 rows (the limit per table)",
+     "jurisdictions.csv: more than 20 cells in the dataset (the limit)"),
+    ("tables.json", "tables.json: jurisdictions: more than 3 rows (the limit per table)",
+     "tables.json: jurisdictions: more than 20 cells in the dataset (the limit)"),
+    ("tables.xlsx", "tables.xlsx: more than 3 rows (the limit per workbook, all sheets together)",
+     "tables.xlsx: sheet 'jurisdictions': more than 20 cells in the dataset (the limit)"),
+], ids=["csv", "json", "xlsx"])
+def test_rows_and_cells_beyond_the_limits_are_refused_naming_the_table(tmp_path, form, rows, cells):
+    from accountability.dataset import Limits
+
+    (tmp_path / "forms").mkdir()
+    path = export(load(scenario.write(scenario.base(), tmp_path)), tmp_path / "forms" / form)
+    for limits, message in ((Limits(rows=3), rows), (Limits(cells=20), cells)):
+        with pytest.raises(InvalidDataset) as err:
+            load(path, limits=limits)
+        assert err.value.errors == [message]
+    assert load(path).counts() == load(scenario.write(scenario.base(), tmp_path)).counts()  # the defaults hold it
+
+
+def _rewrite_workbook(source: Path, target: Path, change) -> Path:
+    """``source`` with each of its XML parts passed through ``change(name, text)``."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as book, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in book.infolist():
+            out.writestr(member.filename, change(member.filename, book.read(member).decode()))
+    return target
+
+
+def test_a_sheet_is_counted_as_openpyxl_makes_it_gaps_and_shared_parts_included(tmp_path):
+    """A row numbered 900,000,000 makes openpyxl yield every empty row before it, and several sheets may
+    name one part: both cost work without bytes, and both are counted."""
+    import re
+    import time
+
+    from accountability.dataset import Limits
+
+    book = export(load(scenario.write(scenario.base(), tmp_path)), tmp_path / "tables.xlsx")
+
+    def gap(name: str, text: str) -> str:
+        if name != "xl/worksheets/sheet1.xml":
+            return text
+        last = re.findall(r'<row r="(\d+)"', text)[-1]
+        return re.sub(rf'(<row r="|<c r="[A-Z]+){last}"', r'\g<1>900000000"', text)
+
+    started = time.process_time()
+    with pytest.raises(InvalidDataset) as err:
+        load(_rewrite_workbook(book, tmp_path / "gap.xlsx", gap), limits=Limits(rows=100_000))
+    assert err.value.errors == ["gap.xlsx: more than 100,000 rows (the limit per workbook, all sheets together)"]
+    assert time.process_time() - started < 5
+
+    def shared(name: str, text: str) -> str:  # the jurisdictions part again and again, as sheets copy1…copy500
+        if name != "xl/workbook.xml":
+            return text
+        first = re.search(r"<sheet [^>]*/>", text)[0]
+        copies = "".join(first.replace('name="jurisdictions"', f'name="copy{i}"')
+                         .replace(re.search(r'sheetId="\d+"', first)[0], f'sheetId="{100 + i}"') for i in range(500))
+        return text.replace("</sheets>", copies + "</sheets>")
+
+    with pytest.raises(InvalidDataset) as err:
+        load(_rewrite_workbook(book, tmp_path / "shared.xlsx", shared), limits=Limits(rows=1000))
+    assert err.value.errors == ["shared.xlsx: more than 1,000 rows (the limit per workbook, all sheets together)"]

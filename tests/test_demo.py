@@ -1,5 +1,5 @@
 """The demo province generator: deterministic, plausible, valid under the contract, and shaped so that the
-rules engine finds every kind of gap in it."""
+rules engine finds every kind of gap in it — and, under reference-v2, every rule of conduct and assessment."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def test_counts_match_the_files_and_are_plausible(small):
     assert 0.5 * counts["hazards"] <= counts["events"] <= 1.2 * counts["hazards"]
     jurs = Counter(r["level"] for r in _rows(out, "jurisdictions"))
     assert (jurs["province"], jurs["city"], jurs["county"], jurs["township"]) == (1, 2, 4, 12)
-    orgs = Counter(r["kind"] for r in _rows(out, "organizations"))
+    orgs = Counter(r["kind"] for r in _rows(out, "organizations") if not r["id"].startswith("G"))  # G: groups
     assert orgs["enterprise"] == 200
     assert orgs["government"] == orgs["party_committee"] == 1 + 2 + 4 + 12
     assert orgs["safety_committee"] == 1 + 2 + 4
@@ -147,7 +147,7 @@ def test_every_level_has_its_bodies_and_posts(small):
             assert roles_of[f"{j['id']}-EM"] == {"department_head", "deputy_department_head"}
         elif j["level"] == "township":
             assert set(kinds) - {"enterprise"} == {"party_committee", "government"}
-            assert roles_of[f"{j['id']}-GOV"] == {"government_head"}
+            assert roles_of[f"{j['id']}-GOV"] == {"government_head", "other"}  # other: the safety officer
     comprehensive = [o for o in orgs if o["supervision"] == "comprehensive"]
     assert comprehensive and all(o["industries"] == "hazardous_chemicals;mining;industry_trade" for o in comprehensive)
     ents = [o for o in orgs if o["kind"] == "enterprise"]
@@ -260,7 +260,7 @@ def test_the_engine_finds_every_kind_of_gap(small, tmp_path):
     out, _ = small
     store = SQLiteStore(tmp_path / "demo.db")
     store.write(_load(out))
-    with Session(store) as session:
+    with Session(store, rules="reference-v1") as session:  # the gap counts below are v1's
         gaps: Counter = Counter()
         chains = 0
         for chain in session.trace_all(as_of=TODAY):
@@ -280,8 +280,212 @@ def test_county_scale_passes_the_validator(tmp_path):
     elapsed = time.perf_counter() - started
     assert elapsed < 10
     assert counts["hazards"] == 60_000
-    assert 9_000 <= sum(1 for r in _rows(tmp_path, "organizations") if r["kind"] == "enterprise") <= 10_000
+    assert 9_000 <= sum(1 for r in _rows(tmp_path, "organizations")
+                        if r["kind"] == "enterprise" and r["id"].startswith("E")) <= 10_000
     unresolved = sum(1 for h in _rows(tmp_path, "hazards") if h["status"] != "closed")
     assert unresolved >= 15_000
     data = _load(tmp_path)
     assert data.counts()["hazards"] == 60_000
+
+
+# -- the records of conduct (contract v2) ----------------------------------------------------------------------
+
+
+V2_RULES = ("R1a", "R1b", "R1c", "R2b", "R9", "R10", "R11")  # the rules the conduct records bring
+
+
+def _by(rows: list[dict], key: str) -> dict[str, dict]:
+    return {r[key]: r for r in rows}
+
+
+def _held_on(tenures: list[dict], person: str, on: str) -> set[str]:
+    return {t["post_id"] for t in tenures if t["person_id"] == person and t["start"] <= on <= (t["end"] or "9999")}
+
+
+def test_the_v2_tables_and_columns_are_filled_and_follow_the_seed(small, tmp_path):
+    out, counts = small
+    for table in ("inspections", "designations", "outcomes"):
+        assert counts[table] > 0, table
+    hazards = _rows(out, "hazards")
+    for column in ("also_industries", "existed_since", "other_organization_ids"):
+        assert any(h[column] for h in hazards), column
+    assert any(o["controlled_by"] for o in _rows(out, "organizations"))
+    incidents = _rows(out, "incidents")
+    assert all(i["occurred_at"] for i in incidents)
+    assert any(i["also_industries"] for i in incidents) and any(i["investigating_level"] for i in incidents)
+    events = _rows(out, "events")
+    assert {e["outcome"] for e in events if e["kind"] == "reinspected"} == {"held", "relapsed"}
+    assert any(e["kind"] == "order_issued" for e in events)
+    generate(tmp_path / "seed2", scale="small", seed=2)
+    for table in ("inspections", "designations", "outcomes"):
+        assert _files(out)[f"{table}.csv"] != _files(tmp_path / "seed2")[f"{table}.csv"], table
+
+
+def test_group_enterprises_and_actual_controllers(small):
+    out, _ = small
+    orgs = _by(_rows(out, "organizations"), "id")
+    jurs = _by(_rows(out, "jurisdictions"), "id")
+    posts = _rows(out, "posts")
+    tenures = _rows(out, "tenures")
+    ents = [o for o in orgs.values() if o["kind"] == "enterprise" and o["id"].startswith("E")]
+    controlled = [o for o in ents if o["controlled_by"]]
+    assert 0.01 * len(ents) <= len(controlled) <= 0.08 * len(ents)
+    held = {t["post_id"] for t in tenures}
+    for o in controlled:
+        group = orgs[o["controlled_by"]]
+        assert group["kind"] == "enterprise" and jurs[group["jurisdiction_id"]]["level"] == "city"
+        assert f"{group['id']}-GM" in held  # a group with a principal in post (rule 1c)
+    controllers = [p for p in posts if p["role"] == "actual_controller"]
+    assert 0.01 * len(ents) <= len(controllers) <= 0.06 * len(ents)
+    assert all(p["organization_id"] in orgs and p["id"] in held for p in controllers)
+    newest = max((t for t in tenures if t["post_id"] == "E000002-AC"), key=lambda t: t["start"])
+    assert "2026-10-29" < newest["start"] <= TODAY  # took over days ago: no conditions to perform yet
+
+
+def test_hazards_name_their_other_industries_their_beginning_and_other_units(small):
+    out, _ = small
+    hazards = _rows(out, "hazards")
+    orgs = _by(_rows(out, "organizations"), "id")
+    also = [h for h in hazards if h["also_industries"]]
+    assert 0.01 * len(hazards) <= len(also) <= 0.1 * len(hazards)
+    assert any(h["industry"] == "urban_gas" and h["also_industries"] == "special_equipment" for h in also)
+    assert all(h["also_industries"] != h["industry"] for h in also)
+    since = [h for h in hazards if h["existed_since"]]
+    assert 0.03 * len(hazards) <= len(since) <= 0.15 * len(hazards)
+    assert all(h["existed_since"] < h["found_on"] for h in since)
+    others = [h for h in hazards if h["other_organization_ids"]]
+    assert 1 <= len(others) <= 0.06 * len(hazards)
+    for h in others:
+        other = orgs[h["other_organization_ids"]]
+        assert other["id"] != h["organization_id"] and other["jurisdiction_id"] == h["jurisdiction_id"]
+
+
+def test_inspections_orders_and_look_backs_are_plausible(small):
+    out, _ = small
+    hazards = _by(_rows(out, "hazards"), "id")
+    orgs = _by(_rows(out, "organizations"), "id")
+    posts = _by(_rows(out, "posts"), "id")
+    inspections = _rows(out, "inspections")
+    ents = sum(1 for o in orgs.values() if o["kind"] == "enterprise")
+    assert 0.5 * ents * 3 <= len(inspections) <= 4 * ents * 3  # about once a year per enterprise, over 3 years
+    outcomes = Counter(i["outcome"] for i in inspections)
+    assert set(outcomes) == {"no_findings", "hazards_found", "order_issued", "penalty", "suspension"}
+    missed = 0
+    for i in inspections:
+        post = posts[i["post_id"]]
+        assert post["role"] in ("department_head", "deputy_department_head")
+        assert orgs[post["organization_id"]]["kind"] == "department"
+        assert orgs[i["organization_id"]]["kind"] == "enterprise" and i["on"] <= TODAY
+        listed = [hazards[h] for h in i["hazard_ids"].split(";") if h]
+        assert (i["outcome"] == "no_findings") == (not listed)
+        for h in listed:  # what it records is its unit's, registered and not yet closed that day
+            assert i["organization_id"] in (h["organization_id"], h["other_organization_ids"])
+            assert h["found_on"] <= i["on"] and (not h["closed_on"] or i["on"] <= h["closed_on"])
+        missed += any(h["organization_id"] == i["organization_id"] and h["existed_since"]
+                      and h["existed_since"] <= i["on"] < h["found_on"] for h in hazards.values())
+    assert missed >= 1  # a visit while a hazard existed unrecorded: rule 10
+    events = _rows(out, "events")
+    for e in events:
+        if e["kind"] in ("order_issued", "reinspected"):
+            assert posts[e["post_id"]]["role"] in ("department_head", "deputy_department_head")
+        assert bool(e["outcome"]) == (e["kind"] == "reinspected")
+    signed = {e["hazard_id"] for e in events if e["kind"] == "closed" and e["post_id"]}
+    relooked = [e for e in events if e["kind"] == "reinspected"]
+    assert relooked and all(e["hazard_id"] in signed and hazards[e["hazard_id"]]["status"] == "closed" and
+                            e["on"] > hazards[e["hazard_id"]]["closed_on"] for e in relooked)
+    assert 0.05 <= sum(e["outcome"] == "relapsed" for e in relooked) / len(relooked) <= 0.4
+
+
+def test_designations_and_department_deputies(small):
+    out, _ = small
+    hazards = _by(_rows(out, "hazards"), "id")
+    orgs = _by(_rows(out, "organizations"), "id")
+    posts = _by(_rows(out, "posts"), "id")
+    jurs = _by(_rows(out, "jurisdictions"), "id")
+    designations = _rows(out, "designations")
+    supervised = [d for d in designations if d["kind"] == "supervising_leader"]
+    majors = [h for h in hazards.values() if h["level"] == "major"]
+    assert 0.6 * len(majors) <= len(supervised) <= len(majors)
+    for d in supervised:
+        post, h = posts[d["post_id"]], hazards[d["target_id"]]
+        assert h["level"] == "major" and post["role"] in ("deputy_head", "executive_deputy_head")
+        assert jurs[orgs[post["organization_id"]]["jurisdiction_id"]]["level"] in ("city", "county")
+        assert h["found_on"] <= d["start"] and d["end"] == h["closed_on"]
+    grid = [d for d in designations if d["kind"] == "grid_inspector"]
+    in_townships = [o for o in orgs.values()
+                    if o["kind"] == "enterprise" and jurs[o["jurisdiction_id"]]["level"] == "township"]
+    assert 0.1 * len(in_townships) <= len(grid) <= 0.5 * len(in_townships)
+    for d in grid:
+        post, unit = posts[d["post_id"]], orgs[d["target_id"]]
+        assert unit["kind"] == "enterprise"
+        assert orgs[post["organization_id"]]["jurisdiction_id"] == unit["jurisdiction_id"]
+        assert jurs[unit["jurisdiction_id"]]["level"] == "township"
+    deputies = [p for p in _rows(out, "portfolios") if posts[p["post_id"]]["role"] == "deputy_department_head"]
+    assert deputies and {p["industry"] for p in deputies} > {"*"}
+    assert all(jurs[orgs[posts[p["post_id"]]["organization_id"]]["jurisdiction_id"]]["level"] in ("city", "county")
+               for p in deputies)
+
+
+def test_incidents_carry_their_time_and_what_the_investigation_decided(small):
+    out, _ = small
+    incidents = _rows(out, "incidents")
+    tenures = _rows(out, "tenures")
+    posts = _by(_rows(out, "posts"), "id")
+    assert all(i["occurred_at"].startswith(i["occurred_on"] + "T") and len(i["occurred_at"]) == 19
+               for i in incidents)
+    assert [i["investigating_level"] for i in incidents if i["investigating_level"]] == ["province"]
+    outcomes = _rows(out, "outcomes")
+    by_incident = defaultdict(list)
+    for o in outcomes:
+        by_incident[o["incident_id"]].append(o)
+        assert o["decided_on"] == "" or o["decided_on"] <= TODAY
+    forms = SCHEMA.vocab("outcome_forms")
+    for i in incidents:
+        decided = by_incident[i["id"]]
+        assert any(forms[o["form"]].extra["sanction"] for o in decided)
+        assert any(o["form"] == "interview" for o in decided)
+        assert len({o["person_id"] for o in decided}) == len(decided)
+        roles = set()
+        for o in decided:  # each was in post on the day of the accident
+            held = _held_on(tenures, o["person_id"], i["occurred_on"])
+            assert held, o
+            roles |= {posts[p]["role"] for p in held}
+        assert "department_head" in roles
+        if i["organization_id"]:
+            assert "enterprise_principal" in roles
+    graver = [len(by_incident[i["id"]]) for i in sorted(incidents, key=lambda i: int(i["deaths"]))]
+    assert graver[-1] > graver[0]  # the gravest accident reaches more people
+
+
+def test_both_rulesets_trace_the_demo_and_only_v2_reads_its_conduct(small, tmp_path):
+    from click.testing import CliRunner
+
+    from accountability.cli import main
+    from accountability.session import Session
+    from accountability.stores.sqlite import SQLiteStore
+
+    out, _ = small
+    db = tmp_path / "demo.db"
+    with SQLiteStore(db) as store:
+        store.write(_load(out))
+    with Session(SQLiteStore(db), rules="reference-v2") as session:
+        rules: Counter = Counter()
+        statuses: Counter = Counter()
+        for chain in session.trace_all(as_of=TODAY):
+            for link in chain.links:
+                rules.update(link.rules)
+                statuses.update(h.assessment[0] for h in link.holders)
+        assert set(V2_RULES) <= set(rules)
+        assert statuses["exempt"] >= 1 and statuses["no_conditions"] >= 1
+        assert rules["R10"] < rules["R1"] / 5  # a missed inspection is the exception, not the rule
+        decided = {o["incident_id"] for o in _rows(out, "outcomes")}
+        for i in _rows(out, "incidents"):
+            assert i["id"] in decided
+            assert session.incident(i["id"]).links
+    # reference-v1 reads none of it: every unresolved hazard, no v2 rule, key or record
+    result = CliRunner().invoke(main, ["trace", "--all", "--as-of", TODAY, "--rules", "reference-v1", "--store",
+                                       str(db), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == sum(1 for h in _rows(out, "hazards") if h["status"] != "closed")
+    assert '"evidence"' not in result.output and '"assessment"' not in result.output
+    assert not any(f'"{r}"' in result.output for r in V2_RULES)

@@ -149,6 +149,19 @@ def test_every_incident_is_the_same(small):
     same_incidents(*small[1:])
 
 
+def test_reference_v2_traces_hazards_incidents_and_trace_all_the_same(small):
+    """v2 reads more of the store (every event, inspections, designations): the same chains, evidence and
+    assessments from both."""
+    _, lite, neo = small
+    a, b = Session(lite, rules="reference-v2"), Session(neo, rules="reference-v2")
+    for hid in [r["id"] for r in lite.rows("hazards")][::10]:
+        assert b.trace(hid, as_of=AS_OF).as_dict(b.ruleset) == a.trace(hid, as_of=AS_OF).as_dict(a.ruleset), hid
+    for iid in [r["id"] for r in lite.rows("incidents")]:
+        assert b.incident(iid).as_dict(b.ruleset, "en") == a.incident(iid).as_dict(a.ruleset, "en"), iid
+    expected = as_dicts(a.trace_all(TODAY), a.ruleset)
+    assert len(expected) > 50 and as_dicts(b.trace_all(TODAY), b.ruleset) == expected
+
+
 # -- the county-scale demo ------------------------------------------------------------------------------------
 
 

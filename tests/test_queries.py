@@ -70,6 +70,15 @@ def audit_data() -> dict:
     return data
 
 
+@pytest.fixture(autouse=True, scope="module")
+def reference_v1():
+    """The expected rows of this module's scenario were worked out under reference-v1 (the default is v2):
+    sessions and commands here use v1 unless a test names its ruleset (the conduct queries: v2)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCOUNTABILITY_RULES", "reference-v1")
+        yield
+
+
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory):
     folder = tmp_path_factory.mktemp("audit")
@@ -466,7 +475,8 @@ def test_run_without_a_session_opens_the_default_store_and_closes_it(store_path,
 def test_catalog_lists_every_query_with_labels():
     names = [q.name for q in queries.catalog()]
     assert names == ["overdue-hazards", "official-exposure", "who-held", "regulatory-gaps", "handover-risk",
-                     "unescalated-major", "chain"]
+                     "unescalated-major", "chain", "missed-inspections", "false-closures", "exemptions",
+                     "duty-on", "duty-gaps"]
     d = queries.get("who-held").as_dict("en")
     assert d["title"] == "Who held the post"
     assert [p["name"] for p in d["parameters"]] == ["post", "role", "jurisdiction", "scope", "as_of", "start", "end"]
@@ -538,7 +548,8 @@ def test_cli_lists_the_queries_in_both_languages():
     zh = cli("query", "--list")
     assert zh.exit_code == 0, zh.output
     assert zh.output.splitlines()[0].split() == ["名称", "标题", "参数"]
-    assert "overdue-hazards    逾期未整改隐患" in zh.output
+    assert re.search(r"^overdue-hazards +逾期未整改隐患 ", zh.output, re.M)
+    assert re.search(r"^missed-inspections +检查失察 ", zh.output, re.M)
     en = cli("query", "--list", "--lang", "en", "--format", "json")
     assert en.exit_code == 0
     assert [q["title"] for q in orjson.loads(en.output)][:2] == ["Overdue hazards", "Officials' exposure"]
@@ -612,3 +623,209 @@ def test_cli_usage_errors_come_before_the_store_is_opened(tmp_path):
     result = cli("query", "chain", "-p", "hazard=H1", "--store", str(missing))
     assert result.exit_code == 1 and "store not found" in result.output
     assert not missing.exists()
+
+
+# -- the conduct queries (reference-v2) ----------------------------------------------------------------------------
+#
+# The audit scenario on 2026-06-01 with conduct records, traced under reference-v2:
+# - inspections: X1 of E1 on 2026-02-10 by K-HOUSING-HEAD, no findings (misses H1 and H6, found 2026-01-01);
+#   X2 of E2 on 2026-03-05 by K-EM-HEAD lists the major H2 without an order (found and not handled); X3 of E2
+#   on 2026-03-10 by C-EM-HEAD orders H2's rectification (exempts PE-C-EM-HEAD); X4 of E3 on 2026-05-20 by
+#   K-HOUSING-HEAD (held by PX-KHOUSING since 04-01) misses H3; X5 of E1 on 2025-12-01, before its hazards;
+# - H1: an order by K-HOUSING-HEAD on 2026-04-15 (exempts PX-KHOUSING, whose tenure has no act against it);
+# - H6: signed off by K-HOUSING-HEAD on 2026-04-01 (PX-KHOUSING's first day), reopened on 2026-05-10, so
+#   unresolved again although its row says closed; H8 (new, at E1): signed off on 2026-02-01 (PE-K-HOUSING-HEAD),
+#   relapsed on re-inspection on 2026-03-01, closed again on 2026-05-25;
+# - H3 is also a special-equipment hazard; T-HEAD, vacant since 05-01, is held by PX-THEAD from 2026-05-20
+#   (12 days before the date: no conditions to perform).
+
+from accountability.access import User  # noqa: E402
+from accountability.errors import AccessDenied  # noqa: E402
+
+V2 = "reference-v2"
+KH = ("K-HOUSING-HEAD", "东湖区住房和城乡建设局局长")
+
+
+def conduct_data() -> dict:
+    data = audit_data()
+    data["hazards"].append(scenario.hazard("H8", "urban_gas", "T", "E1", found_on="2026-01-05", deadline="2026-03-01",
+                                           status="closed", closed_on="2026-05-25"))
+    next(h for h in data["hazards"] if h["id"] == "H3")["also_industries"] = "special_equipment"
+    data["people"].append({"id": "PX-THEAD", "name": "新任镇长"})
+    data["tenures"].append({"person_id": "PX-THEAD", "post_id": "T-HEAD", "start": "2026-05-20", "end": "",
+                            "acting": "false"})
+
+    def inspection(iid, org, on, post, outcome, hazards=""):
+        return {"id": iid, "organization_id": org, "on": on, "post_id": post, "outcome": outcome, "hazard_ids": hazards}
+
+    data["inspections"] = [
+        inspection("X1", "E1", "2026-02-10", "K-HOUSING-HEAD", "no_findings"),
+        inspection("X2", "E2", "2026-03-05", "K-EM-HEAD", "hazards_found", "H2"),
+        inspection("X3", "E2", "2026-03-10", "C-EM-HEAD", "order_issued", "H2"),
+        inspection("X4", "E3", "2026-05-20", "K-HOUSING-HEAD", "no_findings"),
+        inspection("X5", "E1", "2025-12-01", "K-HOUSING-HEAD", "no_findings"),
+    ]
+    data["events"] += [
+        {"hazard_id": "H1", "on": "2026-04-15", "kind": "order_issued", "post_id": "K-HOUSING-HEAD"},
+        {"hazard_id": "H6", "on": "2026-04-01", "kind": "closed", "post_id": "K-HOUSING-HEAD"},
+        {"hazard_id": "H6", "on": "2026-05-10", "kind": "reopened", "post_id": "K-EM-HEAD"},
+        {"hazard_id": "H8", "on": "2026-02-01", "kind": "closed", "post_id": "K-HOUSING-HEAD"},
+        {"hazard_id": "H8", "on": "2026-03-01", "kind": "reinspected", "post_id": "C-HOUSING-HEAD", "outcome": "relapsed"},
+        {"hazard_id": "H8", "on": "2026-05-25", "kind": "closed", "post_id": "K-HOUSING-HEAD"},
+    ]
+    return data
+
+
+@pytest.fixture(scope="module")
+def conduct_path(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("conduct")
+    path = folder / "conduct.db"
+    with SQLiteStore(path) as store:
+        store.write(load(scenario.write(conduct_data(), folder)))
+    return path
+
+
+@pytest.fixture
+def v2_session(conduct_path):
+    with Session(str(conduct_path), rules=V2, readonly=True) as s:
+        yield s
+
+
+def missed(hid, industry, level, jid, org, iid, on, outcome, failure, post, title, by, duty, people, names):
+    return {"hazard_id": hid, "industry": industry, "level": level, "jurisdiction_id": jid, "organization_id": org,
+            "inspection_id": iid, "inspected_on": on, "outcome": outcome, "failure": failure, "post_id": post,
+            "post_title": title, "inspecting_organization_id": by, "duty": duty, "person_ids": people, "names": names}
+
+
+MISSED_H1 = missed("H1", "urban_gas", "general", "T", "E1", "X1", "2026-02-10", "no_findings", "missed", *KH,
+                   "K-HOUSING", SEC, ["PE-K-HOUSING-HEAD"], ["人员26"])
+MISSED_H2 = missed("H2", "hazardous_chemicals", "major", "T", "E2", "X2", "2026-03-05", "hazards_found", "not_handled",
+                   "K-EM-HEAD", "东湖区应急管理局局长", "K-EM", COMP, ["PE-K-EM-HEAD"], ["人员25"])
+MISSED_H3 = missed("H3", "construction", "general", "V", "E3", "X4", "2026-05-20", "no_findings", "missed", *KH,
+                   "K-HOUSING", SEC, ["PX-KHOUSING"], ["接任局长"])
+MISSED_H6 = dict(MISSED_H1, hazard_id="H6")
+
+
+def test_missed_inspections_one_row_per_inspection_held_by_whoever_held_the_post_that_day(v2_session):
+    # X5 came before the hazards began; X3 ordered the rectification; H8 was closed on X1's day and is now
+    with queries.run("missed-inspections", v2_session, as_of=ON) as result:
+        got = list(result)
+        assert all(list(r) == result.columns for r in got)
+    assert got == [MISSED_H1, MISSED_H2, MISSED_H3, MISSED_H6]
+
+
+def test_missed_inspections_by_jurisdiction_industry_and_date(v2_session):
+    assert rows(v2_session, "missed-inspections", as_of=ON, jurisdiction="V") == [MISSED_H3]
+    assert rows(v2_session, "missed-inspections", as_of=ON, industry="hazardous_chemicals") == [MISSED_H2]
+    # a hazard's further industries count
+    assert rows(v2_session, "missed-inspections", as_of=ON, industry="special_equipment") == [MISSED_H3]
+    # on 2026-03-01 H8 had relapsed but was closed when X1 came; X2 and X4 were still to come
+    assert rows(v2_session, "missed-inspections", as_of="2026-03-01") == [MISSED_H1, MISSED_H6]
+
+
+def closure(hid, signed, people, names, reopened, how, unresolved):
+    return {"hazard_id": hid, "industry": "urban_gas", "level": "general", "jurisdiction_id": "T",
+            "organization_id": "E1", "signed_on": signed, "post_id": KH[0], "post_title": KH[1],
+            "signing_organization_id": "K-HOUSING", "duty": SEC, "person_ids": people, "names": names,
+            "reopened_on": reopened, "reopening": how, "unresolved": unresolved}
+
+
+CLOSURE_H6 = closure("H6", "2026-04-01", ["PX-KHOUSING"], ["接任局长"], "2026-05-10", "reopened", True)
+CLOSURE_H8 = closure("H8", "2026-02-01", ["PE-K-HOUSING-HEAD"], ["人员26"], "2026-03-01", "relapsed", False)
+
+
+def test_false_closures_list_every_sign_off_later_reopened_even_when_closed_again(v2_session):
+    with queries.run("false-closures", v2_session, as_of=ON) as result:
+        got = list(result)
+        assert all(list(r) == result.columns for r in got)
+    # H8's second sign-off (05-25) held; it is listed for the first, and is no longer unresolved
+    assert got == [CLOSURE_H6, CLOSURE_H8]
+    assert rows(v2_session, "false-closures", as_of="2026-04-15") == [dict(CLOSURE_H8, unresolved=True)]
+    assert rows(v2_session, "false-closures", as_of="2026-02-28") == []  # nothing against the sign-off yet
+    assert rows(v2_session, "false-closures", as_of=ON, jurisdiction="K2") == []
+
+
+def exemption(jid, org, post, title, person, name, status, reasons, hid, duty, degree, rules_):
+    return {"jurisdiction_id": jid, "organization_id": org, "post_id": post, "post_title": title, "person_id": person,
+            "name": name, "status": status, "reasons": reasons, "hazard_id": hid, "duty": duty, "degree": degree,
+            "rules": rules_}
+
+
+C_EM = ("C", "C-EM", "C-EM-HEAD", "临江市应急管理局局长", "PE-C-EM-HEAD", "人员22", "exempt",
+        ["inspection X3 2026-03-10 order_issued"], "H2")
+EXEMPT_C = [exemption(*C_EM, COMP, I, ["R3", "R7"]), exemption(*C_EM, SEC, P, ["R2", "R7"])]
+EXEMPT_K = [exemption("K", "K-HOUSING", *KH, "PX-KHOUSING", "接任局长", "exempt", ["event order_issued H1 2026-04-15"],
+                      "H1", SEC, P, ["R2"])]
+NO_CONDITIONS_T = [exemption("T", "T-GOV", "T-HEAD", "镇长", "PX-THEAD", "新任镇长", "no_conditions",
+                             ["tenure since 2026-05-20: 12 < 30 days"], hid, TERR, P, ["R6"])
+                   for hid in ("H1", "H2", "H3", "H6")]
+
+
+def test_exemptions_by_the_jurisdiction_of_the_post_with_the_records_cited(v2_session):
+    # PE-K-HOUSING-HEAD missed H1 (X1) and signed off H8 falsely: never exempt; PX-KHOUSING's order exempts him
+    # on H1 only, and his missed X4 and H6's sign-off fall in his own tenure, on other hazards
+    with queries.run("exemptions", v2_session, as_of=ON) as result:
+        got = list(result)
+        assert all(list(r) == result.columns for r in got)
+    assert got == EXEMPT_C + EXEMPT_K + NO_CONDITIONS_T
+    assert rows(v2_session, "exemptions", as_of=ON, jurisdiction="K") == EXEMPT_K + NO_CONDITIONS_T
+    assert rows(v2_session, "exemptions", as_of=ON, status="exempt") == EXEMPT_C + EXEMPT_K
+    # on the day of the order PX-KHOUSING had held the post for 14 days: exempt on H1 (exempt comes first), no
+    # conditions to perform on the other hazards of his post unresolved that day (H6 was closed, H8 relapsed)
+    brief = ["tenure since 2026-04-01: 14 < 30 days"]
+    assert rows(v2_session, "exemptions", as_of="2026-04-15", jurisdiction="K") == EXEMPT_K + [
+        exemption("K", "K-HOUSING", *KH, "PX-KHOUSING", "接任局长", "no_conditions", brief, hid, SEC, P, ["R2"])
+        for hid in ("H3", "H5", "H8")]
+    with pytest.raises(UsageError, match="'accountable' is not one of exempt, no_conditions"):
+        rows(v2_session, "exemptions", status="accountable")
+
+
+def test_a_scoped_user_sees_only_the_conduct_in_their_scope(conduct_path):
+    with Session(str(conduct_path), rules=V2, readonly=True, user=User("v1", "auditor", "V")) as s:
+        assert rows(s, "missed-inspections", as_of=ON) == [MISSED_H3]
+        assert rows(s, "false-closures", as_of=ON) == []
+        assert rows(s, "exemptions", as_of=ON) == []  # T-HEAD sits above the village
+        with pytest.raises(AccessDenied):
+            rows(s, "missed-inspections", as_of=ON, jurisdiction="T")
+    with Session(str(conduct_path), rules=V2, readonly=True, user=User("k1", "auditor", "K")) as s:
+        # the city's department answers for H2, but its exemption is the city's, not K's
+        assert rows(s, "exemptions", as_of=ON) == EXEMPT_K + NO_CONDITIONS_T
+        assert rows(s, "false-closures", as_of=ON) == [CLOSURE_H6, CLOSURE_H8]
+        with pytest.raises(AccessDenied):
+            rows(s, "exemptions", as_of=ON, jurisdiction="C")
+
+
+def test_conduct_queries_return_no_rows_under_reference_v1(conduct_path):
+    with Session(str(conduct_path), rules="reference-v1", readonly=True) as s:
+        for name in ("missed-inspections", "false-closures", "exemptions"):
+            assert rows(s, name, as_of=ON) == [], name
+            assert "reference-v1" in queries.get(name).description["en"]
+            assert "reference-v1" in queries.get(name).description["zh"]
+
+
+def test_conduct_queries_answer_the_same_on_every_store(any_store, tmp_path):
+    any_store.write(load(scenario.write(conduct_data(), tmp_path)))
+    s = Session(any_store, rules=V2)
+    assert rows(s, "missed-inspections", as_of=ON) == [MISSED_H1, MISSED_H2, MISSED_H3, MISSED_H6]
+    assert rows(s, "false-closures", as_of=ON) == [CLOSURE_H6, CLOSURE_H8]
+    assert rows(s, "exemptions", as_of=ON) == EXEMPT_C + EXEMPT_K + NO_CONDITIONS_T
+
+
+def test_cli_runs_the_conduct_queries_under_the_ruleset_given(conduct_path):
+    base = ["query", "false-closures", "-p", "as_of=" + ON, "--store", str(conduct_path), "--format", "csv"]
+    v2 = cli(*base, "--rules", V2)
+    assert v2.exit_code == 0, v2.output
+    assert v2.output.splitlines() == [
+        ("hazard_id,industry,level,jurisdiction_id,organization_id,signed_on,post_id,post_title,"
+         "signing_organization_id,duty,person_ids,names,reopened_on,reopening,unresolved"),
+        "H6,urban_gas,general,T,E1,2026-04-01,K-HOUSING-HEAD,东湖区住房和城乡建设局局长,K-HOUSING,sector_supervision,"
+        "PX-KHOUSING,接任局长,2026-05-10,reopened,true",
+        "H8,urban_gas,general,T,E1,2026-02-01,K-HOUSING-HEAD,东湖区住房和城乡建设局局长,K-HOUSING,sector_supervision,"
+        "PE-K-HOUSING-HEAD,人员26,2026-03-01,relapsed,false",
+    ]
+    v1 = cli(*base, "--rules", "reference-v1")
+    assert v1.exit_code == 0 and len(v1.output.splitlines()) == 1
+    as_json = cli("query", "exemptions", "-p", "as_of=" + ON, "-p", "status=exempt", "--store", str(conduct_path),
+                  "--rules", V2, "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    assert orjson.loads(as_json.output) == EXEMPT_C + EXEMPT_K

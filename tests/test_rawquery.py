@@ -1,10 +1,14 @@
 """Raw read-only SQL on the embedded store: writes refused before they run, runaway queries stopped,
-caps signalled, parameters bound — and the store byte-for-byte unchanged afterwards."""
+caps signalled, parameters bound — and the store byte-for-byte unchanged afterwards. Then the resources
+a raw query may take (issue #19 item 5): wall time end to end, bytes and memory, on SQL and on Cypher."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 
 import orjson
@@ -12,13 +16,14 @@ import pytest
 import scenario
 from click.testing import CliRunner
 
-from accountability import rawquery
+from accountability import rawquery, sqlworker
 from accountability.cli import main
 from accountability.dataset import load
-from accountability.errors import StoreError, UsageError
+from accountability.errors import AccountabilityError, StoreError, UsageError
 from accountability.rawquery import (
     QueryRefused,
     QueryTimeout,
+    QueryTooLarge,
     check_sql,
     open_readonly,
     run_sql,
@@ -109,8 +114,7 @@ def test_writes_are_refused_before_they_run(store_path, statement, tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("statement", ["SELECT * FROM pragma_user_version", "SELECT * FROM pragma_journal_mode",
-                                       "SELECT load_extension('x')"])
+@pytest.mark.parametrize("statement", ["SELECT * FROM pragma_user_version", "SELECT * FROM pragma_journal_mode"])
 def test_the_authorizer_refuses_what_the_statement_check_lets_through(store_path, statement):
     before = fingerprint(store_path)
     result = sql(store_path, statement)
@@ -127,7 +131,7 @@ def test_each_guard_below_the_statement_check_holds_on_its_own(store_path, tmp_p
     before = fingerprint(store_path)
     # the authorizer alone, on an ordinary read-write connection
     db = sqlite3.connect(store_path)
-    db.set_authorizer(rawquery._authorize)
+    db.set_authorizer(sqlworker.authorize)
     with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
         db.execute(statement)
     db.close()
@@ -194,13 +198,15 @@ def test_the_time_limit_defaults_to_the_setting(store_path, monkeypatch):
     assert time.monotonic() - started < 2
 
 
-def test_time_spent_by_the_reader_does_not_count(store_path):
-    with run_sql(store_path, "SELECT id FROM people ORDER BY id LIMIT 6", timeout=0.2) as result:
-        got = []
+def test_time_spent_by_the_reader_counts(store_path):
+    got = []
+    with pytest.raises(QueryTimeout, match="stopped after 1.5 s"), \
+            run_sql(store_path, "SELECT id FROM people ORDER BY id", timeout=1.5) as result:
         for row in result:
-            time.sleep(0.06)  # 0.36 s in all, outside SQLite
+            time.sleep(0.2)  # writing a row out, slowly: 6.2 s for the 31 people
             got.append(row["id"])
-    assert len(got) == 6
+    assert len(got) < 31
+    assert result._close is None  # the query's process is gone
 
 
 def test_a_view_is_capped_and_says_so(store_path):
@@ -247,6 +253,7 @@ def test_api_result_signals_truncation_once_read(store_path):
     (["SELECT 1", "--param", "novalue"], 2, "error: --param 'novalue': expected NAME=VALUE"),
     (["   ;  "], 2, "error: no SQL statement given"),
     (["SELECT 1", "--timeout", "-1"], 2, "cannot be negative"),
+    (["SELECT 1", "--max-bytes", "-1"], 2, "cannot be negative"),
 ])
 def test_errors_carry_sqlites_message(store_path, args, code, message):
     result = sql(store_path, *args)
@@ -315,3 +322,207 @@ def test_a_store_object_is_read_through_its_own_read_only_connection(store_path)
 def test_the_statement_check_alone_refuses_every_write(statement):
     with pytest.raises(QueryRefused, match="^refused: "):
         check_sql(statement)
+
+
+# -- resources (issue #19 item 5): every attack stops at its limit, with a message naming it ----------------
+
+QUADRATIC = ("SELECT instr(h, n) FROM (SELECT replace(zeroblob(4e6), x'00', 'a') AS h, "
+             "replace(zeroblob(2e5), x'00', 'a') || 'b' AS n)")  # one SQLite step of hours
+WIDE = "SELECT " + ", ".join(["printf('%.*c', 4e7, 'x')"] * 50)  # 50 values of 40 MB, each under the cap
+ZEROS = "SELECT " + ", ".join(["zeroblob(4e7)"] * 50)  # built only when the row is read
+CROSS = "SELECT * FROM people a, people b, people c, people d, people e"  # 28 million rows
+ATTACKS = {  # name: (arguments, seconds allowed, what the message says) — before: 96 s and 17.6 GB, 20 s, 35 s
+    "randomblob": (["SELECT randomblob(4e8) AS a, randomblob(4e8) AS b, randomblob(4e8) AS c", "--timeout", "1"], 1,
+                   "error: a value is longer than 50 MB, the byte cap, which no value in a raw query may pass"),
+    "printf": (["SELECT printf('%.*c', 1e9, 'x') AS a", "--timeout", "1"], 1,
+               "error: query stopped after 1 s, its time limit"),
+    "cross join to csv": ([CROSS, "--timeout", "2", "--format", "csv", "-o", "{tmp}/cross.csv"], 2,
+                          "error: query stopped after 2 s, its time limit"),
+    "quadratic instr": ([QUADRATIC, "--timeout", "1"], 1, "error: query stopped after 1 s, its time limit"),
+    "wide row": ([WIDE, "--timeout", "3", "--format", "csv"], 3, "error: query stopped after 3 s, its time limit"),
+    "wide row of zeros": ([ZEROS, "--timeout", "3", "--format", "csv"], 3,
+                          "error: the query needs more than 264 MB of memory, the limit for a raw query"),
+}
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_an_attack_stops_at_its_limit(store_path, tmp_path, name):
+    args, seconds, message = ATTACKS[name]
+    before = fingerprint(store_path)
+    started = time.monotonic()
+    result = sql(store_path, *(a.format(tmp=tmp_path) for a in args))
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.stderr
+    assert message in result.stderr
+    assert elapsed < seconds + 2, f"{name}: {elapsed:.1f} s"
+    assert fingerprint(store_path) == before
+    assert list(tmp_path.iterdir()) == []  # no half-written export is left behind
+
+
+def run_cli(*args: str) -> tuple[float, float, int, str]:
+    """The real command line in a process of its own: seconds, peak memory in MB (the query's process
+    included), exit code and stderr. Its address space is capped at 4 GB, so that an attack that gets
+    through fails here instead of taking the machine."""
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30)); "
+            "from accountability.cli import run; run()")
+    started = time.monotonic()
+    with open(os.devnull, "wb") as null, subprocess.Popen(
+            [sys.executable, "-c", code, "sql", *args], stdout=null, stderr=subprocess.PIPE) as process:
+        err = process.stderr.read().decode()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return time.monotonic() - started, usage.ru_maxrss / 1024, process.returncode, err
+
+
+@pytest.mark.parametrize("name", ["randomblob", "printf", "wide row", "wide row of zeros"])
+def test_an_attack_stays_far_below_a_gigabyte(store_path, name):
+    args, seconds, message = ATTACKS[name]
+    start_up, baseline, code, _ = run_cli("SELECT 1", "--store", str(store_path))
+    assert code == 0
+    elapsed, peak, code, err = run_cli(*args, "--store", str(store_path))
+    assert code == 1 and message in err
+    assert peak < 1024, f"{name}: {peak:.0f} MB (a plain query: {baseline:.0f} MB)"
+    assert elapsed < start_up + seconds + 2, f"{name}: {elapsed:.1f} s (a plain query: {start_up:.1f} s)"
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT fts3_tokenizer('simple') AS p",
+    "SELECT fts3_tokenizer('simple', x'4141414141414141') AS p",
+    "SELECT 1 FROM people WHERE name = (SELECT FTS3_TOKENIZER('porter'))",
+    "SELECT load_extension('/tmp/x.so') AS p",
+    "SELECT fts5(NULL) AS p",
+])
+def test_functions_that_reach_beyond_the_data_are_refused(store_path, statement):
+    before = fingerprint(store_path)
+    result = sql(store_path, statement)
+    assert result.exit_code == 2, result.output
+    name = statement.split("(")[-2].split()[-1].lower()
+    assert result.output == (f"error: refused: {name}() is not available in a raw query: it loads code or hands out "
+                             "native pointers\n")
+    assert fingerprint(store_path) == before
+
+
+def test_a_view_stops_at_the_byte_cap_and_says_so(store_path, tmp_path, monkeypatch):
+    every = orjson.loads(sql(store_path, "SELECT id, name FROM people ORDER BY id", "--format", "json").stdout)["rows"]
+    sizes = [len(r["id"]) + len(r["name"].encode()) for r in every]
+    fits = next(i for i in range(len(sizes)) if sum(sizes[:i + 1]) > 100)  # rows within 100 bytes
+    view = sql(store_path, "SELECT id, name FROM people ORDER BY id", "--max-bytes", "100", "--format", "json")
+    body = orjson.loads(view.stdout)
+    assert (body["rows"], body["row_count"], body["truncated"]) == (every[:fits], fits, True)
+    assert f"warning: truncated at 100 bytes of values ({fits} rows); raise --max-bytes (0: all)" in view.stderr
+    table = sql(store_path, "SELECT id, name FROM people ORDER BY id", "--max-bytes", "100")
+    assert table.stdout.splitlines()[-1] == f"… truncated: the first {fits} rows"
+    with run_sql(store_path, "SELECT id, name FROM people ORDER BY id", max_bytes=100) as result:
+        assert list(result) == every[:fits]
+    assert (result.truncated, result.truncated_by, result.byte_count) == (True, "bytes", sum(sizes[:fits]))
+    # the setting is the default; a CSV export is not cut by it, but no value may pass it (nor 1 MB)
+    monkeypatch.setenv("ACCOUNTABILITY_QUERY_BYTE_CAP", "100")
+    assert orjson.loads(sql(store_path, "SELECT id, name FROM people ORDER BY id", "--format", "json").stdout
+                        )["row_count"] == fits
+    out = tmp_path / "people.csv"
+    export = sql(store_path, "SELECT id, name FROM people", "--format", "csv", "-o", str(out))
+    assert export.exit_code == 0 and export.stderr == ""
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1 + 31
+    monkeypatch.setenv("ACCOUNTABILITY_QUERY_BYTE_CAP", "2000000")
+    assert sql(store_path, "SELECT length(randomblob(2000000)) AS n", "--format", "csv").output == "n\n2000000\n"
+    long = sql(store_path, "SELECT length(randomblob(2000001)) AS n", "--format", "csv")
+    assert long.exit_code == 1
+    assert "error: a value is longer than 2 MB, the byte cap, which no value in a raw query may pass" in long.output
+    with pytest.raises(QueryTooLarge, match="longer than 2 MB"):
+        run_sql(store_path, "SELECT length(randomblob(2000001))", max_bytes=100)
+
+
+def test_values_come_out_as_before(store_path):
+    """Through the query's process: integers to 64 bits, floats, NULL, text, blobs as hex, one row per row."""
+    statement = ("SELECT x'00ff10' AS b, 1.5 AS f, NULL AS n, '东湖 δ' AS t, 9223372036854775807 AS big, "
+                 "-0.0 AS z, 1e308 * 10 AS inf")
+    result = sql(store_path, statement, "--format", "jsonl")
+    assert result.stdout == '{"b":"00ff10","f":1.5,"n":null,"t":"东湖 δ","big":9223372036854775807,"z":-0.0,"inf":null}\n'
+    with run_sql(store_path, statement) as rows:
+        assert list(rows)[0]["inf"] == float("inf")
+    many = sql(store_path, "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 50000) "
+                           "SELECT n, printf('%05d', n) AS s FROM c", "--format", "csv", "--timeout", "0")
+    assert many.stdout.splitlines()[1:] == [f"{n},{n:05d}" for n in range(1, 50001)]
+
+
+def test_a_query_process_that_dies_is_an_error_not_a_hang(store_path, monkeypatch):
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # an interpreter that ends at once, saying nothing
+    with pytest.raises(AccountabilityError, match=r"the query's process ended without an answer \(exit code 1\)"):
+        run_sql(store_path, "SELECT 1")
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    with pytest.raises(AccountabilityError, match="cannot start a process for the query"):
+        run_sql(store_path, "SELECT 1")
+
+
+def test_a_frame_may_hold_plain_values_only():
+    import io
+    import pickle
+
+    with pytest.raises(pickle.UnpicklingError, match="plain values only, not posix.system"):
+        sqlworker.PlainUnpickler(io.BytesIO(pickle.dumps(("rows", [(os.system,)])))).load()
+
+
+# -- the same on Neo4j, with the real server ------------------------------------------------------------------
+
+def cypher(uri: str, *args: str):
+    return CliRunner().invoke(main, ["cypher", "--store", uri, *args])
+
+
+CYPHER_ATTACKS = {  # name: (arguments, seconds allowed, what the message says)
+    "runaway": (["UNWIND range(1, 100000000) AS x RETURN count(x) AS n", "--timeout", "1"], 1,
+                "error: query stopped after 1 s, its time limit"),
+    "one huge record": (["RETURN range(1, 5000000) AS r", "--timeout", "1", "--format", "jsonl"], 1,
+                        "error: query stopped after 1 s, its time limit"),  # before: 25 s decoding in the driver
+    "export": (["UNWIND range(1, 100000000) AS x RETURN x, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' AS s",
+                "--timeout", "2", "--format", "csv", "-o", "{tmp}/big.csv"], 2,
+               "error: query stopped after 2 s, its time limit"),
+}
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("name", list(CYPHER_ATTACKS))
+def test_a_cypher_attack_stops_at_its_limit(neo4j_server, tmp_path, name):
+    args, seconds, message = CYPHER_ATTACKS[name]
+    assert cypher(neo4j_server, "RETURN 1 AS one").exit_code == 0  # connected once: the driver is warm
+    started = time.monotonic()
+    result = cypher(neo4j_server, *(a.format(tmp=tmp_path) for a in args))
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.stderr
+    assert message in result.stderr
+    assert elapsed < seconds + 2, f"{name}: {elapsed:.1f} s"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.neo4j
+def test_a_slow_cypher_reader_is_stopped(neo4j_server):
+    from accountability.stores.neo4j_query import run_cypher
+
+    got = []
+    with pytest.raises(QueryTimeout, match="stopped after 1.5 s"), \
+            run_cypher(neo4j_server, "UNWIND range(1, 40) AS x RETURN x", timeout=1.5) as result:
+        for row in result:  # all 40 arrive at once; writing them out takes 8 s
+            time.sleep(0.2)
+            got.append(row["x"])
+    assert len(got) < 40
+
+
+@pytest.mark.neo4j
+def test_a_cypher_view_stops_at_the_byte_cap(neo4j_server, tmp_path):
+    from accountability.stores.neo4j_query import run_cypher
+
+    statement = "UNWIND range(1, 100000) AS x RETURN x, 'abcdefghij' AS s"  # 18 bytes a row
+    with run_cypher(neo4j_server, statement, max_bytes=10_000, max_rows=0) as result:
+        rows = list(result)
+    assert (len(rows), result.byte_count, result.truncated, result.truncated_by) == (555, 9990, True, "bytes")
+    view = cypher(neo4j_server, statement, "--max-bytes", "10000", "--max-rows", "0", "--format", "jsonl")
+    assert len(view.stdout.splitlines()) == 555
+    assert "warning: truncated at 10,000 bytes of values (555 rows); raise --max-bytes (0: all)" in view.stderr
+    nodes = cypher(neo4j_server, "UNWIND range(1, 3) AS x RETURN {id: x, name: '东湖'} AS m", "--max-bytes", "30",
+                   "--format", "jsonl")  # a map counts its keys and values: 2 + 8 + 4 + 6 = 20 bytes
+    assert list(map(orjson.loads, nodes.stdout.splitlines())) == [{"m": {"id": 1, "name": "东湖"}}]
+    out = tmp_path / "all.csv"
+    export = cypher(neo4j_server, statement, "--max-bytes", "0", "--format", "csv", "-o", str(out), "--timeout", "60")
+    assert export.exit_code == 0 and export.stderr == ""
+    assert len(out.read_text().splitlines()) == 1 + 100_000
+    default = cypher(neo4j_server, statement, "--format", "csv", "--timeout", "60")  # an export is not cut
+    assert default.exit_code == 0 and len(default.stdout.splitlines()) == 1 + 100_000

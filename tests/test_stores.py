@@ -98,6 +98,24 @@ def test_search(any_store, dataset):
     assert any_store.search("100%_") == [] and any_store.search("") == []
 
 
+def test_a_search_within_jurisdictions_keeps_what_the_scope_shows(any_store, dataset):
+    from accountability.access import User
+
+    any_store.write(dataset)
+    for scope in ("T", "K", "K2", "C"):
+        s = Session(any_store, user=User("u", "viewer", scope))
+        within = s.scope.jurisdictions
+        for text in ("E", "人员", "H", "东湖", "K", "局长"):
+            every = any_store.search(text, limit=1000)
+            expected = [r for r in every if s.visible(r["type"], r["id"])]
+            assert any_store.search(text, limit=1000, within=within) == expected, (scope, text)
+            for table in ("people", "posts", "hazards"):
+                assert any_store.search(text, limit=1000, within=within, table=table) == \
+                    [r for r in expected if r["type"] == table], (scope, text, table)
+    assert [r["id"] for r in any_store.search("E1-GM", within={"T"})] == ["E1-GM", "PE-E1-GM"]
+    assert any_store.search("E1-GM", within={"K"}) == []  # its enterprise lies in T, below K, not in K itself
+
+
 def test_replacing_a_changed_dataset(any_store, dataset, tmp_path):
     any_store.write(dataset)
     data = scenario.base()
@@ -114,3 +132,23 @@ def test_the_engine_reads_any_store(any_store, dataset):
     chain = Session(any_store).trace("H2", as_of="2026-02-15")
     assert {link.post_id for link in chain.links} >= {"E2-GM", "PARK-DIR", "K-EM-HEAD"}
     assert chain.gaps == []  # escalated, deadline extended to March
+
+
+def test_a_store_made_by_an_earlier_version_opens_read_only_after_an_upgrade(tmp_path, dataset):
+    """The contract gained tables and columns (v2): a store without them is given them, empty, when it is
+    opened read-only (the app, every read-only command), and reads as before."""
+    import sqlite3
+
+    from accountability.stores.sqlite import SQLiteStore
+
+    db = tmp_path / "old.db"
+    with SQLiteStore(db) as store:
+        store.write(dataset)
+        before = list(store.rows("hazards"))
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TABLE designations")
+        con.execute("ALTER TABLE hazards DROP COLUMN existed_since")
+    with SQLiteStore(db, readonly=True) as store:
+        assert list(store.rows("hazards")) == before and list(store.rows("designations")) == []
+    with Session(str(db), rules="reference-v2", readonly=True) as s:
+        assert s.trace("H1", as_of="2026-02-01").links

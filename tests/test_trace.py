@@ -1,4 +1,5 @@
-"""The rules engine on hand-built scenarios: one test per rule and per gap kind, exact expected links."""
+"""The rules engine on hand-built scenarios under reference-v1: one test per rule and per gap kind, exact
+expected links (tests/test_rules_v2.py does the same for reference-v2)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ from accountability.errors import UsageError
 from graph_schema import InvalidSchema
 
 P, I, D = "principal_leadership", "important_leadership", "direct"
+
+
+@pytest.fixture
+def make_session(make_session):
+    """The scenario under reference-v1: these tests pin v1's answers (tests/test_rules_v2.py: v2's)."""
+    def make(data: dict | None = None, rules: str | None = None):
+        return make_session(data, rules or "reference-v1")
+
+    return make
 ENT, SEC, COMP, TERR = "enterprise_main", "sector_supervision", "comprehensive_supervision", "territorial_leadership"
 
 
@@ -326,9 +336,9 @@ def test_incident_window_starts_at_the_earliest_linked_hazard(make_session):
 # -- the ruleset is data -----------------------------------------------------------------------------------
 
 def test_a_replacement_ruleset_changes_the_chain(make_session, tmp_path):
-    from graph_schema.loader import HERE
+    from graph_schema.loader import RULESETS
 
-    rules = yaml.safe_load((HERE / "rules.yaml").read_text(encoding="utf-8"))
+    rules = yaml.safe_load((RULESETS / "reference-v1.yaml").read_text(encoding="utf-8"))
     r3 = next(r for r in rules["rules"] if r["id"] == "R3")
     r3["selectors"][0]["degree"] = "principal_leadership"
     path = tmp_path / "province-rules.yaml"
@@ -345,9 +355,9 @@ def test_a_replacement_ruleset_changes_the_chain(make_session, tmp_path):
     (lambda r: r["escalations"][0].update(reapply=["R99"]), "unknown rule 'R99'"),
 ])
 def test_a_broken_ruleset_fails_loudly_with_file_and_key(make_session, tmp_path, mutate, message):
-    from graph_schema.loader import HERE
+    from graph_schema.loader import RULESETS
 
-    rules = yaml.safe_load((HERE / "rules.yaml").read_text(encoding="utf-8"))
+    rules = yaml.safe_load((RULESETS / "reference-v1.yaml").read_text(encoding="utf-8"))
     mutate(rules)
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")

@@ -69,8 +69,9 @@ def store_option(func: Callable) -> Callable:
 
 
 def rules_option(func: Callable) -> Callable:
-    return click.option("--rules", type=click.Path(dir_okay=False), default=None,
-                        help="A ruleset YAML replacing the reference rules.")(func)
+    return click.option("--rules", default=None, metavar="NAME|FILE",
+                        help="A ruleset: reference-v1, reference-v2, or a YAML file (default: "
+                             "ACCOUNTABILITY_RULES, else the reference rules).")(func)
 
 
 def lang_option(func: Callable) -> Callable:
@@ -83,11 +84,23 @@ def format_option(*choices: str, default: str = "table") -> Callable:
                         help="Output format.")
 
 
-def authorize(action: str):
-    """The command line's user (see ``accountability.access``), refused unless they may take ``action``."""
+def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An ``-o FILE`` whose folder exists: said at once, as a usage error, rather than as a traceback
+    after the work is done."""
+    if value and value != "-":
+        folder = os.path.dirname(value)
+        if folder and not os.path.isdir(folder):
+            raise click.BadParameter(f"the folder '{folder}' does not exist (create it first, or write elsewhere)",
+                                     ctx, param)
+    return value
+
+
+def authorize(action: str, store: str | None = None):
+    """The command line's user (see ``accountability.access``; failed sign-ins counted with ``store``, by
+    default the command's ``--store``), refused unless they may take ``action``."""
     from accountability.access import cli_user
 
-    user = cli_user()
+    user = cli_user(store)
     user.require(action)
     return user
 
@@ -96,7 +109,7 @@ def open_session(store: str, rules: str | None = None, readonly: bool = False, a
     """A session on ``store`` for the command line's user, who must be allowed ``action``."""
     from accountability.session import Session
 
-    session = Session(store, rules=rules, readonly=readonly, user=authorize(action))
+    session = Session(store, rules=rules, readonly=readonly, user=authorize(action, store))
     if _left_to_exit is not None:
         _left_to_exit.append(session)
     return session
@@ -144,7 +157,7 @@ def recorded(session, output: str | None, **facts: Any) -> Iterator[None]:
     signed_in = session.user is not NOBODY_CONFIGURED  # else the audit trail's own name for who runs it
     with session.store.snapshot():
         record = audit.provenance(session.store, session.user.name if signed_in else None, session.user.scope,
-                                  **facts)
+                                  **facts) if output else None  # stdout carries no stamp: nothing to check
         yield
     if output:
         with open(f"{output}.provenance.json", "wb") as f:
@@ -162,8 +175,10 @@ def main() -> None:
 
 # Each module below adds its commands to ``main``; one module per concern.
 from accountability.cli import data, trace  # noqa: E402,F401
+from accountability.cli import calibrate  # noqa: E402,F401
+from accountability.cli import campaigns  # noqa: E402,F401  (campaign, lookback, measures: #16)
 
-for _optional in ("query", "report", "neo4j", "audit", "users"):
+for _optional in ("query", "report", "neo4j", "audit", "users", "duty"):
     try:
         __import__(f"accountability.cli.{_optional}")
     except ModuleNotFoundError as _exc:  # a command group not built yet

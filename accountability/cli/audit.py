@@ -55,7 +55,8 @@ def log(last: int | None, store: str, fmt: str) -> None:
 @format_option("table", "json", default="table")
 @common
 def verify(anchor: str | None, store: str, fmt: str) -> None:
-    """Check the hash chain; exit 1 naming the first bad entry and why."""
+    """Check the hash chain, then the rows against what the newest entry vouches for; exit 1 naming the
+    first bad entry and why, or every row that differs."""
     from accountability import audit as trail
     from accountability.stores import open_store
 
@@ -65,7 +66,16 @@ def verify(anchor: str | None, store: str, fmt: str) -> None:
         verdict = trail.verify(target, at)
     if fmt == "json":
         click.echo(orjson.dumps(verdict.as_dict()).decode())
-    if not verdict.ok:
+    if verdict.problem is not None:
         raise trail.AuditBroken(store, verdict.problem.seq, verdict.problem.reason)
+    if verdict.differences:
+        raise trail.DataAltered(store, verdict.differences)
     if fmt == "table":
-        click.echo(f"ok: {verdict.entries} entries, every hash chained; head {verdict.head}")
+        if verdict.vouched_by is not None:
+            data = f"every row as entry #{verdict.vouched_by} vouches"
+        elif verdict.entries:
+            data = (f"rows not vouched for: entry #{verdict.head.seq} carries no row digests (the log predates "
+                    "them; importing the dataset again vouches for them)")
+        else:
+            data = "no rows vouched for"
+        click.echo(f"ok: {verdict.entries} entries, every hash chained; head {verdict.head}; {data}")

@@ -10,15 +10,42 @@ import orjson
 from accountability.cli import authorize, common, format_option, main, store_option
 
 
+WARNINGS_SHOWN = 200
+
+
+def warn(warnings: list[str]) -> None:
+    """A valid dataset's warnings, on stderr: the output and the exit code stay what they were."""
+    for line in warnings[:WARNINGS_SHOWN]:
+        click.echo(f"warning: {line}", err=True)
+    if len(warnings) > WARNINGS_SHOWN:
+        click.echo(f"warning: … and {len(warnings) - WARNINGS_SHOWN} more", err=True)
+
+
+def load_any(dataset: str):
+    """Load DATASET in any form the app's upload takes, a .zip of the CSV folder included (extracted as
+    safely as the app extracts it, into a folder that is gone once read)."""
+    from accountability.dataset import load
+
+    if not dataset.lower().endswith(".zip"):
+        return load(dataset)
+    import tempfile
+
+    from accountability.ui import extract_zip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = load(extract_zip(dataset, tmp))
+    data.source = dataset  # the archive, not the folder that no longer exists
+    return data
+
+
 @main.command()
 @click.argument("dataset", type=click.Path())
 @format_option("table", "json", default="table")
 @common
 def validate(dataset: str, fmt: str) -> None:
-    """Check DATASET (CSV folder, .xlsx or .json) against the contract; list every error."""
-    from accountability.dataset import load
-
-    data = load(dataset)
+    """Check DATASET (CSV folder, .zip of it, .xlsx or .json) against the contract; list every error."""
+    data = load_any(dataset)
+    warn(data.warnings)
     counts = data.counts()
     if fmt == "json":
         click.echo(orjson.dumps({"valid": True, "counts": counts, "dataset_hash": data.content_hash()}).decode())
@@ -32,18 +59,22 @@ def validate(dataset: str, fmt: str) -> None:
 @format_option("table", "json", default="table")
 @common
 def import_(dataset: str, store: str, fmt: str) -> None:
-    """Import DATASET into the store: all of it or, when anything is wrong, nothing."""
-    from accountability.dataset import load
+    """Import DATASET (CSV folder, .zip of it, .xlsx or .json) into the store: all of it or, when anything
+    is wrong, nothing."""
     from accountability.stores import open_store
 
     authorize("import")
     started = time.perf_counter()
-    data = load(dataset)
+    data = load_any(dataset)
+    warn(data.warnings)
     with open_store(store) as target:
+        held = (target.meta() or {}).get("dataset_hash")
         result = target.write(data)
     elapsed = time.perf_counter() - started
+    # the store held this very dataset, yet rows changed: they had been altered outside an import
+    restored = not result.unchanged and held == result.dataset_hash
     if fmt == "json":
-        click.echo(orjson.dumps({**result.as_dict(), "seconds": round(elapsed, 3)}).decode())
+        click.echo(orjson.dumps({**result.as_dict(), "restored": restored, "seconds": round(elapsed, 3)}).decode())
         return
     recorded = f" (audit entry #{result.audit.partition(':')[0]})" if result.audit else ""
     if result.unchanged:
@@ -54,7 +85,11 @@ def import_(dataset: str, store: str, fmt: str) -> None:
             for t in result.inserted
             if result.inserted.get(t) or result.updated.get(t) or result.deleted.get(t)
         )
-        click.echo(f"imported into {store} in {elapsed:.1f} s: {changes or 'no rows'}{recorded}")
+        if restored:
+            click.echo(f"restored: {store} holds this dataset again, rows altered outside an import put back in "
+                       f"{elapsed:.1f} s: {changes}{recorded}")
+        else:
+            click.echo(f"imported into {store} in {elapsed:.1f} s: {changes or 'no rows'}{recorded}")
 
 
 @main.command()

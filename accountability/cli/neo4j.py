@@ -117,19 +117,22 @@ def write_back(as_of: str | None, store: str, rules: str | None, fmt: str) -> No
               help="Seconds before the query is stopped (default ACCOUNTABILITY_QUERY_TIMEOUT or 5; 0: none).")
 @click.option("--max-rows", type=int, default=None,
               help="Rows returned at most (default ACCOUNTABILITY_QUERY_ROW_CAP or 10000, except csv: all; 0: all).")
+@click.option("--max-bytes", type=int, default=None,
+              help="Bytes of values returned at most (default ACCOUNTABILITY_QUERY_BYTE_CAP or 50000000, except "
+                   "csv: all; 0: all).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @store_option
 @format_option(*FORMATS, default="table")
 @common
 def cypher(statement: str, params: tuple[str, ...], timeout: float | None, max_rows: int | None,
-           output: str | None, store: str, fmt: str) -> None:
+           max_bytes: int | None, output: str | None, store: str, fmt: str) -> None:
     """Run one read-only Cypher statement on the Neo4j store; CYPHER '-' reads it from stdin.
 
-    Writes are refused before they run, and the statement runs in a read-only transaction. A view
-    (table, json, jsonl) stops at the row cap and says so; a CSV export holds every row unless
-    --max-rows is given.
+    Writes are refused before they run, and the statement runs in a read-only transaction. The time
+    limit counts everything, writing the rows included. A view (table, json, jsonl) stops at the row or
+    byte cap and says so; a CSV export holds every row unless --max-rows or --max-bytes is given.
     """
     from accountability.cli.query import run_raw
     from accountability.stores.neo4j_query import run_cypher
 
-    run_raw(run_cypher, store, statement, params, timeout, max_rows, output, fmt)
+    run_raw(run_cypher, store, statement, params, timeout, max_rows, output, fmt, max_bytes)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import IO
@@ -22,6 +23,7 @@ from accountability.cli import (
     lang_option,
     main,
     open_session,
+    output_path,
     recorded,
     rules_option,
     store_option,
@@ -90,7 +92,8 @@ def _describe(name: str, lang: str) -> None:
 @click.option("--list", "list_", is_flag=True, help="List the named queries.")
 @click.option("--describe", is_flag=True, help="Show NAME's parameters and columns.")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="A parameter (repeatable).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("-o", "--output", callback=output_path, type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout.")
 @store_option
 @rules_option
 @lang_option
@@ -132,44 +135,89 @@ def query(name: str | None, list_: bool, describe: bool, params: tuple[str, ...]
               help="Seconds before the query is stopped (default ACCOUNTABILITY_QUERY_TIMEOUT or 5; 0: none).")
 @click.option("--max-rows", type=int, default=None,
               help="Rows returned at most (default ACCOUNTABILITY_QUERY_ROW_CAP or 10000, except csv: all; 0: all).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--max-bytes", type=int, default=None,
+              help="Bytes of values returned at most (default ACCOUNTABILITY_QUERY_BYTE_CAP or 50000000, except "
+                   "csv: all; 0: all); no single value may be longer.")
+@click.option("-o", "--output", callback=output_path, type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout.")
 @store_option
 @format_option(*FORMATS, default="table")
 @common
-def sql(statement: str, params: tuple[str, ...], timeout: float | None, max_rows: int | None, output: str | None,
-        store: str, fmt: str) -> None:
+def sql(statement: str, params: tuple[str, ...], timeout: float | None, max_rows: int | None, max_bytes: int | None,
+        output: str | None, store: str, fmt: str) -> None:
     """Run one read-only SQL statement (SELECT or WITH) on the embedded store; SQL '-' reads it from stdin.
 
-    Writes are refused before they run. A view (table, json, jsonl) stops at the row cap and says so;
-    a CSV export holds every row unless --max-rows is given.
+    Writes are refused before they run. The time limit counts everything, writing the rows included.
+    A view (table, json, jsonl) stops at the row or byte cap and says so; a CSV export holds every row
+    unless --max-rows or --max-bytes is given.
     """
     from accountability.rawquery import run_sql
 
-    run_raw(run_sql, store, statement, params, timeout, max_rows, output, fmt)
+    run_raw(run_sql, store, statement, params, timeout, max_rows, output, fmt, max_bytes)
+
+
+@contextlib.contextmanager
+def _export(output: str | None) -> Iterator[IO[str]]:
+    """:func:`_sink`, with the file it opened deleted again if the block fails: a query stopped half-way
+    (its time limit) must not leave an export that looks whole."""
+    opened = False
+    try:
+        with _sink(output) as out:
+            opened = True
+            yield out
+    except BaseException:
+        if output and opened:
+            with contextlib.suppress(OSError):
+                os.remove(output)
+        raise
+
+
+TABLE_WIDTH = 60  # characters of a value a table shows (write_rows' max_table_width)
+
+
+def _shown(rows: Iterator[dict]) -> Iterator[dict]:
+    """Rows with their text cut to what a table shows: the table makes every character of a value
+    printable before it cuts, seconds for a value of millions it would never show."""
+    for row in rows:
+        yield {k: v[:TABLE_WIDTH] if isinstance(v, str) else v for k, v in row.items()}
 
 
 def run_raw(runner, store: str, statement: str, params: tuple[str, ...], timeout: float | None,
-            max_rows: int | None, output: str | None, fmt: str) -> None:
+            max_rows: int | None, output: str | None, fmt: str, max_bytes: int | None = None) -> None:
     """Run a raw read-only statement with ``runner`` (run_sql, run_cypher) and write its rows.
 
-    A view (table, json, jsonl) stops at the row cap and says so; a CSV export holds every row unless
-    --max-rows is given.
+    A view (table, json, jsonl) stops at the row or byte cap and says so; a CSV export holds every row
+    unless --max-rows or --max-bytes is given. The time limit runs from here to the last byte written,
+    backed by a signal (:func:`rawquery.alarm`): this process runs nothing else.
     """
+    from accountability import rawquery
+
     authorize("raw")
     if statement == "-":
         statement = sys.stdin.read()
-    if max_rows is None and fmt == "csv":
-        max_rows = 0  # an export is never cut unless asked
-    with runner(store, statement, parse_params(params), timeout, max_rows) as result, _sink(output) as out:
+    if fmt == "csv":  # an export is never cut unless asked
+        max_rows = 0 if max_rows is None else max_rows
+        max_bytes = 0 if max_bytes is None else max_bytes
+    limit = rawquery.limits(timeout, max_rows, max_bytes)  # usage errors before anything runs
+    given = {} if max_bytes is None else {"max_bytes": max_bytes}  # a runner may predate byte caps
+    with (rawquery.alarm(limit.timeout),
+          runner(store, statement, parse_params(params), timeout, max_rows, **given) as result,
+          _export(output) as out):
         if fmt == "json":
             out.write('{"columns":' + orjson.dumps(result.columns).decode() + ',"rows":[')
             for i, row in enumerate(result):
                 out.write(("," if i else "") + "\n" + orjson.dumps(row, default=str).decode())
             out.write(f'\n],"row_count":{result.row_count},"truncated":{"true" if result.truncated else "false"}}}\n')
+        elif fmt == "table":
+            write_rows(_shown(result), result.columns, fmt, out, max_table_width=TABLE_WIDTH)
+            if result.truncated:
+                out.write(f"… truncated: the first {result.row_count} rows\n")
         else:
             write_rows(result, result.columns, fmt, out)
-            if fmt == "table" and result.truncated:
-                out.write(f"… truncated: the first {result.max_rows} rows\n")
     if result.truncated:
         hint = "" if fmt == "csv" else " or export every row with --format csv"
-        click.echo(f"warning: truncated at {result.max_rows} rows; raise --max-rows (0: all){hint}", err=True)
+        if result.truncated_by == "bytes":
+            click.echo(f"warning: truncated at {rawquery.in_bytes(result.max_bytes)} of values ({result.row_count} "
+                       f"rows); raise --max-bytes (0: all){hint}", err=True)
+        else:
+            click.echo(f"warning: truncated at {result.max_rows} rows; raise --max-rows (0: all){hint}", err=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from accountability.cli import common, lang_option, main, open_session, rules_option, store_option
+from accountability import audit
+from accountability.cli import common, lang_option, main, open_session, output_path, rules_option, store_option
 from accountability.errors import UsageError
 from accountability.reports import FORMATS, build_report, render
 
@@ -28,7 +29,7 @@ def _write(path: Path, data: bytes) -> None:
 @click.argument("incident_id")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
               help="md, html, docx or pdf  [default: from the -o suffix, else md]")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("-o", "--output", callback=output_path, type=click.Path(dir_okay=False, allow_dash=True),
               help="The file to write ('-' or none: stdout, for md and html).")
 @click.option("--templates", type=click.Path(file_okay=False, exists=True),
               help="A folder of adapted templates (report.md.j2, report.html.j2, report.css, …).")
@@ -51,7 +52,12 @@ def report(incident_id: str, fmt: str | None, output: str | None, templates: str
         raise UsageError(f"a {fmt} report needs -o FILE (or -o - for stdout)")
     started = time.perf_counter()
     with open_session(store, rules, readonly=True, action="export") as session:
-        result = build_report(session, incident_id, lang)
+        with session.store.snapshot():
+            altered = audit.data_check(session.store)
+            if altered:  # a report's footer names the dataset and the audit position its rows must match
+                raise audit.DataAltered(session.store.uri, altered, " — no report written: `audit verify` names "
+                                        "them all; importing the dataset again restores them")
+            result = build_report(session, incident_id, lang)
     figure_href = None
     if fmt == "md" and not to_stdout and not no_figure:
         path = Path(output)

@@ -9,25 +9,28 @@ from collections.abc import Iterable, Iterator
 import click
 import orjson
 
-from accountability.cli import (common, format_option, lang_option, main, open_session, recorded, rules_option,
-                                store_option)
-from accountability.output import (CHAIN_COLUMNS, FORMATS, chain_csv, chain_rows, csv_fields, write_blocks,
+from accountability.cli import (common, format_option, lang_option, main, open_session, output_path, recorded,
+                                rules_option, store_option)
+from accountability.output import (FORMATS, chain_columns, chain_csv, chain_rows, csv_fields, write_blocks,
                                    write_rows)
 from accountability.trace import Chain, today
 from graph_schema.loader import Ruleset
 
 
-def _emit_chain(chain: dict, fmt: str) -> None:
+def _emit_chain(chain: dict, fmt: str, v2: bool = False) -> None:
+    """One chain in ``fmt``; ``v2``: a generation-2 ruleset's, with assessment and evidence columns."""
     out = sys.stdout
     if fmt == "json":
         out.write(orjson.dumps(chain, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "jsonl":
         out.write(orjson.dumps(chain).decode() + "\n")
     elif fmt == "csv":
-        write_rows(chain_rows(chain), CHAIN_COLUMNS, "csv", out)
+        write_rows(chain_rows(chain), chain_columns(v2), "csv", out)
     else:
         rows = [r for r in chain_rows(chain) if "gap" not in r]
         cols = ["duty", "degree", "post_title", "name", "start", "end", "acting", "rules", "escalated"]
+        if v2:
+            cols.append("assessment")
         write_rows(rows, cols, "table", out)
         if chain["gaps"]:
             out.write("\ngaps:\n")
@@ -41,7 +44,8 @@ def _emit_chain(chain: dict, fmt: str) -> None:
 @click.option("--as-of", "as_of", help="The date (YYYY-MM-DD); default today.")
 @click.option("--from", "start", help="Window mode: every holder from this date …")
 @click.option("--to", "end", help="… to this date (inclusive).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("-o", "--output", callback=output_path, type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout.")
 @store_option
 @rules_option
 @lang_option
@@ -55,7 +59,7 @@ def trace(hazard_id: str | None, all_: bool, as_of: str | None, start: str | Non
     with open_session(store, rules, readonly=True, action="export" if all_ else "view") as session:
         if hazard_id:
             chain = session.trace(hazard_id, as_of=as_of, start=start, end=end)
-            _emit_chain(chain.as_dict(session.ruleset, lang), fmt)
+            _emit_chain(chain.as_dict(session.ruleset, lang), fmt, session.ruleset.generation >= 2)
             return
         if start or end:
             raise click.UsageError("--all works on one date (--as-of), not a window")
@@ -72,7 +76,7 @@ def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | No
         if fmt == "table":  # aligned columns: every row is held anyway, to measure them
             text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
             rows = (row for chain in chains for row in chain_rows(chain.as_dict(ruleset, lang)))
-            write_rows(rows, CHAIN_COLUMNS, "table", text)
+            write_rows(rows, chain_columns(ruleset.generation >= 2), "table", text)
             text.detach()
         else:
             write_blocks(_encoded(chains, ruleset, lang, fmt), sink)
@@ -96,7 +100,7 @@ def _encoded(chains: Iterable[Chain], ruleset: Ruleset, lang: str, fmt: str) -> 
             separator = b",\n"
         yield b"\n]\n"
     else:
-        yield csv_fields(CHAIN_COLUMNS).encode() + b"\n"
+        yield csv_fields(chain_columns(ruleset.generation >= 2)).encode() + b"\n"
         for chain in chains:
             yield chain_csv(chain)
 
@@ -112,11 +116,14 @@ def incident(incident_id: str, store: str, rules: str | None, lang: str, fmt: st
     """The accident level, the investigating government and the chain over the negligence window."""
     with open_session(store, rules, readonly=True) as session:
         result = session.incident(incident_id).as_dict(session.ruleset, lang)
+        v2 = session.ruleset.generation >= 2
     if fmt == "table":
         inv = result["investigated_by"]
         click.echo(f"incident {result['incident_id']}: {result['level']}; investigated by "
                    f"{inv['organization_id'] if inv else 'the State Council'}; "
-                   f"window {result['window']['start']} .. {result['window']['end']}\n")
-    _emit_chain(result, fmt)
+                   f"window {result['window']['start']} .. {result['window']['end']}"
+                   + (f"; {result['withheld_hazards']} linked hazard(s) outside your jurisdiction withheld"
+                      if result.get("withheld_hazards") else "") + "\n")
+    _emit_chain(result, fmt, v2)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -21,7 +22,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from accountability.reports.figure import ChainFigure, draw
-from accountability.reports.model import Report, say
+from accountability.reports.model import AssessedGroup, PersonEntry, Report, say
 
 # (Latin font, East Asian font) — the names Chinese Word installations know
 FONTS = {
@@ -36,6 +37,15 @@ BLACK = RGBColor(0, 0, 0)
 GREY = RGBColor(0x66, 0x66, 0x66)
 DARK_RED = RGBColor(0x9B, 0x1C, 0x1C)
 THEME_ATTRS = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
+# What XML 1.0 cannot hold: control characters but tab and line breaks, U+FFFE/U+FFFF, lone surrogates
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` as a Word document can hold it. The store keeps names verbatim, control characters included
+    (the PDF prints them), but python-docx refuses them: the document shows each escaped (``\\x00``), so
+    that the printout still says the data holds one."""
+    return XML_ILLEGAL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def set_fonts(target, which: str = "body") -> None:
@@ -92,7 +102,7 @@ def _page(doc) -> None:
 
 def _run(paragraph, text: str, bold: bool = False, color: RGBColor | None = None, size: float | None = None,
          which: str = "body"):
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(xml_text(text))
     run.bold = bold or None
     if color is not None:
         run.font.color.rgb = color
@@ -199,6 +209,44 @@ def _footer(doc, report: Report) -> None:
     _run(para, after, size=8, color=GREY)
 
 
+def _person(doc, i: int, person: PersonEntry, report: Report, assessed: AssessedGroup | None = None) -> None:
+    """One person of the proposed list, every post they held with why; or, in a section of persons shown
+    apart (``assessed``, v2), their posts with the records or days that set them apart."""
+    w, f, p = (report.words[k] for k in ("words", "fields", "punct"))
+    para = doc.add_paragraph()
+    para.paragraph_format.space_before = Pt(4)
+    para.paragraph_format.keep_with_next = True
+    _run(para, f"{i}. ", bold=True)
+    _run(para, person.person.name, bold=True, which="heading")
+    if person.moved_on:
+        _run(para, p["flag_open"] + w["moved_on"] + p["flag_close"], bold=True, color=DARK_RED)
+    for n, pp in enumerate(person.posts, start=1):
+        link = pp.link
+        last = n == len(person.posts)
+        tenure = p["semi"].join(
+            h.tenure_text + "".join(p["flag_open"] + x + p["flag_close"] for x in h.flags)
+            + (p["open"] + f["overlap"] + " " + h.overlap_text + p["close"] if h.overlap_text else "")
+            for h in pp.holdings)
+        escalated = p["open"] + w["escalated"] + p["close"] if link.escalated else ""
+        lines = [(f["post"], f"{link.organization.name} {link.post.name}"), (f["tenure"], tenure)]
+        if link.act:
+            lines.append((f["act"], link.act_text))
+        lines += [(f["duty"], f"{link.duty_label} · {link.degree_label}{escalated}"),
+                  (f["rules"], p["semi"].join(f"{r.id} {r.name}" for r in link.rules))]
+        assessment = (f["assessment"], pp.status_label + (p["dash"] + pp.reasons_text if pp.reasons_text else ""))
+        if assessed is not None:
+            lines.append((assessed.records_label, pp.reasons_text) if pp.status == assessed.status else assessment)
+        else:
+            if link.evidence:
+                lines.append((f["evidence"], p["semi"].join(r.text for r in link.evidence)))
+            lines += [(f["basis"], p["semi"].join(link.basis)), (f["path"], link.path_text),
+                      (f["explanation"], link.explanation)]
+            if pp.status and pp.status != "accountable":
+                lines.append(assessment)
+        for k, (label, value) in enumerate(lines, start=1):
+            _labelled(doc, label, value, p, keep=not (last and k == len(lines)))
+
+
 def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> bytes:
     """The report as a .docx file's bytes."""
     w, f, s, p = (report.words[k] for k in ("words", "fields", "sections", "punct"))
@@ -206,14 +254,14 @@ def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> byt
     _page(doc)
     _styles(doc, report.lang)
     props = doc.core_properties
-    props.title, props.subject = report.title, report.incident.id
+    props.title, props.subject = xml_text(report.title), xml_text(report.incident.id)
     props.keywords = f"dataset {report.dataset}; ruleset {report.ruleset}"
-    props.comments = report.footer
+    props.comments = xml_text(report.footer)
     props.author = "accountability"
     props.created = props.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
     props.revision = 1
 
-    doc.add_paragraph(report.title, style="Title")
+    doc.add_paragraph(xml_text(report.title), style="Title")
     sub = doc.add_paragraph()
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(sub, report.subtitle, color=GREY)
@@ -227,10 +275,13 @@ def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> byt
 
     # 2. the hazards
     doc.add_heading(s["hazards"], level=1)
-    if not report.hazards:
+    if report.withheld:
+        doc.add_paragraph(report.withheld)
+    elif not report.hazards:
         doc.add_paragraph(w["no_hazards"])
     for h in report.hazards:
-        doc.add_heading(f"{f['hazard']} {h.id}" + (p["colon"] + h.description if h.description else ""), level=2)
+        doc.add_heading(xml_text(f"{f['hazard']} {h.id}" + (p["colon"] + h.description if h.description else "")),
+                        level=2)
         lines = [
             (f["hazard_level"], h.level_label), (f["industry"], h.industry), (f["status"], h.status_label),
             (f["location"], h.place_text), (f["hazard_unit"], h.unit.name if h.unit else w["none"]),
@@ -260,6 +311,8 @@ def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> byt
             for link in unit.links:
                 post = [link.post.name] + ([(f"{p['flag_open']}{w['escalated']}{p['flag_close']}", False, GREY)]
                                            if link.escalated else [])
+                if link.act:  # v2: a conduct link is an act on a day, beside the post's own link
+                    post.append((f"{p['flag_open']}{link.act_text}{p['flag_close']}", False, DARK_RED))
                 if link.vacant:
                     holders = [(w["vacant"], True, DARK_RED)]
                 else:
@@ -279,34 +332,26 @@ def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> byt
                     if merged.text != keep:
                         merged.paragraphs[0].runs[0].text = keep
 
-    doc.add_heading(s["persons"], level=2)
+    doc.add_heading(s["proposed"] if report.generation >= 2 else s["persons"], level=2)
+    if report.tally:
+        doc.add_paragraph(xml_text(report.tally))
     if not report.degrees:
         doc.add_paragraph(w["no_persons"])
     for group in report.degrees:
         doc.add_heading(group.label, level=3)
         for i, person in enumerate(group.persons, start=1):
+            _person(doc, i, person, report)
+    for assessed in report.assessed:  # v2: the persons shown apart, exempt then no conditions to perform
+        doc.add_heading(assessed.title, level=2)
+        doc.add_paragraph(xml_text(assessed.intro))
+        if assessed.basis:
             para = doc.add_paragraph()
-            para.paragraph_format.space_before = Pt(4)
-            para.paragraph_format.keep_with_next = True
-            _run(para, f"{i}. ", bold=True)
-            _run(para, person.person.name, bold=True, which="heading")
-            if person.moved_on:
-                _run(para, p["flag_open"] + w["moved_on"] + p["flag_close"], bold=True, color=DARK_RED)
-            for n, pp in enumerate(person.posts, start=1):
-                link = pp.link
-                last = n == len(person.posts)
-                tenure = p["semi"].join(
-                    h.tenure_text + "".join(p["flag_open"] + x + p["flag_close"] for x in h.flags)
-                    + (p["open"] + f["overlap"] + " " + h.overlap_text + p["close"] if h.overlap_text else "")
-                    for h in pp.holdings)
-                escalated = p["open"] + w["escalated"] + p["close"] if link.escalated else ""
-                _labelled(doc, f["post"], f"{link.organization.name} {link.post.name}", p)
-                _labelled(doc, f["tenure"], tenure, p)
-                _labelled(doc, f["duty"], f"{link.duty_label} · {link.degree_label}{escalated}", p)
-                _labelled(doc, f["rules"], p["semi"].join(f"{r.id} {r.name}" for r in link.rules), p)
-                _labelled(doc, f["basis"], p["semi"].join(link.basis), p)
-                _labelled(doc, f["path"], link.path_text, p)
-                _labelled(doc, f["explanation"], link.explanation, p, keep=not last)
+            _run(para, f["basis"] + p["colon"], bold=True, which="heading")
+            _run(para, assessed.basis)
+        if not assessed.persons:
+            doc.add_paragraph(w["nobody"])
+        for i, person in enumerate(assessed.persons, start=1):
+            _person(doc, i, person, report, assessed)
 
     # 4. gaps
     doc.add_heading(s["gaps"], level=1)

@@ -164,8 +164,11 @@ def draw(report: Report, formats: tuple[str, ...] = ("svg",), dpi: int = 200) ->
     rows = layout(g)
     n_rows = max(rows.values()) + 1 if rows else 1
 
-    with rc_context({"font.family": families, "svg.fonttype": "path", "svg.hashsalt": "accountability",
-                     "axes.unicode_minus": False}):
+    with warnings.catch_warnings(), rc_context({"font.family": families, "svg.fonttype": "path",
+                                                "svg.hashsalt": "accountability", "axes.unicode_minus": False}):
+        # Without a Chinese font matplotlib warns once per missing glyph — hundreds that bury "wrote …";
+        # the one warning above says it all.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from (current )?font")
         prop = FontProperties(family=families, size=FONT_PT)
         measure = RendererAgg(10, 10, 72)  # at 72 dpi a pixel is a point
 

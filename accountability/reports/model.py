@@ -7,6 +7,14 @@ chain refers to (hazards, events, names), and turns codes into labels in one lan
 The sections follow 国务院令第493号 Art. 30 (the accountability part of an investigation report):
 the incident and its level, the hazard history, the determination of responsibility (units by duty,
 then persons by degree), the gaps found, a figure of the chain, and the legal provisions cited.
+
+Under a generation-2 ruleset (reference-v2) the engine also judges conduct, and the persons part follows
+the Provisions (地方党政领导干部安全生产责任制规定) Art. 23 and 25: the proposed list holds the persons whose
+place is ``accountable`` (accountable on any link), each once with all their posts, the acts held against
+them (rules 10, 11) and the records behind those acts; then the persons proposed for exemption (duty
+performed, with the records cited) and those who had no conditions to perform (days in post against
+``min_days``) — shown apart, never dropped. Under reference-v1 none of this exists and the report is
+exactly version 1's.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from accountability import audit
+from accountability import audit, conduct
 from accountability.access import NOBODY_CONFIGURED
 from accountability.errors import UsageError
 from accountability.trace import ACCIDENT_MEASURES, IncidentChain, Link, hazard_state
@@ -35,6 +43,12 @@ LEVEL_CITATIONS = ("gwyl493_3", "gwyl493_19")
 HASH_LENGTH = 12
 LANGUAGES = ("zh", "en")
 ROLE_ORDER = {code: i for i, code in enumerate(SCHEMA.vocab("roles"))}
+# A person's place (DESIGN.md, "resolved readings"): accountable if accountable on any link, else exempt
+# if exempt on any link, else no_conditions.
+PLACES = ("accountable", "exempt", "no_conditions")
+# The provisions the sections of exemption and of conditions to perform rest on, cited when the ruleset
+# holds them (Provisions Art. 23: 尽职免责; Art. 25: conditions to perform).
+ASSESSMENT_CITATIONS = {"exempt": "dzts_23", "no_conditions": "dzts_25"}
 
 
 @cache
@@ -151,6 +165,21 @@ class Holding:
     overlap_text: str
     flags: list[str] = field(default_factory=list)  # "acting", "moved on", in the report's language
     text: str = ""  # name, flags and tenure, as a table cell shows a holder
+    # v2 rulesets: the engine's assessment of this person on this link (None under v1) and why
+    status: str | None = None
+    status_label: str = ""
+    reasons: list["Record"] = field(default_factory=list)
+    reasons_text: str = ""  # the reasons in one line
+
+
+@dataclass
+class Record:
+    """A record the report cites: the evidence of a link, or a reason of an assessment, in words."""
+
+    kind: str  # inspection, event, designation, report; tenure or overlap (days in post)
+    date: str
+    text: str
+    data: dict  # the engine's record, as is
 
 
 @dataclass
@@ -173,6 +202,10 @@ class LinkEntry:
     path_text: str
     explanation: str
     role: str = ""  # the post's role: orders a unit's posts as its leadership ranks
+    # v2 rulesets: a conduct link's act, (rule, day), and its words; the records behind the link
+    act: tuple[str, str] | None = None
+    act_text: str = ""
+    evidence: list[Record] = field(default_factory=list)
 
     @property
     def vacant(self) -> bool:
@@ -206,13 +239,31 @@ class PersonPost:
     def moved_on(self) -> bool:
         return all(h.moved_on for h in self.holdings)
 
+    @property
+    def status(self) -> str | None:
+        """The person's assessment on this link: one per person per link, so every holding has it."""
+        return self.holdings[0].status
+
+    @property
+    def status_label(self) -> str:
+        return self.holdings[0].status_label
+
+    @property
+    def reasons(self) -> list[Record]:
+        return self.holdings[0].reasons
+
+    @property
+    def reasons_text(self) -> str:
+        return self.holdings[0].reasons_text
+
 
 @dataclass
 class PersonEntry:
     person: Ref
-    degree: str  # the heaviest degree among the person's posts
+    degree: str  # the heaviest degree among the person's posts (v2: those they are accountable on)
     degree_label: str
     posts: list[PersonPost]
+    place: str | None = None  # v2: accountable, exempt or no_conditions (see PLACES)
 
     @property
     def moved_on(self) -> bool:
@@ -223,6 +274,18 @@ class PersonEntry:
 class DegreeGroup:
     degree: str
     label: str
+    persons: list[PersonEntry]
+
+
+@dataclass
+class AssessedGroup:
+    """The persons of one place other than accountable (v2): the section that shows them apart."""
+
+    status: str  # exempt or no_conditions
+    title: str
+    intro: str  # what the section is, in a sentence
+    basis: str  # the provision it rests on ("" when the ruleset does not cite one)
+    records_label: str  # what each post's line of records is called
     persons: list[PersonEntry]
 
 
@@ -273,10 +336,15 @@ class Report:
     title: str = ""
     subtitle: str = ""
     footer: str = ""
+    withheld: str = ""  # the sentence saying that linked hazards outside the user's scope are left out
+    generation: int = 1  # of the ruleset: 2 brings the assessment sections below
+    assessed: list[AssessedGroup] = field(default_factory=list)  # v2: exempt, then no conditions to perform
+    tally: str = ""  # v2: how many persons each place holds, in a sentence
 
     @property
     def persons(self) -> list[PersonEntry]:
-        return [p for g in self.degrees for p in g.persons]
+        """Every person of the chain, once: the proposed list (by degree), then the persons shown apart."""
+        return [p for g in self.degrees for p in g.persons] + [p for g in self.assessed for p in g.persons]
 
     @property
     def summary_total(self) -> SummaryRow:
@@ -328,6 +396,10 @@ class _Names:
         oid = p.organization_id if p else (self.row("posts", pid) or {}).get("organization_id")
         return (self.organization(oid) if oid else "") + self.post(pid)
 
+    def person(self, pid: str) -> str:
+        row = self.row("people", pid)
+        return row["name"] if row else pid
+
     def place(self, jid: str) -> list[Ref]:
         return [Ref(j.id, j.name) for j in reversed(list(self.graph.ancestors_or_self(jid)))]
 
@@ -371,10 +443,14 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     words = labels(lang)
     names = _Names(session)
     ruleset = session.ruleset
+    v2 = ruleset.generation >= 2
     incident = _incident(chain, names, words, lang)
     links = [_link(link, chain, names, ruleset, words, lang) for link in chain.links]
     duties = _by_duty(links, names, lang)
-    degrees = _by_degree(links, lang)
+    people = list(_by_person(links, _places(links) if v2 else None).values())
+    degrees = _by_degree([p for p in people if p.place in (None, "accountable")], lang)
+    assessed = _assessed(people, ruleset, words, lang) if v2 else []
+    persons = [p for g in degrees for p in g.persons] + [p for g in assessed for p in g.persons]
     findings = [_finding(g, names, words, lang) for g in chain.gaps]
     now = now or dt.datetime.now().astimezone()
     report = Report(
@@ -386,17 +462,24 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
         duties=duties,
         degrees=degrees,
         findings=findings,
-        summary=_summary(duties, degrees, findings),
-        citations=_citations(links, ruleset, lang),
+        summary=_summary(duties, persons, findings),
+        citations=_citations(links, ruleset, lang, [g.status for g in assessed if g.persons]),
         dataset=(meta.get("dataset_hash") or "unknown")[:HASH_LENGTH],
         ruleset=ruleset.version,
         generated_at=now.strftime("%Y-%m-%d %H:%M %z").strip(),
         audit=f"{position.seq}:{position.hash[:HASH_LENGTH]}",
         generated_by="" if session.user is NOBODY_CONFIGURED else
         f"{session.user.name} ({session.user.scope or '*'})",
+        generation=2 if v2 else 1,
+        assessed=assessed,
     )
+    if v2:
+        counts = {place: sum(p.place == place for p in persons) for place in PLACES}
+        report.tally = say(words["words"]["tally"], **counts)
     report.title = say(words["title"], title=incident.title)
     report.subtitle = say(words["subtitle"], id=incident.id, date=incident.occurred_on)
+    if chain.withheld:
+        report.withheld = say(words["words"]["withheld"], n=chain.withheld)
     report.footer = say(words["words"]["footer"], dataset=report.dataset, ruleset=report.ruleset,
                         generated=report.generated_at, audit=report.audit)
     if report.generated_by:
@@ -492,12 +575,14 @@ def _hazards(chain: IncidentChain, session, names: _Names, words: dict, lang: st
         events[e["hazard_id"]].append(e)
     on = chain.incident["occurred_on"]
     w = words["words"]
+    v2 = session.ruleset.generation >= 2
     out = []
     for hid in ids:
         h = rows[hid]
         history = sorted(events[hid], key=lambda e: (e["on"], e["kind"]))
-        state = hazard_state(h, history, on)
-        timeline = []
+        # v2 reads closures from events too (a relapse reopens the hazard)
+        state = conduct.state(h, history, on) if v2 else hazard_state(h, history, on)
+        timeline = _inspections(h, session, names, words, lang, on) if v2 else []
         kinds = {e["kind"] for e in history}
         if "found" not in kinds:
             timeline.append(TimelineEntry(h["found_on"], "found", SCHEMA.label("event_kinds", "found", lang), "", "",
@@ -509,7 +594,11 @@ def _hazards(chain: IncidentChain, session, names: _Names, words: dict, lang: st
             note = e.get("note") or ""
             if e["kind"] == "deadline_extended" and e.get("deadline"):
                 note = (note + " " if note else "") + "→ " + e["deadline"]
-            timeline.append(TimelineEntry(e["on"], e["kind"], SCHEMA.label("event_kinds", e["kind"], lang),
+            label = SCHEMA.label("event_kinds", e["kind"], lang)
+            if v2 and e.get("outcome"):  # a re-inspection's finding: held, or relapsed (rule 11)
+                label += words["punct"]["open"] + _term("reinspection_outcomes", e["outcome"], lang) + \
+                    words["punct"]["close"]
+            timeline.append(TimelineEntry(e["on"], e["kind"], label,
                                           names.post_with_org(e["post_id"]) if e.get("post_id") else "", note,
                                           e["on"] > on))
         if h["closed_on"] and "closed" not in kinds:
@@ -537,8 +626,36 @@ def _hazards(chain: IncidentChain, session, names: _Names, words: dict, lang: st
     return out
 
 
+def _inspections(h: dict, session, names: _Names, words: dict, lang: str, on: str) -> list[TimelineEntry]:
+    """v2: the inspections of the hazard's units since it began — those that recorded it and those that did
+    not (rule 10 judges both) — as entries of its history."""
+    records = getattr(session.engine, "records", None)
+    if records is None:
+        return []
+    w, p = words["words"], words["punct"]
+    units = ([h["organization_id"]] if h.get("organization_id") else []) + list(h.get("other_organization_ids") or ())
+    began = conduct.began(h)
+    out = []
+    for unit in units:
+        for r in records.inspections(unit):
+            if r["on"] < began:
+                continue
+            listed = h["id"] in (r["hazard_ids"] or ())
+            label = SCHEMA.label("event_kinds", "inspected", lang) + p["open"] + \
+                _term("inspection_outcomes", r["outcome"], lang) + p["close"]
+            note = say(w["inspection_note"], id=r["id"], listed=w["listed" if listed else "not_listed"],
+                       note=p["semi"] + r["note"] if r.get("note") else "")
+            out.append(TimelineEntry(r["on"], "inspection", label, names.post_with_org(r["post_id"]), note,
+                                     r["on"] > on))
+    return out
+
+
+DUTY_OFFICE = {"zh": "值班室", "en": " duty office"}
+
+
 def _link(link: Link, chain: IncidentChain, names: _Names, ruleset, words: dict, lang: str) -> LinkEntry:
     w = words["words"]
+    p = words["punct"]
     on = chain.incident["occurred_on"]
     holders = []
     for h in link.holders:
@@ -552,22 +669,21 @@ def _link(link: Link, chain: IncidentChain, names: _Names, ruleset, words: dict,
             flags=([w["acting"]] if h.acting else []) + ([w["moved_on"]] if h.end and h.end < on else []),
         ))
         holding = holders[-1]
-        p = words["punct"]
         flags = "".join(p["flag_open"] + f + p["flag_close"] for f in holding.flags)
+        if h.assessment is not None:
+            _assess(holding, h.assessment, link, names, words, lang)
+            if holding.status != "accountable":  # a table cell says why the person is not proposed
+                flags += p["flag_open"] + words["short_statuses"][holding.status] + p["flag_close"]
         holding.text = holding.person.name + flags + p["open"] + holding.tenure_text + p["close"]
     # consecutive repeats (an enterprise is both the level and the unit) say nothing
     path_ids = [p for i, p in enumerate(link.path) if i == 0 or p != link.path[i - 1]]
     path = [Ref(p, names.name_of(p)) for p in path_ids]
-    rules = []
-    for rid in link.rules:
-        try:
-            title = ruleset.rule(rid).title
-        except StopIteration:
-            title = ruleset.escalation_by_id(rid).title
-        rules.append(Ref(rid, title[lang]))
-    return LinkEntry(
+    rules = [Ref(rid, _rule_title(ruleset, rid)[lang]) for rid in link.rules]
+    entry = LinkEntry(
         post=Ref(link.post_id, link.post_title),
-        organization=Ref(link.organization_id, names.organization(link.organization_id)),
+        # a duty officer named without a post (rule 12) answers from the jurisdiction's duty office
+        organization=Ref(link.organization_id, names.organization(link.organization_id)) if link.organization_id
+        else Ref(None, names.jurisdiction(link.jurisdiction_id) + DUTY_OFFICE[lang]),
         jurisdiction=Ref(link.jurisdiction_id, names.jurisdiction(link.jurisdiction_id)),
         duty=link.duty, duty_label=SCHEMA.label("duties", link.duty, lang),
         degree=link.degree, degree_label=SCHEMA.label("degrees", link.degree, lang),
@@ -577,6 +693,80 @@ def _link(link: Link, chain: IncidentChain, names: _Names, ruleset, words: dict,
         explanation=link.explanation[lang],
         role=post.role if (post := names.graph.posts.get(link.post_id)) else "",
     )
+    if link.evidence is not None:
+        entry.evidence = [_record(r, names, words, lang) for r in link.evidence]
+    if link.act is not None:
+        rule, on_day = link.act
+        entry.act = (rule, on_day)
+        entry.act_text = say(w["act"], rule=rule, title=_rule_title(ruleset, rule)[lang], date=on_day)
+    return entry
+
+
+def _rule_title(ruleset, rule_id: str) -> dict:
+    """A rule's title, ``{zh, en}``: a rule of posts, an escalation, or a rule of conduct (v2)."""
+    for group in (ruleset.rules, ruleset.escalations, ruleset.conduct):
+        for rule in group:
+            if rule.id == rule_id:
+                return rule.title
+    return {"zh": rule_id, "en": rule_id}
+
+
+def _assess(holding: Holding, assessment: tuple[str, tuple[dict, ...]], link: Link, names: _Names, words: dict,
+            lang: str) -> None:
+    """The engine's assessment of a holder, in words: the status and the records or days behind it."""
+    status, reasons = assessment
+    holding.status = status
+    holding.status_label = words["short_statuses"].get(status) or SCHEMA.label("assessment_statuses", status, lang)
+    holding.reasons = [_record(r, names, words, lang, link) for r in reasons]
+    holding.reasons_text = words["punct"]["semi"].join(r.text for r in holding.reasons)
+
+
+def _record(record: dict, names: _Names, words: dict, lang: str, link: Link | None = None) -> Record:
+    """A record of conduct (an inspection, an event, a designation, a report) or a reason of an
+    assessment (days in post), as one sentence of the report."""
+    sentences = words["records"]
+    kind = record.get("kind", "")
+    values = dict(record)
+    if kind == "inspection":
+        values["outcome"] = _term("inspection_outcomes", record.get("outcome"), lang)
+    elif kind == "event":
+        values["event"] = _term("event_kinds", record.get("event"), lang)
+        values["hazard"] = record.get("hazard_id", "")
+        values["outcome"] = (words["punct"]["colon"] + _term("reinspection_outcomes", record["outcome"], lang)
+                             if record.get("outcome") else "")
+    elif kind == "designation":
+        values["designation"] = _term("designation_kinds", record.get("designation"), lang)
+        values["post"] = names.post_with_org(record["post_id"]) if record.get("post_id") else ""
+        values["target"] = _target(record.get("target_id", ""), names, words)
+    elif kind == "report":
+        values["from"] = names.name_of(record["from"]) if record.get("from") else ""
+        values["to"] = names.name_of(record["to"]) if record.get("to") else ""
+        values["at"] = record.get("at") or words["words"]["never"]
+    elif kind == "overlap":  # the other holder is on the same link; the store knows them otherwise
+        other = record.get("other_person_id") or ""
+        on_link = [h.name for h in (link.holders if link else ()) if h.person_id == other]
+        values["other"] = on_link[0] if on_link else names.person(other) if other else ""
+    if kind in sentences:
+        text = say(sentences[kind], **values)
+    else:  # a record this label file does not know yet: still cited, with its data
+        detail = ", ".join(f"{k}={v}" for k, v in record.items() if k != "kind")
+        text = say(sentences["other"], kind=kind, detail=detail)
+    date = record.get("date") or record.get("start") or record.get("due") or ""
+    return Record(kind, date, text, dict(record))
+
+
+def _term(vocabulary: str, code: str | None, lang: str) -> str:
+    if not code:
+        return ""
+    return SCHEMA.label(vocabulary, code, lang) if code in SCHEMA.vocab(vocabulary) else code
+
+
+def _target(target_id: str, names: _Names, words: dict) -> str:
+    """What a designation names: a hazard (by id), an organization or a jurisdiction (by name)."""
+    name = names.name_of(target_id)
+    if name == target_id and names.row("hazards", target_id):
+        return say(words["records"]["hazard"], id=target_id)
+    return name
 
 
 def _by_duty(links: list[LinkEntry], names: _Names, lang: str) -> list[DutyGroup]:
@@ -598,26 +788,65 @@ def _by_duty(links: list[LinkEntry], names: _Names, lang: str) -> list[DutyGroup
     return groups
 
 
-def _by_degree(links: list[LinkEntry], lang: str) -> list[DegreeGroup]:
-    """Each person once, under the heaviest degree of any post they held in the window."""
+def _by_person(links: list[LinkEntry], places: dict[str, str] | None = None) -> dict[str, PersonEntry]:
+    """Each person once, with every post they held in the window, under the heaviest degree of those posts
+    (v2: of the posts they are accountable on, for a person whose place is accountable)."""
     weight = {c: t.extra["weight"] for c, t in SCHEMA.vocab("degrees").items()}
     persons: dict[str, PersonEntry] = {}
+    weighed: set[str] = set()  # persons whose degree comes from a post that counts
     for link in links:
         mine: dict[str, list[Holding]] = {}
         for h in link.holders:
             mine.setdefault(h.person.id, []).append(h)
         for pid, holdings in mine.items():
             entry = persons.get(pid)
+            place = places.get(pid) if places else None
+            counts = place != "accountable" or holdings[0].status == "accountable"
             if entry is None:
-                entry = persons[pid] = PersonEntry(holdings[0].person, link.degree, link.degree_label, [])
-            elif weight[link.degree] > weight[entry.degree]:
+                entry = persons[pid] = PersonEntry(holdings[0].person, link.degree, link.degree_label, [], place)
+            elif counts and (pid not in weighed or weight[link.degree] > weight[entry.degree]):
                 entry.degree, entry.degree_label = link.degree, link.degree_label
+            if counts:
+                weighed.add(pid)
             entry.posts.append(PersonPost(link, holdings))
+    return persons
+
+
+def _by_degree(persons: list[PersonEntry], lang: str) -> list[DegreeGroup]:
+    """The persons by degree, direct first (v2: the proposed list, the persons whose place is accountable)."""
+    weight = {c: t.extra["weight"] for c, t in SCHEMA.vocab("degrees").items()}
     order = [d for d in DEGREE_ORDER if d in weight] + [d for d in weight if d not in DEGREE_ORDER]
     return [
-        DegreeGroup(d, SCHEMA.label("degrees", d, lang), [p for p in persons.values() if p.degree == d])
-        for d in order if any(p.degree == d for p in persons.values())
+        DegreeGroup(d, SCHEMA.label("degrees", d, lang), [p for p in persons if p.degree == d])
+        for d in order if any(p.degree == d for p in persons)
     ]
+
+
+def _places(links: list[LinkEntry]) -> dict[str, str]:
+    """Each person's place: accountable if accountable on any link, else exempt if exempt on any, else
+    no_conditions."""
+    statuses: dict[str, set[str]] = {}
+    for link in links:
+        for h in link.holders:
+            statuses.setdefault(h.person.id, set()).add(h.status or "accountable")
+    return {pid: next(p for p in PLACES if p in found) for pid, found in statuses.items()}
+
+
+def _assessed(persons: list[PersonEntry], ruleset, words: dict, lang: str) -> list[AssessedGroup]:
+    """The sections of the persons shown apart: duty performed (exempt), then no conditions to perform."""
+    sections, fields = words["sections"], words["fields"]
+    groups = []
+    for status in PLACES[1:]:
+        key = ASSESSMENT_CITATIONS[status]
+        placed = [p for p in persons if p.place == status]
+        # the provision is cited (here and in the appendix) when someone is placed under it
+        basis = ruleset.citation(key, lang) if placed and key in ruleset.citations else ""
+        groups.append(AssessedGroup(
+            status=status, title=sections[status],
+            intro=say(words["words"][f"{status}_intro"], min_days=ruleset.min_days),
+            basis=basis, records_label=fields[f"{status}_records"], persons=placed,
+        ))
+    return groups
 
 
 def _finding(gap: dict, names: _Names, words: dict, lang: str) -> Finding:
@@ -641,14 +870,14 @@ def _finding(gap: dict, names: _Names, words: dict, lang: str) -> Finding:
     return Finding(kind, SCHEMA.label("gap_kinds", kind, lang), text, dict(gap))
 
 
-def _summary(duties: list[DutyGroup], degrees: list[DegreeGroup], findings: list[Finding]) -> list[SummaryRow]:
+def _summary(duties: list[DutyGroup], persons: list[PersonEntry], findings: list[Finding]) -> list[SummaryRow]:
     """Per duty: units, posts, persons, of whom moved on, posts vacant at any time in the window, escalated."""
     vacant_posts = {f.data.get("post_id") for f in findings if f.kind == "vacant_post"}
     rows = []
     for group in duties:
         links = [link for u in group.units for link in u.links]
         people = {h.person.id for link in links for h in link.holders}
-        moved = {p.person.id for g in degrees for p in g.persons
+        moved = {p.person.id for p in persons
                  if p.person.id in people and all(pp.moved_on for pp in p.posts if pp.link.duty == group.duty)}
         rows.append(SummaryRow(group.duty, group.label, len(group.units), len(links), len(people), len(moved),
                                sum(link.vacant or link.post.id in vacant_posts for link in links),
@@ -656,10 +885,14 @@ def _summary(duties: list[DutyGroup], degrees: list[DegreeGroup], findings: list
     return rows
 
 
-def _citations(links: Iterable[LinkEntry], ruleset, lang: str) -> list[Citation]:
+def _citations(links: Iterable[LinkEntry], ruleset, lang: str, assessed: Iterable[str] = ()) -> list[Citation]:
     keys: list[str] = [k for k in LEVEL_CITATIONS if k in ruleset.citations]
     for link in links:
         keys += [k for k in link.basis_keys if k not in keys]
+    for status in assessed:  # v2: the provisions the sections of persons shown apart rest on
+        key = ASSESSMENT_CITATIONS[status]
+        if key in ruleset.citations and key not in keys:
+            keys.append(key)
     out = []
     for key in keys:
         c = ruleset.citations.get(key, {})

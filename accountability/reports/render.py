@@ -10,6 +10,7 @@ name such as ``<script>`` prints as text.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -60,7 +61,14 @@ def _loader(templates: str | Path | None) -> jinja2.BaseLoader:
 
 
 def environment(kind: str, templates: str | Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment for ``md`` or ``html`` templates."""
+    """The Jinja2 environment for ``md`` or ``html`` templates, made once per folder: compiling the report's
+    templates costs more than rendering them (tens of milliseconds), and the loader still notices a template
+    edited on disk (Jinja2 checks its modification time)."""
+    return _environment(kind, str(templates) if templates else None)
+
+
+@functools.cache
+def _environment(kind: str, templates: str | None) -> jinja2.Environment:
     if kind == "html":
         env = jinja2.Environment(loader=_loader(templates), autoescape=True, undefined=jinja2.StrictUndefined,
                                  trim_blocks=False, lstrip_blocks=False)

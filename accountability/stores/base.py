@@ -10,7 +10,8 @@ Every store offers the same small surface, tested by one shared module against e
 - ``search(text)``: entities by id, name or title, for the explorer.
 - ``meta()``: the dataset version (content hash), when it was imported and the audit head.
 - ``audit_entries()``: the audit log, oldest first; ``write`` appends to it in its own transaction (see
-  ``accountability.audit``).
+  ``accountability.audit``), with the digests of the rows it leaves, and keeps their manifests
+  (``audit_manifests()``).
 - ``snapshot()``: a block in which every read sees one version of the data, even while an import commits.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import abc
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Collection, Iterable, Iterator, Sequence
 
 from accountability.dataset import Dataset
 
@@ -69,9 +70,15 @@ class Store(abc.ABC):
         ``columns`` only (batch work reads what the engine needs, ``trace.HAZARD_COLUMNS``)."""
 
     @abc.abstractmethod
-    def search(self, text: str, limit: int = 50) -> list[dict]:
+    def search(self, text: str, limit: int = 50, within: Collection[str] | None = None,
+               table: str | None = None) -> list[dict]:
         """Entities whose id, name or title contains ``text`` (case-insensitive), as
-        ``{"type": table, "id": …, "name": …}``, exact id matches first."""
+        ``{"type": table, "id": …, "name": …}``, exact id matches first; of ``table`` only when given.
+
+        ``within`` (jurisdiction ids) keeps the entities placed there, as ``access.Scope`` places them — a
+        jurisdiction by itself, an organization, hazard or incident by its jurisdiction, a post by its
+        organization, a person by any post they held — inside the query, so that ``limit`` counts only
+        those."""
 
     @abc.abstractmethod
     def meta(self) -> dict[str, Any]: ...
@@ -86,6 +93,18 @@ class Store(abc.ABC):
         from accountability.errors import StoreError
 
         raise StoreError(f"the store at {self.uri} keeps no audit trail")
+
+    def audit_manifests(self) -> dict[str, bytes]:
+        """Per table, the manifest of the rows the newest import left (``audit.manifest``), kept beside the
+        log so that ``audit verify`` can name the rows that changed since; not trusted, but checked against
+        the entry's digests. Stores that keep none return {} (verify then names the table only)."""
+        return {}
+
+    def writes_outside_imports(self) -> list[str] | None:
+        """Rows written since the last import by anything but an import (``hazards:H1 changed outside an
+        import``), for a store that records them cheaply as they happen; None when it cannot tell without
+        reading every row (``audit.data_check`` then does)."""
+        return None
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator["Store"]:

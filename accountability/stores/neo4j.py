@@ -23,6 +23,16 @@ portfolios      Portfolio     ``(:Post)-[:HAS_PORTFOLIO]->(:Portfolio)-[:COVERS]
 hazards         Hazard        ``(:Hazard)-[:AT]->(:Organization)``, ``(:Hazard)-[:IN]->(:Jurisdiction)``
 incidents       Incident      ``-[:LINKED_HAZARD]->(:Hazard)``, ``-[:AT]->(:Organization)``, ``-[:IN]->…``
 events          Event         ``(:Event)-[:OF_HAZARD]->(:Hazard)``
+inspections     Inspection    ``-[:INSPECTED]->(:Organization)``, ``(:Post)-[:LED]->``, ``-[:RECORDED]->(:Hazard)``
+designations    Designation   ``(:Post)-[:DESIGNATED]->(:Designation)``
+outcomes        Outcome       ``-[:DECIDED_FOR]->(:Person)``, ``-[:OF_INCIDENT]->(:Incident)``
+campaigns       Campaign      ``-[:IN]->(:Jurisdiction)``; ``(:Inspection)-[:IN_CAMPAIGN]->(:Campaign)``
+measures        Measure       ``-[:PART_OF]->(:Measure)`` (none to a built-in measure: it is no node)
+measure_assignments (label Assignment): ``-[:OF_MEASURE]->(:Measure)``, ``-[:ASSIGNED_TO]->(:Organization)``
+measure_reports (label MeasureReport): ``-[:OF_MEASURE]->(:Measure)``, ``-[:REPORTED_BY]->(:Organization)``
+duty_shifts     DutyShift     ``-[:DUTY_IN]->(:Jurisdiction)``, ``(:Post)-[:ON_DUTY]->``, ``(:Person)-[:ON_DUTY]->``
+incident_reports (label IncidentReport): ``-[:REPORTS]->(:Incident)``, ``(:Organization)-[:REPORTED]->``,
+                ``-[:REPORTED_TO]->(:Organization)``
 industries      Industry      —
 ==============  ============  ======================================================================
 
@@ -42,14 +52,17 @@ since they describe a dataset that is gone.
 
 Writing
 -------
-``write(dataset)`` is a no-op when the Meta hash equals the dataset's (the audit log still records the
-import); otherwise one explicit transaction locks Meta (concurrent writers queue), reads the stored
-keys and properties, creates the new rows and updates the changed ones in batches of ``UNWIND $rows``,
-deletes the rows that are gone, re-derives the relationships of the rows it wrote, updates Meta and
-appends an ``(:AuditEntry)`` (``accountability.audit``) — then commits, or on any error rolls back, so
-an interrupted import (an exception, a killed server) leaves the previous dataset whole. Counts are the
-embedded store's. Each node's ``_seq`` keeps the dataset's row order, which ``rows`` returns whole
-tables in (the content hash depends on it). Transient errors (deadlocks, a leader switch, a dropped
+``write(dataset)`` runs one explicit transaction: it locks Meta (concurrent writers queue), reads the
+stored keys and properties, creates the new rows and updates the changed ones in batches of
+``UNWIND $rows``, deletes the rows that are gone, re-derives the relationships of the rows it wrote,
+updates Meta, keeps the manifests of the rows (base64) in ``(:AuditRows {_key: table, manifest})``
+nodes and appends an ``(:AuditEntry)`` carrying their digests (``accountability.audit``) — then
+commits, or on any error rolls back, so an interrupted import (an exception, a killed server) leaves the
+previous dataset whole. Counts are the embedded store's. Each node's ``_seq`` keeps the dataset's row
+order, which ``rows`` returns whole tables in (the content hash depends on it). The dataset already held
+is diffed like any other: when no row differs the import changes nothing and is recorded as
+``unchanged``; rows changed by a Cypher ``SET`` or ``DELETE`` since are put back, a node put back with
+the relationships of the rows that point to it. Transient errors (deadlocks, a leader switch, a dropped
 connection) are retried a few times with backoff; the others become a :class:`StoreError` that says
 what happened.
 
@@ -60,18 +73,24 @@ of the heap); a province-scale import does not fit one transaction on a machine 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import datetime as dt
 import logging
 import os
+import random
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
 
 import orjson
 
 from accountability import audit, settings
 from accountability.dataset import EXTRA, Dataset
 from accountability.errors import StoreError, UsageError
+from accountability.lockout import Record, SignInLog
 from accountability.stores.base import STATE_EVENTS, Store, WriteResult, merge_events
 from graph_schema import SCHEMA, Schema
 
@@ -95,6 +114,15 @@ LABELS = {
     "hazards": "Hazard",
     "incidents": "Incident",
     "events": "Event",
+    "inspections": "Inspection",
+    "designations": "Designation",
+    "outcomes": "Outcome",
+    "campaigns": "Campaign",
+    "measures": "Measure",
+    "measure_assignments": "Assignment",
+    "measure_reports": "MeasureReport",
+    "duty_shifts": "DutyShift",
+    "incident_reports": "IncidentReport",
     "industries": "Industry",
 }
 
@@ -126,6 +154,27 @@ DERIVED = (
     Derived("incidents", "organization_id", "AT", "organizations"),
     Derived("incidents", "jurisdiction_id", "IN", "jurisdictions"),
     Derived("events", "hazard_id", "OF_HAZARD", "hazards"),
+    Derived("organizations", "controlled_by", "CONTROLLED_BY", "organizations"),
+    Derived("hazards", "other_organization_ids", "OTHER_UNIT", "organizations"),
+    Derived("inspections", "organization_id", "INSPECTED", "organizations"),
+    Derived("inspections", "post_id", "LED", "posts", outward=False),
+    Derived("inspections", "hazard_ids", "RECORDED", "hazards"),
+    Derived("designations", "post_id", "DESIGNATED", "posts", outward=False),
+    Derived("outcomes", "person_id", "DECIDED_FOR", "people"),
+    Derived("outcomes", "incident_id", "OF_INCIDENT", "incidents"),
+    Derived("campaigns", "jurisdiction_id", "IN", "jurisdictions"),
+    Derived("inspections", "campaign_id", "IN_CAMPAIGN", "campaigns"),
+    Derived("measures", "parent_id", "PART_OF", "measures"),
+    Derived("measure_assignments", "measure_id", "OF_MEASURE", "measures"),
+    Derived("measure_assignments", "organization_id", "ASSIGNED_TO", "organizations"),
+    Derived("measure_reports", "measure_id", "OF_MEASURE", "measures"),
+    Derived("measure_reports", "organization_id", "REPORTED_BY", "organizations"),
+    Derived("duty_shifts", "jurisdiction_id", "DUTY_IN", "jurisdictions"),
+    Derived("duty_shifts", "post_id", "ON_DUTY", "posts", outward=False),
+    Derived("duty_shifts", "person_id", "ON_DUTY", "people", outward=False),
+    Derived("incident_reports", "incident_id", "REPORTS", "incidents"),
+    Derived("incident_reports", "from_organization_id", "REPORTED", "organizations", outward=False),
+    Derived("incident_reports", "to_organization_id", "REPORTED_TO", "organizations"),
 )
 
 # Properties that ``rows(table, column=…)`` filters on (the graph's lazy loading) or that ranges read.
@@ -137,10 +186,39 @@ INDEXED = {
     "hazards": ("jurisdiction_id", "organization_id", "found_on"),
     "incidents": ("jurisdiction_id",),
     "events": ("hazard_id", "kind"),
+    "inspections": ("organization_id", "post_id", "campaign_id"),
+    "designations": ("post_id", "target_id"),
+    "outcomes": ("incident_id", "person_id"),
+    "campaigns": ("jurisdiction_id",),
+    "measure_assignments": ("measure_id", "organization_id"),
+    "measure_reports": ("measure_id", "organization_id"),
+    "duty_shifts": ("jurisdiction_id", "start"),
+    "incident_reports": ("incident_id",),
 }
 
 SEARCHABLE = (("people", "name"), ("posts", "title"), ("organizations", "name"), ("jurisdictions", "name"),
               ("hazards", "description"), ("incidents", "title"))
+# Where each searchable node lies, for a search within the jurisdictions $within
+PLACED_IN = {
+    "people": "EXISTS { MATCH (t:Tenure {person_id: n._key}) MATCH (p:Post {_key: t.post_id}) "
+              "MATCH (o:Organization {_key: p.organization_id}) WHERE o.jurisdiction_id IN $within }",
+    "posts": "EXISTS { MATCH (o:Organization {_key: n.organization_id}) WHERE o.jurisdiction_id IN $within }",
+    "organizations": "n.jurisdiction_id IN $within",
+    "jurisdictions": "n._key IN $within",
+    "hazards": "n.jurisdiction_id IN $within",
+    "incidents": "n.jurisdiction_id IN $within",
+}
+
+
+def _manifests(records: Iterable[Any]) -> dict[str, bytes]:
+    """The manifests kept in ``(:AuditRows {_key, manifest})`` nodes (base64 text); one that is not
+    base64 any more names nothing, as if it were missing (verify then names its table only)."""
+    out = {}
+    for r in records:
+        if isinstance(r["k"], str) and isinstance(r["m"], str):
+            with contextlib.suppress(binascii.Error):
+                out[r["k"]] = base64.b64decode(r["m"], validate=True)
+    return out
 
 
 def _q(name: str) -> str:
@@ -278,7 +356,8 @@ class Neo4jStore(Store):
         if self._schema_ready:
             return
         wanted = {}
-        for table, label in {**LABELS, "meta": "Meta", "write_backs": "WriteBack"}.items():
+        own = {"meta": "Meta", "write_backs": "WriteBack", "audit_rows": "AuditRows"}
+        for table, label in {**LABELS, **own}.items():
             wanted[f"{label.lower()}_key"] = (f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS "
                                               f"FOR (n:{label}) REQUIRE n._key IS UNIQUE")
             for prop in INDEXED.get(table, ()):
@@ -322,16 +401,13 @@ class Neo4jStore(Store):
         return props
 
     def write(self, dataset: Dataset) -> WriteResult:
+        # Every import diffs the rows, even of the dataset already held: the hash in Meta says what the last
+        # import wrote, not what the nodes hold now, and rows changed outside an import are put back here.
         digest = dataset.content_hash()
         self.ensure_schema()
-        if self.meta().get("dataset_hash") == digest:  # nothing to change, but the trail records the import
-            result = self._retrying("recording the import failed, store unchanged",
-                                    lambda tx: self._record_unchanged(tx, digest, dataset.source))
-            if result is not None:
-                return result
         rows = {name: [self._props(name, r) for r in dataset.tables.get(name, [])] for name in self.schema.tables}
         return self._retrying("import failed, store unchanged",
-                              lambda tx: self._write_tx(tx, rows, digest, dataset.source))
+                              lambda tx: self._write_tx(tx, rows, digest, dataset))
 
     def _lock_meta(self, tx: Any) -> str | None:
         """Lock the Meta node (creating it if need be) and return the dataset hash it holds: concurrent
@@ -340,23 +416,19 @@ class Neo4jStore(Store):
                         "RETURN m.dataset_hash AS hash", key=META_KEY).single()
         return record["hash"]
 
+    def _last_entry(self, tx: Any) -> dict | None:
+        last = tx.run("MATCH (a:AuditEntry) RETURN properties(a) AS p ORDER BY a.seq DESC LIMIT 1").single()
+        return last["p"] if last else None
+
     def _append_audit(self, tx: Any, result: WriteResult, source: str, previous: str | None,
-                      action: str = "import") -> str:
+                      action: str = "import", digests: dict[str, str] | None = None) -> str:
         """Append the audit entry recording ``result`` inside the write's own transaction (see
         ``accountability.audit``) and make it the head in Meta."""
-        last = tx.run("MATCH (a:AuditEntry) RETURN properties(a) AS p ORDER BY a.seq DESC LIMIT 1").single()
-        entry = audit.next_entry(last["p"] if last else None, result, source, previous, action=action)
+        entry = audit.next_entry(self._last_entry(tx), result, source, previous, action=action, digests=digests)
         head = audit.head_of(entry)
         tx.run("CREATE (a:AuditEntry) SET a = $entry WITH a MATCH (m:Meta {_key: $key}) SET m.audit_head = $head",
                entry=entry, key=META_KEY, head=head).consume()
         return head
-
-    def _record_unchanged(self, tx: Any, digest: str, source: str) -> WriteResult | None:
-        if self._lock_meta(tx) != digest:
-            return None  # replaced meanwhile: a full import after all
-        result = WriteResult(digest, unchanged=True)
-        result.audit = self._append_audit(tx, result, source, digest)
-        return result
 
     def _batch(self, tx: Any, query: str, rows: list) -> list[tuple]:
         """One batch of one statement, and the records it returns (the unit an interrupted import is
@@ -369,18 +441,16 @@ class Neo4jStore(Store):
             out += self._batch(tx, query, rows[i:i + self.batch_size])
         return out
 
-    def _write_tx(self, tx: Any, rows: dict[str, list[dict]], digest: str, source: str) -> WriteResult:
+    def _write_tx(self, tx: Any, rows: dict[str, list[dict]], digest: str, dataset: Dataset) -> WriteResult:
+        source = dataset.source
         previous = self._lock_meta(tx)
-        if previous == digest:  # another writer imported this very dataset meanwhile
-            result = WriteResult(digest, unchanged=True)
-            result.audit = self._append_audit(tx, result, source, previous)
-            return result
         result = WriteResult(digest, unchanged=False)
         # Nodes are addressed by element id once read or created: a seek on the _key index inside a
         # transaction that has already changed that index a lot costs time in proportion to the changes
         # (measured: a county replaced by a small dataset took 330 s that way, 15 s this way).
         node_ids: dict[str, dict[str, str]] = {}  # table → _key → element id, for every row kept or created
         written: dict[str, list[tuple[str, dict]]] = {}  # table → (element id, properties) of rows written
+        created_ids: dict[str, dict[str, str]] = {}  # table → _key → element id, for every row created
         for name, new in rows.items():
             label = LABELS[name]
             existing = {r["k"]: (r["id"], r["p"]) for r in tx.run(
@@ -420,6 +490,7 @@ class Neo4jStore(Store):
             gone = [eid for eid, _ in existing.values()]
             self._batches(tx, "UNWIND $rows AS id MATCH (n) WHERE elementId(n) = id DETACH DELETE n", gone)
             written[name] = updated + [(new_ids[props["_key"]], props) for props in created]
+            created_ids[name] = new_ids
             result.inserted[name] = len(created)
             if not was_empty:  # as the embedded store counts: a table filled from empty only inserts
                 result.updated[name] = len(updated)
@@ -432,18 +503,47 @@ class Neo4jStore(Store):
                 for key in (value if isinstance(value, list) else (value,) if value is not None else ()):
                     if key in targets:
                         pairs.append([eid, targets[key]])
+            pairs += self._pointing_to_created(rel, rows[rel.table], written[rel.table], node_ids, created_ids)
             arrow = f"(a)-[:{rel.type}]->(b)" if rel.outward else f"(a)<-[:{rel.type}]-(b)"
             self._batches(tx, "UNWIND $rows AS p MATCH (a) WHERE elementId(a) = p[0] "
                               f"MATCH (b) WHERE elementId(b) = p[1] CREATE {arrow}", pairs)
-        # chains written back describe the dataset being replaced
-        tx.run("MATCH ()-[r:ACCOUNTABLE_FOR]->() DELETE r").consume()
-        tx.run("MATCH (w:WriteBack) DELETE w").consume()
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        tx.run("MATCH (m:Meta {_key: $key}) SET m.dataset_hash = $hash, m.imported_at = $now, m.source = $source, "
-               "m.schema_version = $version", key=META_KEY, hash=digest, now=now, source=source,
-               version=str(SCHEMA_VERSION)).consume()
-        result.audit = self._append_audit(tx, result, source, previous)
+        changed = any(n for c in (result.inserted, result.updated, result.deleted) for n in c.values())
+        if previous == digest and not changed:
+            result = WriteResult(digest, unchanged=True)  # nothing to change; the trail records it
+        else:
+            # chains written back describe the dataset being replaced
+            tx.run("MATCH ()-[r:ACCOUNTABLE_FOR]->() DELETE r").consume()
+            tx.run("MATCH (w:WriteBack) DELETE w").consume()
+            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            tx.run("MATCH (m:Meta {_key: $key}) SET m.dataset_hash = $hash, m.imported_at = $now, "
+                   "m.source = $source, m.schema_version = $version", key=META_KEY, hash=digest, now=now,
+                   source=source, version=str(SCHEMA_VERSION)).consume()
+        kept = _manifests(tx.run("MATCH (a:AuditRows) RETURN a._key AS k, a.manifest AS m"))
+        digests, manifests = audit.vouch(self._last_entry(tx), dataset, digest, kept, changed)
+        for name, blob in manifests.items():  # base64 text: Cypher tools and JSON show it, unlike a byte array
+            tx.run("MERGE (a:AuditRows {_key: $name}) SET a.manifest = $text", name=name,
+                   text=base64.b64encode(blob).decode()).consume()
+        result.audit = self._append_audit(tx, result, source, previous, digests=digests)
         return result
+
+    @staticmethod
+    def _pointing_to_created(rel: Derived, rows: list[dict], written: list[tuple[str, dict]],
+                             node_ids: dict[str, dict[str, str]], created_ids: dict[str, dict[str, str]]) -> list:
+        """The ``rel`` relationships of rows not written that point to a node created by this import: a
+        node deleted outside an import (``DETACH DELETE`` takes its relationships along) and put back gets
+        back those of the rows that refer to it, as a re-import restores the rows."""
+        created = created_ids.get(rel.target)
+        if not created or len(written) == len(rows):
+            return []
+        mine, ids, pairs = {props["_key"] for _, props in written}, node_ids[rel.table], []
+        for props in rows:
+            value = props.get(rel.column)
+            if value is None or props["_key"] in mine:
+                continue
+            for key in value if isinstance(value, list) else (value,):
+                if key in created:
+                    pairs.append([ids[props["_key"]], created[key]])
+        return pairs
 
     def write_back(self, chains: Iterable[Any], as_of: str) -> dict[str, Any]:
         """Write traced chains as ``ACCOUNTABLE_FOR`` relationships for ``as_of``, replacing the ones
@@ -597,18 +697,23 @@ class Neo4jStore(Store):
         event_rows = [tuple(r.values()) for r in events]
         yield from merge_events((decode(list(r.values())) for r in hazards), event_rows)
 
-    def search(self, text: str, limit: int = 50) -> list[dict]:
+    def search(self, text: str, limit: int = 50, within: Collection[str] | None = None,
+               table: str | None = None) -> list[dict]:
         text = text.strip()
         if not text:
             return []
         low = text.lower()
+        places = {} if within is None else {"within": list(within)}
         found: list[dict] = []
-        for table, label in SEARCHABLE:
-            query = (f"MATCH (n:{LABELS[table]}) WHERE n._key = $text OR toLower(n.id) CONTAINS $low "
-                     f"OR toLower(n.{_q(label)}) CONTAINS $low "
+        for name, label in SEARCHABLE:
+            if table is not None and name != table:
+                continue
+            placed = "" if within is None else f" AND {PLACED_IN[name]}"
+            query = (f"MATCH (n:{LABELS[name]}) WHERE (n._key = $text OR toLower(n.id) CONTAINS $low "
+                     f"OR toLower(n.{_q(label)}) CONTAINS $low){placed} "
                      f"RETURN n.id AS id, n.{_q(label)} AS name ORDER BY n.id = $text DESC, n.id LIMIT $limit")
-            for record in self._read(query, text=text, low=low, limit=limit):
-                found.append({"type": table, "id": record["id"], "name": record["name"]})
+            for record in self._read(query, text=text, low=low, limit=limit, **places):
+                found.append({"type": name, "id": record["id"], "name": record["name"]})
         found.sort(key=lambda r: (r["id"] != text, r["type"] != "people", len(r["name"] or "")))
         return found[:limit]
 
@@ -620,6 +725,9 @@ class Neo4jStore(Store):
     def audit_entries(self) -> Iterator[dict]:
         for record in self._read("MATCH (a:AuditEntry) RETURN properties(a) AS p ORDER BY a.seq"):
             yield record["p"]
+
+    def audit_manifests(self) -> dict[str, bytes]:
+        return _manifests(self._read("MATCH (a:AuditRows) RETURN a._key AS k, a.manifest AS m"))
 
     def close(self) -> None:
         self.driver.close()
@@ -636,3 +744,89 @@ def _incomplete(exc: BaseException) -> bool:
     from neo4j.exceptions import IncompleteCommit
 
     return isinstance(exc, IncompleteCommit)
+
+
+class Neo4jSignIns(SignInLog):
+    """The sign-in log of a Neo4j store (``accountability.lockout``): one ``(:SignIn {_key, failures,
+    locked_until, expires})`` node per user name or client address, beside the data's nodes — no label of
+    the dataset contract, no Meta, no audit entry.
+
+    An update is one write transaction that MERGEs the node and writes to it first, which locks it: every
+    app server and command line counting the same name queues there. ``_key`` is unique (the constraint
+    ``signin_key``, made on first use if missing), so that two first attempts cannot make two nodes.
+    """
+
+    # Servers (uri, database) known to have the constraint; threads of one process check it one at a time
+    _constrained: set[tuple[str, str | None]] = set()
+    _constraining = threading.Lock()
+
+    def __init__(self, store: Neo4jStore, owns_store: bool = False):
+        self.store = store
+        self.owns_store = owns_store
+
+    def _ensure_constraint(self) -> None:
+        """Make the constraint if it is missing. Creating it takes a lock on the label that sign-ins being
+        counted meanwhile also take: a deadlock the server breaks is tried again, like an update's."""
+        server = (self.store.uri, self.store.database)
+        if server in self._constrained:
+            return
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        with self._constraining:
+            for attempt in range(self.store.retries + 1):
+                try:
+                    with self.store._session(write=True) as session:
+                        present = {r["name"] for r in session.run("SHOW CONSTRAINTS YIELD name RETURN name")}
+                        if "signin_key" not in present:
+                            session.run("CREATE CONSTRAINT signin_key IF NOT EXISTS "
+                                        "FOR (n:SignIn) REQUIRE n._key IS UNIQUE").consume()
+                            session.run("CALL db.awaitIndexes(60)").consume()
+                    break
+                except (Neo4jError, DriverError, OSError) as exc:
+                    error = self.store._error(exc, "cannot keep the count of failed sign-ins")
+                    if not error.is_retryable() or attempt == self.store.retries:
+                        raise error from None
+                    time.sleep(BACKOFF * 2 ** attempt * (0.5 + random.random()))
+            self._constrained.add(server)
+
+    def read(self, key: str) -> Record | None:
+        for r in self.store._read("MATCH (s:SignIn {_key: $key}) "
+                                  "RETURN s.failures AS f, s.locked_until AS l, s.expires AS e", key=key):
+            return Record(tuple(r["f"] or ()), r["l"] or 0.0, r["e"] or 0.0)
+        return None
+
+    def update(self, key: str, change, now: float) -> None:
+        self._ensure_constraint()
+
+        def work(tx: Any) -> None:
+            # writing to the node locks it until the commit; a node just made has no expiry yet
+            r = tx.run("MERGE (s:SignIn {_key: $key}) SET s._lock = true REMOVE s._lock "
+                       "RETURN s.failures AS f, s.locked_until AS l, s.expires AS e", key=key).single()
+            current = None if r["e"] is None or r["e"] < now else Record(tuple(r["f"] or ()), r["l"] or 0.0, r["e"])
+            new = change(current)
+            if new is None:
+                tx.run("MATCH (s:SignIn {_key: $key}) DELETE s", key=key).consume()
+            else:
+                tx.run("MATCH (s:SignIn {_key: $key}) SET s.failures = $f, s.locked_until = $l, s.expires = $e",
+                       key=key, f=list(new.failures), l=new.locked_until, e=new.expires).consume()
+
+        self.store._retrying("cannot keep the count of failed sign-ins", work)
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        """Delete the records expired before ``now``, a thousand at most. Best effort, after the update's
+        own commit: two processes forgetting the same node must not fail a sign-in. Each node is locked, then
+        looked at again: an update may have renewed it meanwhile."""
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        try:
+            with self.store._session(write=True) as session:
+                session.run("MATCH (s:SignIn) WHERE s.expires < $now WITH s LIMIT 1000 "
+                            "SET s._lock = true REMOVE s._lock WITH s WHERE s.expires < $now DELETE s",
+                            now=now).consume()
+        except (Neo4jError, DriverError, OSError):
+            pass  # the next update tries again
+
+    def close(self) -> None:
+        if self.owns_store:
+            self.store.close()

@@ -12,11 +12,20 @@ independent guards, each enough on its own:
 2. the plan: ``EXPLAIN`` must report a read-only query (query type ``r``);
 3. the query runs in a READ-access transaction, which the server itself keeps from writing.
 
-A time limit (``timeout`` seconds, default the ``query_timeout`` setting) is the transaction's timeout,
-enforced by the server: a runaway query is stopped there, not merely abandoned. Note that it counts
-from the start of the transaction, time spent reading the rows included. A row cap (default
-``query_row_cap``) keeps a view small and says ``truncated`` once the rows are read. Parameters are
-passed to the driver as parameters (``$name``), never pasted into the text.
+Resources are bounded as for SQL (see :mod:`accountability.rawquery`):
+
+- time: ``timeout`` seconds (default the ``query_timeout`` setting) of wall time from the call to the
+  last row. What is left of it when the transaction begins is the transaction's timeout, enforced by
+  the server — a runaway query is stopped there, not merely abandoned (the server looks every 2 s by
+  default, ``db.transaction.monitor.check.interval``); the result raises :class:`QueryTimeout` at the
+  first row past the limit, so converting and writing rows count too; :func:`rawquery.alarm` stops even
+  the decoding of one huge record, which the driver does in Python (five million numbers: 25 s);
+- size: a row cap (default ``query_row_cap``) and a byte cap (default ``query_byte_cap``, bytes of the
+  values as plain data) keep a view small and say ``truncated`` once the rows are read. What one record
+  may hold while the server builds it is the server's to bound (``db.memory.transaction.max``); a
+  transaction over the server's memory limit is reported as :class:`QueryTooLarge`.
+
+Parameters are passed to the driver as parameters (``$name``), never pasted into the text.
 
     >>> check_cypher("MATCH (h:Hazard {level: $level}) RETURN h.id // CREATE nothing")
     'MATCH (h:Hazard {level: $level}) RETURN h.id // CREATE nothing'
@@ -34,7 +43,17 @@ import re
 from typing import Any, Iterator
 
 from accountability.errors import AccountabilityError, StoreError, UsageError
-from accountability.rawquery import QueryRefused, QueryTimeout, RawResult, capped, check_params, limits, unique_columns
+from accountability.rawquery import (
+    Deadline,
+    QueryRefused,
+    QueryTooLarge,
+    RawResult,
+    capped,
+    check_params,
+    limits,
+    timeout_error,
+    unique_columns,
+)
 from accountability.stores import Store, is_neo4j
 
 FIRST_WORDS = ("MATCH", "OPTIONAL", "WITH", "UNWIND", "RETURN", "CALL", "SHOW")
@@ -157,14 +176,18 @@ def _value(value: Any) -> Any:
     return iso() if iso is not None else str(value)
 
 
-def _translate(exc: BaseException, store: Any, timeout: float | None) -> AccountabilityError:
+def _translate(exc: BaseException, store: Any, deadline: Deadline) -> AccountabilityError:
     from neo4j import exceptions as ne
 
+    timeout = deadline.limit
+    if deadline.passed():  # whatever the driver says once the time is up (a connection the server dropped)
+        return timeout_error(timeout)
     if isinstance(exc, ne.Neo4jError):
         code, message = exc.code or "", exc.message or str(exc)
         if "TransactionTimedOut" in code or (timeout and code.endswith("Transaction.Terminated")):
-            return QueryTimeout(f"query stopped after {timeout:g} s, its time limit "
-                                "(raise it with --timeout or ACCOUNTABILITY_QUERY_TIMEOUT)")
+            return timeout_error(timeout)
+        if "OutOfMemory" in code:
+            return QueryTooLarge(f"the query needs more memory than the Neo4j server allows a transaction ({message})")
         if code.endswith(("AccessMode", "ForbiddenOnReadOnlyDatabase")) or isinstance(exc, ne.Forbidden):
             return QueryRefused(f"refused: raw queries are read-only ({message})")
         if isinstance(exc, ne.CypherSyntaxError) or code.startswith("Neo.ClientError.Statement."):
@@ -177,12 +200,13 @@ def _translate(exc: BaseException, store: Any, timeout: float | None) -> Account
 
 
 def run_cypher(store: Store | str, text: str, params: dict[str, Any] | None = None, timeout: float | None = None,
-               max_rows: int | None = None) -> RawResult:
+               max_rows: int | None = None, max_bytes: int | None = None) -> RawResult:
     """Run one read-only Cypher statement on the Neo4j store ``store`` (a ``bolt://`` URI or a Neo4jStore).
 
-    ``params`` are passed as Cypher parameters (``$name``). ``timeout`` (seconds) and ``max_rows``: None
-    takes the settings, 0 means none. Refusals raise :class:`QueryRefused` (a usage error), an overrun
-    :class:`QueryTimeout`, Neo4j's own errors an :class:`AccountabilityError` with Neo4j's message.
+    ``params`` are passed as Cypher parameters (``$name``). ``timeout`` (seconds, from this call to the
+    last row), ``max_rows`` and ``max_bytes``: None takes the settings, 0 means none. Refusals raise
+    :class:`QueryRefused` (a usage error), an overrun :class:`QueryTimeout`, Neo4j's own errors an
+    :class:`AccountabilityError` with Neo4j's message.
     """
     import neo4j
     from neo4j.exceptions import DriverError, Neo4jError
@@ -191,7 +215,8 @@ def run_cypher(store: Store | str, text: str, params: dict[str, Any] | None = No
 
     check_cypher(text)
     params = check_params(params)
-    timeout, max_rows = limits(timeout, max_rows)
+    limit = limits(timeout, max_rows, max_bytes)
+    deadline = Deadline(limit.timeout)
     own = isinstance(store, str)
     if own:
         if not is_neo4j(store):
@@ -200,8 +225,14 @@ def run_cypher(store: Store | str, text: str, params: dict[str, Any] | None = No
     elif not isinstance(store, Neo4jStore):
         raise UsageError("Cypher runs on a Neo4j store (bolt:// or neo4j://); on the embedded store use SQL")
     session = tx = None
+    broken = False  # interrupted inside the driver (an alarm): the connection is mid-message
 
     def close() -> None:
+        if broken and own:
+            # a graceful close would first read the rest of the interrupted answer (minutes for a huge
+            # record); dropping the connection is instant and the server rolls the read back. A store
+            # passed in is the caller's, and its connection goes back to the pool the graceful way.
+            store.close()
         for thing in (tx, session):
             if thing is not None:
                 try:
@@ -211,31 +242,45 @@ def run_cypher(store: Store | str, text: str, params: dict[str, Any] | None = No
         if own:
             store.close()
 
+    def time_left() -> float | None:
+        """The transaction's timeout: what is left of the limit (0 would mean none to the server)."""
+        deadline.check()
+        left = deadline.remaining()
+        return None if left is None else max(left, 0.001)
+
     try:
-        fetch = 1000 if max_rows is None else min(1000, max_rows + 1)
+        fetch = 1000 if limit.max_rows is None else min(1000, limit.max_rows + 1)
         session = store.driver.session(database=store.database, default_access_mode=neo4j.READ_ACCESS,
                                        fetch_size=fetch)
-        plan = session.run(neo4j.Query("EXPLAIN " + text, timeout=timeout), params).consume()
+        plan = session.run(neo4j.Query("EXPLAIN " + text, timeout=time_left()), params).consume()
         if plan.query_type != "r":
             raise QueryRefused(f"refused: raw queries are read-only; the plan of this query writes "
                                f"(query type '{plan.query_type}')")
-        tx = session.begin_transaction(timeout=timeout)
+        tx = session.begin_transaction(timeout=time_left())
         cursor = tx.run(text, params)
         columns = unique_columns(list(cursor.keys()))
     except (Neo4jError, DriverError, OSError) as exc:
         close()
-        raise _translate(exc, store, timeout) from None
+        raise _translate(exc, store, deadline) from None
     except BaseException:
+        broken = True
         close()
         raise
-    result = RawResult("cypher", columns, iter(()), max_rows, _close=close)
+    result = RawResult("cypher", columns, iter(()), limit.max_rows, max_bytes=limit.max_bytes, deadline=deadline,
+                       _close=close)
 
     def rows() -> Iterator[dict]:
+        nonlocal broken
         try:
             for record in cursor:
                 yield dict(zip(columns, map(_value, record.values())))
         except (Neo4jError, DriverError, OSError) as exc:
-            raise _translate(exc, store, timeout) from None
+            raise _translate(exc, store, deadline) from None
+        except GeneratorExit:  # the caller stopped reading: a clean place to close
+            raise
+        except BaseException:
+            broken = True
+            raise
         finally:
             result.close()
 

@@ -10,19 +10,31 @@ import contextlib
 import datetime as dt
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Collection, Iterable, Iterator, Sequence
 
 import orjson
 
 from accountability import audit
 from accountability.dataset import EXTRA, Dataset
 from accountability.errors import StoreError, UsageError
+from accountability.lockout import Record, SignInLog
 from accountability.stores.base import STATE_EVENTS, Store, WriteResult, merge_events
 from graph_schema import SCHEMA, Schema
 
 SCHEMA_VERSION = 1
 SEARCHABLE = (("people", "name"), ("posts", "title"), ("organizations", "name"), ("jurisdictions", "name"),
               ("hazards", "description"), ("incidents", "title"))
+# Where each searchable table's rows lie, for a search within jurisdictions (the parameter: a JSON list of ids)
+_IN = "IN (SELECT value FROM json_each(?))"
+PLACED_IN = {
+    "people": "id IN (SELECT t.person_id FROM tenures t JOIN posts p ON p.id = t.post_id "
+              f"JOIN organizations o ON o.id = p.organization_id WHERE o.jurisdiction_id {_IN})",
+    "posts": f"organization_id IN (SELECT id FROM organizations WHERE jurisdiction_id {_IN})",
+    "organizations": f"jurisdiction_id {_IN}",
+    "jurisdictions": f"id {_IN}",
+    "hazards": f"jurisdiction_id {_IN}",
+    "incidents": f"jurisdiction_id {_IN}",
+}
 INDEXES = (
     "organizations(jurisdiction_id, kind)",
     "organizations(parent_id)",
@@ -49,7 +61,16 @@ AUDIT_DDL = (
     "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
     f"CREATE TRIGGER IF NOT EXISTS {AUDIT_TABLE}_no_delete BEFORE DELETE ON {AUDIT_TABLE} "
     "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    # the manifests of the rows the newest import left (audit.manifest): verify names changed rows with them
+    "CREATE TABLE IF NOT EXISTS audit_rows (tbl TEXT PRIMARY KEY, manifest BLOB NOT NULL)",
+    # every row written outside an import, recorded by triggers that imports lift while they write: lets an
+    # export check its rows without reading them all (one who drops the triggers is left to audit verify)
+    "CREATE TABLE IF NOT EXISTS audit_outside (tbl TEXT NOT NULL, key TEXT, op TEXT NOT NULL, "
+    "at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
 )
+OUTSIDE_OPS = {"insert": ("NEW", "added"), "update": ("OLD", "changed"), "delete": ("OLD", "deleted")}
+# A row of audit_outside saying that writes may have gone unrecorded (the triggers were missing)
+GAP = "gap"
 # Errors meaning "the file could not grow": a full disk, a quota, a file size limit.
 NO_SPACE = ("SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE")
 
@@ -71,6 +92,7 @@ class SQLiteStore(Store):
             if readonly:
                 if not self.path.exists():
                     raise StoreError(f"store not found: {self.path}")
+                self._upgrade()
                 self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             else:
                 self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -82,6 +104,27 @@ class SQLiteStore(Store):
             raise StoreError(f"cannot open store {self.path}: {exc}") from None
 
     # -- layout -----------------------------------------------------------------------------------------
+
+    def _upgrade(self) -> None:
+        """Before a read-only open: give a store made by an earlier version the tables and columns the
+        contract has gained since (empty), through a short writable connection — so that the app and the
+        read-only commands work on it after an upgrade. A store that cannot be written is left as it is."""
+        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return  # an empty file: nothing to upgrade (and nothing to read)
+            current = all(
+                name in tables and {c.name for c in table.columns} <= {r[1] for r in db.execute(
+                    f"PRAGMA table_info({name})")}
+                for name, table in self.schema.tables.items())
+        if current:
+            return
+        try:
+            writer = SQLiteStore(self.path, self.schema)
+        except StoreError as exc:
+            raise StoreError(f"the store {self.path} was made by an earlier version and cannot be upgraded here "
+                             f"({exc}); open it once with write access (for example by an import)") from None
+        writer.close()
 
     def _key_column(self, table: str) -> str:
         return "id" if self.schema.tables[table].key == ("id",) else "_key"
@@ -104,9 +147,58 @@ class SQLiteStore(Store):
         with self._transaction():
             for sql in statements:
                 self.db.execute(sql)
+            self._add_new_columns()
+            present = {r[1] for r in self.db.execute(f"PRAGMA table_info({AUDIT_TABLE})")}
+            for f in audit.FIELDS:  # a log begun by an earlier format: its entries keep their hashes
+                if f not in present:
+                    self.db.execute(f'ALTER TABLE {AUDIT_TABLE} ADD COLUMN "{f}" TEXT')
+            if not self._sentinels_present() and self._last_entry() is not None:
+                # writes made while the triggers were missing (dropped, or a log begun before they existed)
+                # went unrecorded: until the next import, exports check every row
+                self.db.execute("INSERT INTO audit_outside (tbl, op) VALUES ('*', ?)", (GAP,))
+            self._sentinels(lift=False)
             self.db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+
+    def _sentinel_sql(self) -> dict[str, str]:
+        """Trigger name → its statement: the triggers recording writes outside imports in audit_outside,
+        and those keeping that record append-only (hiding a write then takes dropping a trigger, which
+        ``writes_outside_imports`` notices)."""
+        out = {}
+        for name in self.schema.tables:
+            key = _quote(self._key_column(name))
+            for op, (row, _) in OUTSIDE_OPS.items():
+                out[f"audit_outside_{name}_{op}"] = (
+                    f"AFTER {op.upper()} ON {name} BEGIN INSERT INTO audit_outside (tbl, key, op) "
+                    f"VALUES ('{name}', {row}.{key}, '{op}'); END")
+        for op in ("update", "delete"):
+            out[f"audit_outside_no_{op}"] = (f"BEFORE {op.upper()} ON audit_outside BEGIN SELECT RAISE(ABORT, "
+                                             "'the record of writes outside imports is append-only'); END")
+        return out
+
+    def _sentinels_present(self) -> bool:
+        triggers = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        return set(self._sentinel_sql()) <= triggers
+
+    def _sentinels(self, lift: bool) -> None:
+        """Create the sentinel triggers, or (``lift``, inside an import's own transaction, which restores
+        them before it commits) drop them."""
+        for trigger, body in self._sentinel_sql().items():
+            if lift:
+                self.db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            else:
+                self.db.execute(f"CREATE TRIGGER IF NOT EXISTS {trigger} {body}")
+
+    def _add_new_columns(self) -> None:
+        """A store made before the contract gained optional columns (v2) gets them, empty: its rows read
+        as before, and the next import fills them."""
+        for name, table in self.schema.tables.items():
+            present = {r[1] for r in self.db.execute(f"PRAGMA table_info({name})")}
+            for c in table.columns:
+                if c.name not in present:
+                    sql_type = "INTEGER" if c.base in ("int", "bool") and not c.is_list else "TEXT"
+                    self.db.execute(f"ALTER TABLE {name} ADD COLUMN {_quote(c.name)} {sql_type}")
 
     def _transaction(self):
         store = self
@@ -163,21 +255,16 @@ class SQLiteStore(Store):
         return encode
 
     def write(self, dataset: Dataset) -> WriteResult:
+        # Every import diffs the rows, even of the dataset already held: the hash in meta says what the last
+        # import wrote, not what the file holds now, and rows changed outside an import are put back here.
         digest = dataset.content_hash()
-        if self.meta().get("dataset_hash") == digest:  # nothing to change, but the trail records the import
-            result = WriteResult(digest, unchanged=True)
-            try:
-                with self._transaction():
-                    result.audit = self._append_audit(result, dataset.source)
-            except sqlite3.DatabaseError as exc:
-                raise self._write_error(exc) from None
-            return result
         result = WriteResult(digest, unchanged=False)
         fresh = all(self.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() is None for t in self.schema.tables)
         try:
             with self._transaction():
                 self.db.execute("PRAGMA cache_size=-262144")
                 previous = self._meta_value("dataset_hash")
+                self._sentinels(lift=True)
                 if fresh:  # bulk load: build the indexes once, after the rows are in
                     for i, ix in enumerate(INDEXES):
                         self.db.execute(f"DROP INDEX IF EXISTS {_index_name(i, ix)}")
@@ -186,10 +273,18 @@ class SQLiteStore(Store):
                 if fresh:
                     for i, ix in enumerate(INDEXES):
                         self.db.execute(f"CREATE INDEX IF NOT EXISTS {_index_name(i, ix)} ON {ix}")
-                now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-                for key, value in (("dataset_hash", digest), ("imported_at", now), ("source", dataset.source)):
-                    self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-                result.audit = self._append_audit(result, dataset.source, previous)
+                changed = any(n for c in (result.inserted, result.updated, result.deleted) for n in c.values())
+                if previous == digest and not changed:
+                    result = WriteResult(digest, unchanged=True)  # nothing to change; the trail records it
+                else:
+                    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                    for key, value in (("dataset_hash", digest), ("imported_at", now), ("source", dataset.source)):
+                        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+                digests, manifests = audit.vouch(self._last_entry(), dataset, digest, self.audit_manifests(), changed)
+                self.db.executemany("INSERT OR REPLACE INTO audit_rows VALUES (?, ?)", manifests.items())
+                result.audit = self._append_audit(result, dataset.source, previous, digests)
+                self.db.execute("DELETE FROM audit_outside")  # the rows are the dataset's again
+                self._sentinels(lift=False)
         except sqlite3.DatabaseError as exc:
             raise self._write_error(exc) from None
         return result
@@ -204,15 +299,20 @@ class SQLiteStore(Store):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def _append_audit(self, result: WriteResult, source: str, previous: str | None = None) -> str:
+    def _last_entry(self) -> dict | None:
+        columns = ", ".join(f'"{f}"' for f in audit.FIELDS)
+        row = self.db.execute(f"SELECT {columns} FROM {AUDIT_TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+        return dict(zip(audit.FIELDS, row)) if row else None
+
+    def _append_audit(self, result: WriteResult, source: str, previous: str | None = None,
+                      digests: dict[str, str] | None = None) -> str:
         """Append the entry recording ``result``; called inside the write transaction, so that the entry
         and the data commit together or not at all."""
         columns = ", ".join(f'"{f}"' for f in audit.FIELDS)
-        row = self.db.execute(f"SELECT {columns} FROM {AUDIT_TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
-        last = dict(zip(audit.FIELDS, row)) if row else None
+        last = self._last_entry()
         if result.unchanged:
             previous = result.dataset_hash
-        entry = audit.next_entry(last, result, source, previous)
+        entry = audit.next_entry(last, result, source, previous, digests=digests)
         self.db.execute(f"INSERT INTO {AUDIT_TABLE} ({columns}) VALUES ({', '.join('?' * len(audit.FIELDS))})",
                         [int(entry[f]) if f == "unchanged" else entry[f] for f in audit.FIELDS])
         head = audit.head_of(entry)
@@ -339,17 +439,22 @@ class SQLiteStore(Store):
             )
         yield from merge_events((decode(r) for r in hazards), events)
 
-    def search(self, text: str, limit: int = 50) -> list[dict]:
+    def search(self, text: str, limit: int = 50, within: Collection[str] | None = None,
+               table: str | None = None) -> list[dict]:
         text = text.strip()
         if not text:
             return []
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        places = () if within is None else (orjson.dumps(list(within)).decode(),)
         found: list[dict] = []
-        for table, label in SEARCHABLE:
-            sql = (f"SELECT id, {label} FROM {table} WHERE id = ? OR id LIKE ? ESCAPE '\\' "
-                   f"OR {label} LIKE ? ESCAPE '\\' ORDER BY id = ? DESC, id LIMIT ?")
-            for oid, name in self.db.execute(sql, (text, pattern, pattern, text, limit)):
-                found.append({"type": table, "id": oid, "name": name})
+        for name, label in SEARCHABLE:
+            if table is not None and name != table:
+                continue
+            placed = "" if within is None else f" AND {PLACED_IN[name]}"
+            sql = (f"SELECT id, {label} FROM {name} WHERE (id = ? OR id LIKE ? ESCAPE '\\' "
+                   f"OR {label} LIKE ? ESCAPE '\\'){placed} ORDER BY id = ? DESC, id LIMIT ?")
+            for oid, value in self.db.execute(sql, (text, pattern, pattern, *places, text, limit)):
+                found.append({"type": name, "id": oid, "name": value})
         found.sort(key=lambda r: (r["id"] != text, r["type"] != "people", len(r["name"] or "")))
         return found[:limit]
 
@@ -360,13 +465,35 @@ class SQLiteStore(Store):
             return {}
 
     def audit_entries(self) -> Iterator[dict]:
-        columns = ", ".join(f'"{f}"' for f in audit.FIELDS)
-        try:
-            rows = self.db.execute(f"SELECT {columns} FROM {AUDIT_TABLE} ORDER BY seq")
-        except sqlite3.OperationalError:  # a store written before the audit trail, opened read-only
+        # a log of an earlier format, opened read-only, lacks the newer fields' columns
+        fields = [r[1] for r in self.db.execute(f"PRAGMA table_info({AUDIT_TABLE})") if r[1] in audit.FIELDS]
+        if not fields:  # a store written before the audit trail, opened read-only
             return
-        for row in rows:
-            yield dict(zip(audit.FIELDS, row))
+        columns = ", ".join(f'"{f}"' for f in fields)
+        for row in self.db.execute(f"SELECT {columns} FROM {AUDIT_TABLE} ORDER BY seq"):
+            yield dict(zip(fields, row))
+
+    def audit_manifests(self) -> dict[str, bytes]:
+        try:  # a manifest rewritten as text is no manifest: verify then names its table only
+            return {t: m for t, m in self.db.execute("SELECT tbl, manifest FROM audit_rows") if isinstance(m, bytes)}
+        except sqlite3.OperationalError:  # a store from before the manifests, opened read-only
+            return {}
+
+    def writes_outside_imports(self) -> list[str] | None:
+        if not self._sentinels_present():
+            return None  # never made (opened read-only since an upgrade) or dropped: only a full check can tell
+        try:
+            if self.db.execute("SELECT 1 FROM audit_outside WHERE op = ? LIMIT 1", (GAP,)).fetchone():
+                return None  # the triggers were missing for a while (see _create)
+            rows = self.db.execute("SELECT tbl, key, op, min(at), count(*) OVER () FROM audit_outside "
+                                   "GROUP BY tbl, key, op ORDER BY min(rowid) LIMIT ?", (audit.MAX_NAMED,)).fetchall()
+        except sqlite3.OperationalError:  # the record itself dropped
+            return None
+        out = [f"{audit.row_label(tbl, key or '')} {OUTSIDE_OPS[op][1]} outside an import ({at} UTC)"
+               for tbl, key, op, at, _ in rows]
+        if rows and rows[0][4] > len(rows):
+            out.append(f"{rows[0][4] - len(rows)} more rows written outside an import")
+        return out
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator["SQLiteStore"]:
@@ -386,3 +513,83 @@ class SQLiteStore(Store):
     def close(self) -> None:
         self.db.close()
 
+
+class SQLiteSignIns(SignInLog):
+    """The sign-in log of a SQLite store (``accountability.lockout``): the file ``STORE.sign-ins`` beside
+    the store's, one row per user name or client address, made (readable by its owner only) when the first
+    attempt is counted.
+
+    Beside the data rather than in its file, because an import holds the data file's write lock for as long
+    as it runs (most of a minute at province scale) and a sign-in must not wait for it; because the app
+    reads the data through a read-only connection, and the raw SQL console reads it too; and because a
+    store that does not exist yet — an app waiting for its first import — must not seem to exist for a
+    table of sign-ins. Each update is one ``BEGIN IMMEDIATE`` transaction: processes counting the same
+    name queue there.
+    """
+
+    TABLE = ("CREATE TABLE IF NOT EXISTS sign_ins (key TEXT PRIMARY KEY, failures TEXT NOT NULL, "
+             "locked_until REAL NOT NULL, expires REAL NOT NULL)")
+
+    def __init__(self, store_path: str | Path, timeout: float = 30.0):
+        self.path = Path(f"{store_path}.sign-ins")
+        self.timeout = timeout
+        self._db: sqlite3.Connection | None = None
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        if self._db is None:
+            if not create and not self.path.exists():
+                return None
+            try:
+                self.path.touch(mode=0o600, exist_ok=True)  # SQLite gives its journal the same mode
+                self._db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                           check_same_thread=False)
+                self._db.execute("PRAGMA synchronous=FULL")
+            except (OSError, sqlite3.Error) as exc:
+                raise self._error(exc) from None
+        return self._db
+
+    def _error(self, exc: Exception) -> StoreError:
+        return StoreError(f"cannot keep the count of failed sign-ins in {self.path}: "
+                          f"{getattr(exc, 'strerror', None) or exc}")
+
+    def read(self, key: str) -> Record | None:
+        db = self._connect(create=False)
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT failures, locked_until, expires FROM sign_ins WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # made by a process that has not counted its attempt yet
+                return None
+            raise self._error(exc) from None
+        return None if row is None else Record(tuple(orjson.loads(row[0])), row[1], row[2])
+
+    def update(self, key: str, change, now: float) -> None:
+        db = self._connect(create=True)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            db.execute(self.TABLE)
+            db.execute("DELETE FROM sign_ins WHERE expires < ?", (now,))
+            new = change(self.read(key))
+            if new is None:
+                db.execute("DELETE FROM sign_ins WHERE key = ?", (key,))
+            else:
+                db.execute("INSERT OR REPLACE INTO sign_ins VALUES (?, ?, ?, ?)",
+                           (key, orjson.dumps(new.failures).decode(), new.locked_until, new.expires))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise self._error(exc) from None
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

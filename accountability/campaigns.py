@@ -1,0 +1,342 @@
+"""Campaigns (大检查, 专项整治) and look-backs (回头看): who was to be inspected, who was, and what held
+(DESIGN.md, "Campaigns and look-back" and its resolved readings).
+
+- :func:`coverage` — for a campaign, per jurisdiction of its subtree (each row counting its own subtree, so the
+  campaign's own row holds the totals) and per inspecting department: enterprises in scope, inspected,
+  hazards found, orders; every enterprise in scope never inspected is a gap ``uninspected_enterprise``.
+- :func:`plan` — which closed hazards a look-back re-inspects: every closed major hazard in scope first, then
+  a deterministic, risk-weighted sample of the others (industry, closed after its deadline, the signer's
+  earlier relapses); each row names the unit, the closure's signer and the regulator to re-inspect.
+- :func:`report` — the re-inspections made during a look-back (``reinspected`` events of hazards in scope,
+  dated within the campaign): held and relapsed per jurisdiction, department and signer.
+
+Campaign counts use the inspections whose ``campaign_id`` is the campaign. A user scoped to a jurisdiction
+sees the campaigns that reach it and, in each, only the rows of their own subtree.
+
+Pure functions of a session: no I/O beyond the store reads, no printing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Iterable
+
+from accountability import conduct
+from accountability.errors import NotFound, UsageError
+from accountability.trace import day, iso
+
+ORDERS = conduct.ORDERS  # inspection outcomes that count as orders issued
+# How much an industry weighs in a look-back's sample: where a relapse kills (DESIGN.md: "risk-weighted")
+INDUSTRY_RISK = {"hazardous_chemicals": 3.0, "mining": 3.0, "urban_gas": 3.0, "fire": 2.0, "construction": 2.0,
+                 "special_equipment": 2.0, "road_traffic": 1.5, "water_traffic": 1.5, "self_built_housing": 1.5}
+CLOSED_LATE_RISK = 2.0  # a closure after the deadline: rushed or dragged on
+RELAPSE_RISK = 1.0  # added per earlier relapse of a closure the same post signed
+HEAD_ROLE = {"department": "department_head", "government": "government_head", "party_committee": "party_secretary",
+             "safety_committee": "committee_director", "park_committee": "park_director",
+             "enterprise": "enterprise_principal"}
+
+
+# -- campaigns ------------------------------------------------------------------------------------------------
+
+
+def campaigns(session) -> list[dict]:
+    """Every campaign the user may see (one whose subtree meets their scope), by start then id."""
+    if "campaigns" not in session.store.schema.tables:
+        return []
+    rows = [r for r in session.store.rows("campaigns") if _reaches_scope(session, r["jurisdiction_id"])]
+    return sorted(rows, key=lambda r: (r["start"], r["id"]))
+
+
+def campaign(session, campaign_id: str) -> dict:
+    """The campaign ``campaign_id`` (NotFound when unknown or out of the user's reach)."""
+    for row in session.store.rows("campaigns", id=campaign_id) if "campaigns" in session.store.schema.tables else ():
+        if _reaches_scope(session, row["jurisdiction_id"]):
+            return row
+    raise NotFound(f"unknown campaign '{campaign_id}'")
+
+
+def _reaches_scope(session, jid: str) -> bool:
+    """Whether a campaign held in ``jid`` covers part of the user's scope (their subtree lies in its, or
+    its in theirs)."""
+    within = session.scope.jurisdictions
+    if within is None:
+        return True
+    return jid in within or any(j.id == jid for j in session.graph.ancestors_or_self(session.user.scope))
+
+
+def _subtree(session, row: dict) -> list[str]:
+    """The campaign's jurisdictions the user sees, in tree order (preorder, children by id)."""
+    graph, within = session.graph, session.scope.jurisdictions
+    order, stack = [], [row["jurisdiction_id"]]
+    while stack:
+        jid = stack.pop()
+        order.append(jid)
+        stack.extend(sorted(graph.tree.successors(jid), reverse=True))
+    return [j for j in order if within is None or j in within]
+
+
+def _up(session, root: str):
+    """``jid`` → the jurisdictions from ``jid`` up to ``root`` (cached), for counting each row's subtree."""
+    cache: dict[str, tuple[str, ...]] = {}
+
+    def up(jid: str) -> tuple[str, ...]:
+        found = cache.get(jid)
+        if found is None:
+            walk = []
+            for j in session.graph.ancestors_or_self(jid):
+                walk.append(j.id)
+                if j.id == root:
+                    break
+            else:
+                walk = []  # not under the campaign
+            found = cache[jid] = tuple(walk)
+        return found
+
+    return up
+
+
+def _in_industries(industries: Iterable[str] | None, wanted: tuple[str, ...]) -> bool:
+    return not wanted or bool(set(industries or ()) & set(wanted))
+
+
+def coverage(session, campaign_id: str) -> dict:
+    """``{campaign_id, coverage: [{jurisdiction_id, in_scope, inspected, hazards_found, orders, coverage_pct}],
+    by_department: [{organization_id, inspected, hazards_found, orders}], gaps: [{kind, organization_id,
+    jurisdiction_id}]}``.
+
+    In scope: the enterprises of the campaign's subtree in one of its industries (all, when it names none).
+    Inspected: in scope, with at least one of the campaign's inspections. Hazards found and orders count the
+    campaign's inspections of any unit in the row's subtree: distinct hazards listed, and inspections with
+    an order, a penalty or a suspension."""
+    row = campaign(session, campaign_id)
+    shown = _subtree(session, row)
+    visible = set(shown)
+    up = _up(session, row["jurisdiction_id"])
+    wanted = tuple(row["industries"] or ())
+    in_scope = {o["id"]: o["jurisdiction_id"] for o in session.store.rows("organizations", kind="enterprise")
+                if up(o["jurisdiction_id"]) and o["jurisdiction_id"] in visible
+                and _in_industries(o["industries"], wanted)}
+    units = {}  # every unit a campaign inspection names → its jurisdiction
+    inspections = list(session.store.rows("inspections", campaign_id=campaign_id))
+    missing = sorted({r["organization_id"] for r in inspections} - in_scope.keys())
+    if missing:
+        units.update((o["id"], o["jurisdiction_id"]) for o in session.store.rows("organizations", id=missing))
+    units.update(in_scope)
+    inspections = [r for r in inspections if units.get(r["organization_id"]) in visible]
+    counts = {j: {"in_scope": 0, "inspected": set(), "hazards": set(), "orders": 0} for j in shown}
+    for jid in in_scope.values():
+        for j in up(jid):
+            if j in counts:
+                counts[j]["in_scope"] += 1
+    departments: dict[str, dict] = defaultdict(lambda: {"inspected": set(), "hazards": set(), "orders": 0})
+    for r in sorted(inspections, key=lambda r: (r["on"], r["id"])):
+        post = session.graph.post(r["post_id"])
+        dept = departments[post.organization_id if post else r["post_id"]]
+        ordered = r["outcome"] in ORDERS
+        for j in up(units[r["organization_id"]]):
+            if j in counts:
+                c = counts[j]
+                if r["organization_id"] in in_scope:
+                    c["inspected"].add(r["organization_id"])
+                c["hazards"].update(r["hazard_ids"] or ())
+                c["orders"] += ordered
+        if r["organization_id"] in in_scope:
+            dept["inspected"].add(r["organization_id"])
+        dept["hazards"].update(r["hazard_ids"] or ())
+        dept["orders"] += ordered
+    inspected = {r["organization_id"] for r in inspections}
+    return {
+        "campaign_id": row["id"],
+        "coverage": [{"jurisdiction_id": j, "in_scope": c["in_scope"], "inspected": len(c["inspected"]),
+                      "hazards_found": len(c["hazards"]), "orders": c["orders"],
+                      "coverage_pct": _pct(len(c["inspected"]), c["in_scope"])} for j, c in counts.items()],
+        "by_department": [{"organization_id": oid, "inspected": len(d["inspected"]), "hazards_found": len(d["hazards"]),
+                           "orders": d["orders"]} for oid, d in sorted(departments.items())],
+        "gaps": [{"kind": "uninspected_enterprise", "organization_id": oid, "jurisdiction_id": jid}
+                 for oid, jid in sorted(in_scope.items()) if oid not in inspected],
+    }
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+# -- look-back -----------------------------------------------------------------------------------------------
+
+
+def _look_back(session, campaign_id: str) -> dict:
+    row = campaign(session, campaign_id)
+    if row["kind"] != "look_back":
+        raise UsageError(f"campaign '{campaign_id}' is a {row['kind']}, not a look-back (kind look_back)")
+    return row
+
+
+def scope(session, row: dict) -> list[tuple[dict, list[dict]]]:
+    """The hazards a look-back tests (DESIGN.md, "Look-back scope"): closed hazards of the campaign's subtree
+    (as the user sees it) and industries whose ``closed_on`` is before its start and that are still closed
+    the day before it (a relapse recorded earlier reopened them); with their events, by id."""
+    shown = set(_subtree(session, row))
+    wanted = tuple(row["industries"] or ())
+    eve = iso(day(row["start"]) - 1)
+    candidates = [h for h in session.store.rows("hazards", status="closed")
+                  if h["jurisdiction_id"] in shown and h["closed_on"] and h["closed_on"] < row["start"]
+                  and _in_industries((h["industry"],) + tuple(h.get("also_industries") or ()), wanted)]
+    events = _events_of(session, [h["id"] for h in candidates])
+    found = []
+    for hazard in sorted(candidates, key=lambda h: h["id"]):
+        mine = events.get(hazard["id"], [])
+        if conduct.closed_on(hazard, mine, eve):
+            found.append((hazard, mine))
+    return found
+
+
+def _events_of(session, hazard_ids: list[str]) -> dict[str, list[dict]]:
+    """Every event of the hazards, by hazard, each list by date (one read)."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    for e in session.store.rows("events", hazard_id=hazard_ids) if hazard_ids else ():
+        out[e["hazard_id"]].append(e)
+    return {hid: sorted(evs, key=lambda e: (e["on"], e["kind"])) for hid, evs in out.items()}
+
+
+def _signer(events: list[dict], before: str) -> dict | None:
+    """The latest ``closed`` event signed by a post on or before ``before``: the sign-off a re-inspection tests."""
+    signed = None
+    for e in events:
+        if e["on"] > before:
+            break
+        if e["kind"] == "closed" and e.get("post_id"):
+            signed = e
+    return signed
+
+
+def regulator_post(session, hazard: dict) -> str | None:
+    """Rule 2's department head for the hazard's industry at its regulator R (the first department by id)."""
+    _, _, departments = session.engine.regulator(hazard["jurisdiction_id"], hazard["industry"])
+    for dept in sorted(departments, key=lambda d: d.id):
+        heads = session.graph.posts_in(dept.id, "department_head")
+        if heads:
+            return sorted(p.id for p in heads)[0]
+    return None
+
+
+def _relapses_by_signer(session, before: str) -> dict[str, int]:
+    """Per post, relapsed re-inspections before ``before`` of closures it signed (the sample's third weight)."""
+    relapses = [e for e in session.store.rows("events", kind="reinspected")
+                if e.get("outcome") == "relapsed" and e["on"] < before]
+    events = _events_of(session, sorted({e["hazard_id"] for e in relapses}))
+    out: dict[str, int] = defaultdict(int)
+    for e in relapses:
+        signed = _signer(events.get(e["hazard_id"], []), e["on"])
+        if signed is not None:
+            out[signed["post_id"]] += 1
+    return out
+
+
+def risk(hazard: dict, signer: str | None, relapses: dict[str, int]) -> float:
+    """A closed hazard's weight in the sample: its industry's risk, doubled when it closed after its deadline,
+    plus one per earlier relapse of its signer's closures."""
+    weight = INDUSTRY_RISK.get(hazard["industry"], 1.0)
+    if hazard["deadline"] and hazard["closed_on"] > hazard["deadline"]:
+        weight *= CLOSED_LATE_RISK
+    return weight + RELAPSE_RISK * relapses.get(signer or "", 0)
+
+
+PLAN_COLUMNS = ["hazard_id", "organization_id", "jurisdiction_id", "industry", "level", "closed_on",
+                "signer_post_id", "regulator_post_id", "major", "weight"]
+
+
+def plan(session, campaign_id: str, sample: int | None = None, seed: int = 1) -> dict:
+    """``{campaign_id, rows: [{hazard_id, organization_id, level, closed_on, signer_post_id,
+    regulator_post_id, …}]}``: every closed major hazard in scope (by id), then ``sample`` others drawn
+    without replacement with probability by :func:`risk` (Efraimidis–Spirakis keys from ``Random(seed)``,
+    drawn in hazard id order: the same seed gives the same plan); without ``sample``, every other one."""
+    if sample is not None and sample < 0:
+        raise UsageError(f"--sample: {sample} is negative")
+    row = _look_back(session, campaign_id)
+    hazards = scope(session, row)
+    relapses = _relapses_by_signer(session, row["start"])
+    rng = random.Random(seed)
+    majors, others = [], []
+    for hazard, events in hazards:
+        signed = _signer(events, hazard["closed_on"])
+        signer = signed["post_id"] if signed else None
+        weight = risk(hazard, signer, relapses)
+        entry = (hazard, signer, weight)
+        if hazard["level"] == "major":
+            majors.append(entry)
+        else:
+            key = rng.random() ** (1.0 / weight)
+            others.append((key, entry))
+    if sample is None:
+        chosen = [entry for _, entry in others]
+    else:
+        chosen = [entry for _, entry in sorted(others, key=lambda k: (-k[0], k[1][0]["id"]))[:sample]]
+    rows = [_plan_row(session, hazard, signer, weight) for hazard, signer, weight in majors + chosen]
+    return {"campaign_id": row["id"], "rows": rows}
+
+
+def _plan_row(session, hazard: dict, signer: str | None, weight: float) -> dict:
+    return {"hazard_id": hazard["id"], "organization_id": hazard["organization_id"],
+            "jurisdiction_id": hazard["jurisdiction_id"], "industry": hazard["industry"], "level": hazard["level"],
+            "closed_on": hazard["closed_on"], "signer_post_id": signer, "regulator_post_id": regulator_post(session, hazard),
+            "major": hazard["level"] == "major", "weight": round(weight, 3)}
+
+
+def holder_on(session, post_id: str | None, on: str) -> str | None:
+    """Who held ``post_id`` on ``on``: the substantive holder, else the acting one, else nobody."""
+    post = session.graph.post(post_id) if post_id else None
+    found = None
+    for t in post.tenures if post else ():
+        if t.start <= on <= t.end:
+            if not t.acting:
+                return t.person_id
+            found = found or t.person_id
+    return found
+
+
+def report(session, campaign_id: str) -> dict:
+    """``{campaign_id, by_jurisdiction: [{jurisdiction_id, reinspected, held, relapsed}], by_department:
+    [{organization_id, …}], by_signer: [{post_id, person_id, reinspected, held, relapsed}]}``.
+
+    Counts are hazards: a hazard in scope re-inspected within [start, end] counts once, as ``relapsed`` when any
+    of those re-inspections found it relapsed, else ``held``. Jurisdiction rows count their subtree; the
+    department is the re-inspecting post's organization; the signer is the post that signed the closure
+    tested (and who held it that day) — signers with the most relapses first."""
+    row = _look_back(session, campaign_id)
+    shown = _subtree(session, row)
+    up = _up(session, row["jurisdiction_id"])
+    per_j = {j: [0, 0, 0] for j in shown}
+    per_dept: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_signer: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for hazard, events in scope(session, row):
+        found = [e for e in events if e["kind"] == "reinspected" and row["start"] <= e["on"] <= row["end"]]
+        if not found:
+            continue
+        relapsed = any(e.get("outcome") == "relapsed" for e in found)
+        tally = (1, 0 if relapsed else 1, 1 if relapsed else 0)
+        for j in up(hazard["jurisdiction_id"]):
+            if j in per_j:
+                per_j[j] = [a + b for a, b in zip(per_j[j], tally)]
+        for org in sorted({_org_of(session, e.get("post_id")) for e in found} - {None}):
+            per_dept[org] = [a + b for a, b in zip(per_dept[org], tally)]
+        signed = _signer(events, found[0]["on"])
+        if signed is not None:
+            key = (signed["post_id"], holder_on(session, signed["post_id"], signed["on"]))
+            per_signer[key] = [a + b for a, b in zip(per_signer[key], tally)]
+
+    def counts(c: list[int]) -> dict:
+        return {"reinspected": c[0], "held": c[1], "relapsed": c[2]}
+
+    return {
+        "campaign_id": row["id"],
+        "by_jurisdiction": [{"jurisdiction_id": j, **counts(c)} for j, c in per_j.items()],
+        "by_department": [{"organization_id": o, **counts(c)} for o, c in sorted(per_dept.items())],
+        "by_signer": [{"post_id": p, "person_id": person, **counts(c)} for (p, person), c in
+                      sorted(per_signer.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0][0], kv[0][1] or ""))],
+    }
+
+
+def _org_of(session, post_id: str | None) -> str | None:
+    post = session.graph.post(post_id) if post_id else None
+    return post.organization_id if post else None

@@ -1,0 +1,57 @@
+"""Calibration (for auditors): how well a ruleset's proposed lists match what real investigations decided —
+recall and precision per incident and overall, and where it reaches too far or not far enough (by tier,
+role and rule). ``accountability calibrate`` on the command line."""
+
+import orjson
+import streamlit as st
+
+from accountability.access import QUERY
+from accountability.calibrate import calibrate
+from accountability.session import Session
+from app_pages import common
+from app_pages.common import frame, plain, t
+from graph_schema.loader import RULESETS
+
+st.title(t("calibrate.title"))
+st.caption(t("calibrate.intro"))
+common.require(QUERY)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _result(uri: str, digest: str, rules: str, user) -> dict:
+    with Session(uri, rules=rules, readonly=True, user=user) as s:
+        return calibrate(s)
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+names = sorted(p.stem for p in RULESETS.glob("*.yaml"))
+with common.session() as s:
+    current = s.ruleset.name if s.ruleset.name in names else names[-1]
+rules = common.selectbox(plain("calibrate.rules"), names, key="cb_rules", index=names.index(current))
+with st.spinner(plain("calibrate.computing")), common.errors():
+    result = _result(common.store_uri(), common.dataset_hash(), rules, common.user())
+
+if not result["incidents"]:
+    st.info(t("calibrate.none"))
+    st.stop()
+m = st.columns(3)
+m[0].metric(plain("calibrate.incidents"), len(result["incidents"]))
+m[1].metric(plain("calibrate.recall"), _pct(result["overall"]["recall"]))
+m[2].metric(plain("calibrate.precision"), _pct(result["overall"]["precision"]))
+st.subheader(t("calibrate.by_incident"))
+rows = [{**r, "recall": _pct(r["recall"]), "precision": _pct(r["precision"])} for r in result["incidents"]]
+st.dataframe(frame(rows, {"incident_id": "calibrate.incident", "recall": "calibrate.recall",
+                          "precision": "calibrate.precision", "missed": "calibrate.missed",
+                          "extra": "calibrate.extra"}), hide_index=True, width="stretch")
+for group in ("tier", "role", "rule"):
+    st.subheader(t(f"calibrate.by_{group}"))
+    rows = [{**r, "recall": _pct(r["recall"]), "precision": _pct(r["precision"])} for r in result[f"by_{group}"]]
+    st.dataframe(frame(rows, {"key": f"calibrate.{group}", "named": "calibrate.named",
+                              "sanctioned": "calibrate.sanctioned", "hits": "calibrate.hits",
+                              "recall": "calibrate.recall", "precision": "calibrate.precision"}),
+                 hide_index=True, width="stretch")
+st.download_button(plain("calibrate.download"), orjson.dumps(result, option=orjson.OPT_INDENT_2),
+                   file_name=f"calibration-{rules}.json", mime="application/json")

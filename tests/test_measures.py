@@ -1,0 +1,163 @@
+"""Measures (issue #16; DESIGN.md "Measures"): the built-in fifteen, status and days overdue per assignment (the
+deadline day against the day after), rule M1's links, bad input, and the import on both stores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import scenario
+from accountability import measures
+from accountability.access import User
+from accountability.cli import main
+from accountability.dataset import from_store, load
+from accountability.errors import InvalidDataset
+from accountability.session import Session
+from graph_schema.measures import BUILTIN_MEASURES
+
+
+def data() -> dict:
+    d = scenario.base()
+    d["measures"] = [
+        {"id": "PM-01", "title": "开展城镇燃气安全专项整治", "source": "江南省六十五条", "parent_id": "SC15-06",
+         "industries": "urban_gas", "deadline": "2026-06-30"},
+        {"id": "PM-02", "title": "危化品企业全覆盖执法检查", "source": "江南省六十五条", "parent_id": "PM-01",
+         "industries": "", "deadline": "2026-05-31"},
+    ]
+    d["measure_assignments"] = [
+        {"measure_id": "PM-01", "organization_id": "K-HOUSING", "role": "lead", "deadline": ""},
+        {"measure_id": "PM-01", "organization_id": "K-EM", "role": "support", "deadline": ""},
+        {"measure_id": "PM-02", "organization_id": "K-EM", "role": "lead", "deadline": ""},
+        {"measure_id": "SC15-03", "organization_id": "C-HOUSING", "role": "lead", "deadline": "2026-07-15"},
+    ]
+    d["measure_reports"] = [
+        {"measure_id": "PM-01", "organization_id": "K-HOUSING", "on": "2026-05-01", "status": "in_progress", "note": ""},
+        {"measure_id": "PM-02", "organization_id": "K-EM", "on": "2026-05-20", "status": "done", "note": ""},
+        {"measure_id": "SC15-03", "organization_id": "C-HOUSING", "on": "2026-07-20", "status": "done", "note": ""},
+    ]
+    return d
+
+
+def status(session, on: str, **kw) -> dict:
+    return {(r["measure_id"], r["organization_id"]): (r["status"], r["deadline"], r["days_overdue"])
+            for r in measures.status_rows(session, on, **kw)}
+
+
+def test_the_fifteen_state_council_measures_are_built_in_with_both_titles():
+    assert [m["id"] for m in BUILTIN_MEASURES] == [f"SC15-{i:02d}" for i in range(1, 16)]
+    assert BUILTIN_MEASURES[5]["title"] == "立即深入扎实开展全国安全生产大检查"
+    assert all(m["title"] and m["title_en"] and m["source"] == "state_council_15" for m in BUILTIN_MEASURES)
+
+
+def test_a_measure_is_overdue_the_day_after_its_deadline_not_on_it(make_session):
+    s = make_session(data())
+    assert status(s, "2026-06-30") == {
+        ("PM-01", "K-HOUSING"): ("in_progress", "2026-06-30", 0),
+        ("PM-01", "K-EM"): ("not_started", "2026-06-30", 0),
+        ("PM-02", "K-EM"): ("done", "2026-05-31", 0),
+        ("SC15-03", "C-HOUSING"): ("not_started", "2026-07-15", 0),
+    }
+    later = status(s, "2026-07-16")
+    assert later[("PM-01", "K-HOUSING")] == ("in_progress", "2026-06-30", 16)
+    assert later[("SC15-03", "C-HOUSING")] == ("not_started", "2026-07-15", 1)  # the assignment's deadline
+    assert status(s, "2026-07-20")[("SC15-03", "C-HOUSING")] == ("done", "2026-07-15", 0)
+    assert [r["measure_id"] for r in measures.status_rows(s, "2026-07-16")][:2] == ["PM-01", "PM-01"]  # most overdue
+
+
+def test_an_overdue_lead_assignment_links_its_head_and_the_leaders_in_charge(make_session):
+    s = make_session(data())
+    assert measures.links(s, "2026-06-30") == []
+    found = [(link["measure_id"], link["post_id"], link["degree"], [h["person_id"] for h in link["holders"]])
+             for link in measures.links(s, "2026-07-01")]
+    assert found == [  # K-EM only supports PM-01: no link for it
+        ("PM-01", "K-HOUSING-HEAD", "principal_leadership", ["PE-K-HOUSING-HEAD"]),
+        ("PM-01", "K-DEP", "important_leadership", ["PE-K-DEP"]),  # portfolio: urban gas
+        ("PM-01", "K-EXEC", "important_leadership", ["PE-K-EXEC"]),  # portfolio: *
+    ]
+    link = measures.links(s, "2026-07-01", lang="en")[0]
+    assert link["rules"] == ["M1"] and link["duty"] == "measure_implementation"
+    assert link["evidence"] == [{"kind": "measure", "measure_id": "PM-01", "organization_id": "K-HOUSING",
+                                 "deadline": "2026-06-30", "status": "in_progress", "days_overdue": 1}]
+    assert "1 day(s) overdue" in link["explanation"]
+    city = [link["post_id"] for link in measures.links(s, "2026-07-16") if link["measure_id"] == "SC15-03"]
+    assert city == ["C-HOUSING-HEAD", "C-DEP", "C-EXEC"]  # C-DEP's portfolio names C-HOUSING itself
+
+
+def test_jurisdiction_and_scope_narrow_the_assignments(make_session):
+    s = make_session(data())
+    assert set(status(s, "2026-07-16", jurisdiction="K")) == {("PM-01", "K-HOUSING"), ("PM-01", "K-EM"),
+                                                             ("PM-02", "K-EM")}
+    assert status(s, "2026-07-16", jurisdiction="K2") == {}
+    county = s.as_user(User("k", "auditor", "K"))
+    assert ("SC15-03", "C-HOUSING") not in status(county, "2026-07-16")
+
+
+def test_the_measures_command_gives_rows_and_links(tmp_path, monkeypatch):
+    from accountability.stores.sqlite import SQLiteStore
+
+    monkeypatch.delenv("ACCOUNTABILITY_USERS", raising=False)
+    path = tmp_path / "store.db"
+    with SQLiteStore(path) as store:
+        store.write(load(scenario.write(data(), tmp_path)))
+    result = CliRunner().invoke(main, ["measures", "--as-of", "2026-07-01", "--store", str(path), "--format", "json",
+                                       "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["as_of"] == "2026-07-01" and len(out["links"]) == 3
+    assert out["rows"][0] == {"measure_id": "PM-01", "title": "开展城镇燃气安全专项整治", "source": "江南省六十五条",
+                              "organization_id": "K-EM", "role": "support", "deadline": "2026-06-30",
+                              "status": "not_started", "days_overdue": 1}
+    sc = next(r for r in out["rows"] if r["measure_id"] == "SC15-03")
+    assert sc["title"].startswith("Strictly implement departments'")
+    table = CliRunner().invoke(main, ["measures", "--as-of", "2026-07-01", "--store", str(path)])
+    assert "links (rule M1)" in table.output
+    bad = CliRunner().invoke(main, ["measures", "--as-of", "July", "--store", str(path)])
+    assert bad.exit_code == 2 and "not a date" in bad.output
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["measure_reports"].append({"measure_id": "PM-02", "organization_id": "K-HOUSING", "on": "2026-05-02",
+                                            "status": "done"}),
+     "measure_reports:4: organization_id: measure 'PM-02' is not assigned to 'K-HOUSING'"),
+    (lambda d: d["measure_assignments"][0].update(measure_id="PM-99"),
+     "measure_assignments:1: measure_id: unknown measure 'PM-99'"),
+    (lambda d: d["measures"][0].update(parent_id="SC15-16"), "measures:1: parent_id: unknown measure 'SC15-16'"),
+    (lambda d: d["measures"][1].update(id="SC15-02", parent_id=""),
+     "measures:2: id: 'SC15-02' is a built-in State Council measure"),
+    (lambda d: d["measure_reports"][0].update(status="half_done"),
+     "measure_reports:1: status: unknown measure status 'half_done'"),
+    (lambda d: d["measure_assignments"][0].update(role="boss"), "measure_assignments:1: role: unknown measure role 'boss'"),
+    (lambda d: d["measure_assignments"][0].update(organization_id="NOPE"),
+     "measure_assignments:1: organization_id: unknown organization 'NOPE'"),
+])
+def test_bad_measure_input_is_named_and_nothing_is_stored(tmp_path, change, message):
+    from accountability.stores.sqlite import SQLiteStore
+
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    bad = data()
+    change(bad)
+    path = tmp_path / "store.db"
+    with SQLiteStore(path) as store:
+        store.write(load(scenario.write(data(), tmp_path / "good")))
+        before = from_store(store).content_hash()
+    with pytest.raises(InvalidDataset) as caught:
+        load(scenario.write(bad, tmp_path / "bad"))
+    assert message in str(caught.value)
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "bad" / "dataset.json"), "--store", str(path)])
+    assert result.exit_code == 1 and message in result.output
+    with SQLiteStore(path) as store:
+        assert from_store(store).content_hash() == before
+
+
+def test_measures_import_and_read_back_on_both_stores(any_store, tmp_path):
+    dataset = load(scenario.write(data(), tmp_path))
+    any_store.write(dataset)
+    back = from_store(any_store)
+    for table in ("measures", "measure_assignments", "measure_reports"):
+        assert sorted(back.tables[table], key=repr) == sorted(dataset.tables[table], key=repr), table
+    session = Session(any_store)
+    assert status(session, "2026-07-16")[("SC15-03", "C-HOUSING")] == ("not_started", "2026-07-15", 1)
+    assert len(measures.links(session, "2026-07-01")) == 3
