@@ -365,13 +365,16 @@ def run_cli(*args: str) -> tuple[float, float, int, str]:
     through fails here instead of taking the machine."""
     code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30)); "
             "from accountability.cli import run; run()")
+    # A small launcher starts the command and reads its peak: a child forked straight from this test process
+    # (large, late in a suite) would count the parent's pages it held before exec in its own peak.
+    launcher = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, "
+                "stderr=subprocess.PIPE); err = p.stderr.read(); _, status, usage = os.wait4(p.pid, 0); "
+                "sys.stderr.buffer.write(err); print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))")
     started = time.monotonic()
-    with open(os.devnull, "wb") as null, subprocess.Popen(
-            [sys.executable, "-c", code, "sql", *args], stdout=null, stderr=subprocess.PIPE) as process:
-        err = process.stderr.read().decode()
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - started, usage.ru_maxrss / 1024, process.returncode, err
+    done = subprocess.run([sys.executable, "-c", launcher, sys.executable, "-c", code, "sql", *args],
+                          capture_output=True, check=False)
+    peak_kb, returncode = map(int, done.stdout.split())
+    return time.monotonic() - started, peak_kb / 1024, returncode, done.stderr.decode()
 
 
 @pytest.mark.parametrize("name", ["randomblob", "printf", "wide row", "wide row of zeros"])
