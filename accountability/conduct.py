@@ -19,6 +19,7 @@ the inspections of a unit and the designations of a post, and what they say on a
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import itemgetter
 from typing import Any, Iterable
 
 from accountability.stores.base import Store
@@ -28,8 +29,9 @@ DUTY_EVENTS = ("escalated", "order_issued")  # events that record a duty done fo
 REOPENING = ("reopened", "reinspected")
 
 
-def _dates(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda r: (r["on"], r.get("kind") or "", r.get("id") or ""))
+# the order of each table's records: by date, then events by kind and inspections by id
+ORDER = {"events": itemgetter("on", "kind"), "inspections": itemgetter("on", "id"),
+         "designations": itemgetter("start", "post_id")}
 
 
 class Records:
@@ -56,9 +58,9 @@ class Records:
             inspections[r["organization_id"]].append(r)
         for r in self.store.rows("designations") if self._has["designations"] else ():
             designations[r["target_id"]].append(r)
-        self._events = {k: _dates(v) for k, v in events.items()}
-        self._inspections = {k: _dates(v) for k, v in inspections.items()}
-        self._designations = {k: sorted(v, key=lambda r: (r["start"], r["post_id"])) for k, v in designations.items()}
+        self._events = {k: sorted(v, key=ORDER["events"]) for k, v in events.items()}
+        self._inspections = {k: sorted(v, key=ORDER["inspections"]) for k, v in inspections.items()}
+        self._designations = {k: sorted(v, key=ORDER["designations"]) for k, v in designations.items()}
         self._complete = True
         return self
 
@@ -75,9 +77,7 @@ class Records:
         if found is None:
             if self._complete or not self._has.get(table, True):
                 return []
-            rows = list(self.store.rows(table, **{column: key}))
-            found = cache[key] = (sorted(rows, key=lambda r: (r["start"], r["post_id"])) if table == "designations"
-                                  else _dates(rows))
+            found = cache[key] = sorted(self.store.rows(table, **{column: key}), key=ORDER[table])
         return found
 
     def events(self, hazard_id: str) -> list[dict]:

@@ -10,10 +10,7 @@ memory is its own), as the median of ``--runs`` runs with min and max. See ``ben
 - ``runner``: a step in a fresh process, its wall time and RSS high-water mark;
 - ``data``: the demo datasets, generated once per (scale, seed, generator version), and the machine;
 - ``report``: the Markdown table.
+
+Every step runs under ``--rules`` (default: the product's, reference-v2); the baselines follow the ruleset's
+generation (``baselines``).
 """
-
-import os
-
-# The baselines (naive, lower bound) implement reference-v1: the table compares the engine with them under
-# v1, in every step's process (steps inherit the environment). reference-v2 is timed apart (README).
-os.environ.setdefault("ACCOUNTABILITY_RULES", "reference-v1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shlex
 import statistics
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from benchmarks import data, runner
 from benchmarks.report import Metric, render
 from benchmarks.steps import ROOT
+from graph_schema.loader import DEFAULT_RULESET
 
 DEFAULT_DATA = ROOT / "benchmarks" / "data"
 DEFAULT_OUT = ROOT / "benchmarks" / "results.md"
@@ -42,6 +44,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--naive-sample", type=int, default=2000, help="hazards the naive baseline runs on")
     p.add_argument("--latency-sample", type=int, default=1000, help="hazards timed one by one")
     p.add_argument("--no-app", action="store_true", help="skip the app's pages")
+    p.add_argument("--rules", default=os.environ.get("ACCOUNTABILITY_RULES") or DEFAULT_RULESET,
+                   help=f"the ruleset every step runs under (default {DEFAULT_RULESET}, as the product's)")
     args = p.parse_args(argv)
     if args.smoke:
         args.scale, args.runs = "small", 1
@@ -147,8 +151,13 @@ def bench(scale: str, args: argparse.Namespace, notes: list[str]) -> dict:
 
     # 2. trace --all: chains, then files
     traced = each("trace_all", "trace_all", store=str(store), on=on)
-    if any(m.result["hazards"] != n for m in traced):
+    chained = {m.result["hazards"] for m in traced}
+    if chained != {n} and not (args.generation >= 2 and len(chained) == 1 and min(chained) >= n):
         raise runner.StepFailed(f"trace_all gave {traced[0].result['hazards']} chains for {n} unresolved hazards")
+    if chained != {n}:  # v2 also traces the hazards reopened by an event whose rows say closed
+        notes.append(f"{scale}: {args.rules} traces {min(chained) - n:,} hazards more than the rows hold unresolved "
+                     "(reopened or relapsed by an event); the per-hazard figures divide by the chains traced.")
+        n = min(chained)
     M["trace.load"] = metric(traced, "s", "load", peak=False)
     M["trace.chains"] = metric(traced, "s", "chains", peak=False)
     M["trace.total"] = metric(traced, "s", "seconds")
@@ -228,11 +237,20 @@ def bench(scale: str, args: argparse.Namespace, notes: list[str]) -> dict:
     ours_peaks = [p for k, m in M.items() for p in m.peak
                   if not k.startswith(("naive.", "lb.", "app.", "generate"))]
     M["peak.ours"] = Metric([max(ours_peaks)], "MB")
-    return {"metrics": M, "as_of": on, "runs": runs, "generated": generated, "counts": counts}
+    if args.generation >= 2:
+        notes.append(f"{scale}: under {args.rules} the naive baseline is the engine with nothing shared (the structure "
+                     "loaded once, then per hazard a fresh engine reading that hazard's records), and the lower "
+                     "bound adds reading every event, inspection and designation to v1's read + join; it attaches "
+                     "no assessment or evidence, so its JSONL is not compared.")
+    return {"metrics": M, "as_of": on, "runs": runs, "generated": generated, "counts": counts, "rules": args.rules}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    from accountability.session import load_ruleset
+
+    args.generation = load_ruleset(args.rules).generation
+    os.environ["ACCOUNTABILITY_RULES"] = args.rules  # every step's process runs under it
     started = time.perf_counter()
     scales = ["county", "province"] if args.scale == "both" else [args.scale]
     command = ("python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])).strip()

@@ -13,6 +13,16 @@ as JSON) is computed *outside* the timing by the engine itself; what is timed is
 hazards and their state events, and a pandas/NumPy join that attaches the precomputed chains (and the
 hazard's own gaps: overdue, unescalated major) to each of them — and, for the output figure, splicing the
 precomputed JSON into one line per hazard written to a file.
+
+Under a generation-2 ruleset (reference-v2, the default) a chain also depends on the hazard's own records
+(events of every kind, the inspections of its units, the designations naming it), so both baselines change:
+
+- **naive v2** — the engine itself with nothing shared between hazards: the structure loaded once (as the
+  networkx graph above is built once), then per hazard a fresh engine whose records are read from the store
+  for that hazard alone (:class:`PerHazardRecords`) — no shared parts, no cached tiers, no batch read;
+- **lower bound v2** — the v1 lower bound's read and join, plus reading every record a v2 chain may cite
+  (all events, inspections and designations). It attaches no assessment and no evidence, so it is less work
+  than any correct v2 implementation; its JSONL is not compared.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from accountability.conduct import Records
 from graph_schema import SCHEMA
 
 FOREVER = "9999-12-31"
@@ -250,15 +261,31 @@ class Naive:
 
 
 def comparable(chain: dict) -> tuple:
-    """What both implementations must agree on: links (post, duty, degree, escalated, rules, holders, path)
-    and gaps, order aside."""
+    """What both implementations must agree on: links (post, duty, degree, escalated, rules, holders, path;
+    v2's evidence and assessments) and gaps, order aside."""
     links = sorted(
         (link["post_id"], link["duty"], link["degree"], link["escalated"], tuple(sorted(link["rules"])),
-         tuple((h["person_id"], h["start"], h["end"], h["acting"]) for h in link["holders"]), tuple(link["path"]))
+         tuple((h["person_id"], h["start"], h["end"], h["acting"], orjson.dumps(h.get("assessment"))) for h in
+               link["holders"]),
+         tuple(link["path"]), orjson.dumps(link.get("evidence", []), option=orjson.OPT_SORT_KEYS))
         for link in chain["links"]
     )
     gaps = sorted({orjson.dumps(g, option=orjson.OPT_SORT_KEYS) for g in chain["gaps"]})
     return tuple(links), tuple(gaps)
+
+
+class PerHazardRecords(Records):
+    """Records read for one hazard at a time, never all at once: what the naive v2 baseline gives a fresh
+    engine per hazard (the engine reads everything at once whenever the whole graph is loaded)."""
+
+    complete = True  # what the engine sees: no batch read; the reads themselves stay lazy
+
+
+def naive_v2_chain(graph, ruleset, store, hazard: dict, on: str):
+    """One hazard's chain by a fresh v2 engine over the loaded graph, its records read for it alone."""
+    from accountability.trace_v2 import EngineV2
+
+    return EngineV2(graph, ruleset, records=PerHazardRecords(store)).chain(hazard, None, _window(on))
 
 
 # -- lower bound ------------------------------------------------------------------------------------------------
@@ -293,10 +320,9 @@ class LowerBound:
     def precompute(self, joined: pd.DataFrame) -> int:
         """The JSON of every (government chain, escalated, enterprise chain) the join needs, by the engine:
         links spliced and the fixed gaps, the gaps list left open for the hazard's own. Untimed."""
-        from accountability.trace import Engine
-
-        # an engine of its own, dropped afterwards: its caches are no part of the timed work
-        engine, ruleset = Engine(self.session.graph, self.session.ruleset), self.session.ruleset
+        # an engine of its own (v1's or v2's), dropped afterwards: its caches are no part of the timed work
+        ruleset = self.session.ruleset
+        engine = type(self.session.engine)(self.session.graph, ruleset)
         window = _window(self.on)
         needed = joined[["gov", "escalated", "ent"]].drop_duplicates().itertuples(index=False, name=None)
         for gid, escalated, eid in needed:
@@ -326,6 +352,15 @@ class LowerBound:
             'SELECT hazard_id, "on", kind, deadline FROM events WHERE kind IN (\'escalated\', \'deadline_extended\') '
             'AND "on" <= ? ORDER BY hazard_id, "on"', db, params=(self.on,))
         return hazards, events
+
+    def read_records(self) -> int:
+        """What a v2 chain may cite besides the state events: every event, inspection and designation."""
+        db, n = self.session.store.db, 0
+        for query in ('SELECT hazard_id, "on", kind, post_id, deadline, outcome FROM events WHERE "on" <= ?',
+                      'SELECT id, organization_id, "on", post_id, hazard_ids, outcome FROM inspections WHERE "on" <= ?',
+                      "SELECT post_id, kind, target_id, start, \"end\" FROM designations WHERE start <= ?"):
+            n += len(pd.read_sql_query(query, db, params=(self.on,)))
+        return n
 
     def join(self, hazards: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
         """Per hazard: its government chain, its enterprise chain, and its own gaps (vectorized)."""

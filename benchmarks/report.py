@@ -110,11 +110,11 @@ ROWS: list[tuple[str, str]] = [
     ("latency.lazy.p99", "single trace p99, lazily loaded graph"),
     ("cold_cli", "single trace, cold CLI process (`accountability trace H… --format json`)"),
     ("## ", "3. Baselines (same run, same store)"),
-    ("naive.build", "naive: build the networkx graph of the whole structure"),
+    ("naive.build", "naive: build the whole structure (v1: a networkx graph; v2: the engine's graph)"),
     ("naive.per_hazard", "naive: per hazard (sample, no sharing)"),
     ("naive.extrapolated", "**naive: all unresolved hazards** (build + per hazard × n, extrapolated)"),
     ("naive.agree", "naive: chains equal to the engine's (sample)"),
-    ("lb.read", "lower bound: read unresolved hazards + events (pandas)"),
+    ("lb.read", "lower bound: read unresolved hazards + events (v2: + every record cited) (pandas)"),
     ("lb.join", "lower bound: join to precomputed chains (pandas/NumPy)"),
     ("lb.compute", "**lower bound: read + join**"),
     ("lb.jsonl", "lower bound: read + join + splice precomputed JSON + write JSONL"),
@@ -157,7 +157,8 @@ def render(results: dict[str, dict], machine: dict, command: str, notes: list[st
     lines.append(f"- date: {machine['date']}; commit {machine['commit']}")
     for scale in scales:
         r = results[scale]
-        lines.append(f"- {scale}: as of {r['as_of']}, {r['runs']} run(s) per figure; {r['generated']}")
+        lines.append(f"- {scale}: as of {r['as_of']}, rules {r.get('rules', 'reference-v1')}, {r['runs']} run(s) per "
+                     f"figure; {r['generated']}")
     lines.append("")
     head = ["measurement"]
     for scale in scales:

@@ -154,3 +154,16 @@ def test_lower_bound_writes_what_trace_all_writes(make_session, tmp_path, on):
 def test_docstrings_run(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_smoke_under_reference_v2_compares_with_the_v2_baselines(tmp_path):
+    """The product's default ruleset: the naive baseline (the engine with nothing shared) gives the same chains,
+    evidence and assessments included; the lower bound reads every record and is not compared byte for byte."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--no-app", "--rules", "reference-v2",
+                           "--data", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "rules reference-v2" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| naive: chains equal"))
+    agreed, checked = row.split("|")[2].strip().split(" of ")
+    assert agreed == checked and int(checked) > 0
+    assert "| lower bound's JSONL byte-identical to `trace --all`'s | not compared |" in done.stdout
