@@ -98,6 +98,11 @@ class Column:
         """The type without its ``list:`` prefix, e.g. ``vocab:industries``."""
         return self.type[5:] if self.is_list else self.type
 
+    @property
+    def references(self) -> str | None:
+        """The table a single reference points to (``ref:posts`` → ``posts``); None for a list or a value."""
+        return self.type[4:] if self.type.startswith("ref:") else None
+
 
 @dataclass(frozen=True)
 class Table:

@@ -46,6 +46,10 @@ INDEXES = (
     "hazards(organization_id)",
     "events(hazard_id, kind)",
     "incidents(jurisdiction_id)",
+    # v2 records: a single trace reads a unit's inspections and the designations naming it by these
+    "inspections(organization_id)",
+    "designations(target_id)",
+    "designations(post_id)",
 )
 
 
@@ -129,6 +133,15 @@ class SQLiteStore(Store):
     def _key_column(self, table: str) -> str:
         return "id" if self.schema.tables[table].key == ("id",) else "_key"
 
+    def _foreign_key(self, column) -> str:
+        """A reference declared as a foreign key, for the tools that follow them (Datasette, DB Browser,
+        spreadsheets' SQLite links); declared, not enforced (``PRAGMA foreign_keys`` stays off): the
+        dataset's validation is what refuses a dangling reference, with a message a user can act on."""
+        target = column.references
+        if target is None or self.schema.tables[target].key != ("id",):
+            return ""
+        return f" REFERENCES {target}(id)"
+
     def _create(self) -> None:
         statements = []
         for name, table in self.schema.tables.items():
@@ -138,7 +151,7 @@ class SQLiteStore(Store):
             for c in table.columns:
                 sql_type = "INTEGER" if c.base in ("int", "bool") and not c.is_list else "TEXT"
                 pk = " PRIMARY KEY" if c.name == "id" and table.key == ("id",) else ""
-                cols.append(f"{_quote(c.name)} {sql_type}{pk}")
+                cols.append(f"{_quote(c.name)} {sql_type}{pk}{self._foreign_key(c)}")
             cols.append(f"{EXTRA} TEXT")
             statements.append(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})")
         statements += [f"CREATE INDEX IF NOT EXISTS {_index_name(i, ix)} ON {ix}" for i, ix in enumerate(INDEXES)]
