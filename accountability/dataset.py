@@ -732,6 +732,7 @@ def _check_duty(tables, numbers, col, errors) -> None:
     names = ("jurisdiction_id", "post_id", "person_id", "role", "start", "end")
     s_jur, s_post, s_person, s_role, s_start, s_end = (col("duty_shifts", c) for c in names)
     by_holder = defaultdict(list)
+    valid = []  # (row, number, start, end) of the shifts that name one post or person and end after they start
     for r, n in zip(tables["duty_shifts"], numbers["duty_shifts"]):
         if (r[s_post] is None) == (r[s_person] is None):
             errors.append(f"duty_shifts:{n}: post_id: give exactly one of post_id and person_id")
@@ -742,17 +743,12 @@ def _check_duty(tables, numbers, col, errors) -> None:
             continue
         holder = ("post", r[s_post]) if r[s_post] else ("person", r[s_person])
         by_holder[(holder, r[s_role])].append((start, end, n, r[s_jur]))
+        valid.append((r, n, start, end))
     for ((kind, who), role), shifts in by_holder.items():
-        shifts.sort()
-        latest = shifts[0]  # the shift reaching furthest so far: a long one may overlap several after it
-        for shift in shifts[1:]:
-            if shift[0] < latest[1]:
-                where = (f"on duty in two jurisdictions at once ('{latest[3]}' and '{shift[3]}')"
-                         if shift[3] != latest[3] else f"overlaps the shift at row {latest[2]}")
-                errors.append(f"duty_shifts:{shift[2]}: start: {kind} '{who}' as {role}: {where} "
-                              f"(row {latest[2]} ends {latest[1].isoformat()})")
-            if shift[1] > latest[1]:
-                latest = shift
+        for latest, shift in _overlapping(shifts):
+            errors.append(f"duty_shifts:{shift[2]}: start: {kind} '{who}' as {role}: {_where(latest, shift)} "
+                          f"(row {latest[2]} ends {latest[1].isoformat()})")
+    _check_duty_holders(tables, col, valid, errors)
 
     i_id, i_on, i_at = col("incidents", "id"), col("incidents", "occurred_on"), col("incidents", "occurred_at")
     happened = {r[i_id]: (r[i_at] or f"{r[i_on]}T00:00:00+08:00") for r in tables["incidents"]}
@@ -765,6 +761,57 @@ def _check_duty(tables, numbers, col, errors) -> None:
         if when and moment(r[r_at]) < moment(when):
             errors.append(f"incident_reports:{n}: at: {r[r_at]} is before the incident happened ({when})")
 
+
+def _check_duty_holders(tables, col, valid: list[tuple], errors) -> None:
+    """One person holds one role at a time, however the shifts name them: a shift naming a post puts on duty
+    whoever held it on the shift's first (local) day, as ``duty.holder`` reads it — so a shift naming that
+    person, or another post they held, overlapping it in the same role is refused. Shifts naming the same
+    post or the same person are checked before (``_check_duty``), which gives the ``valid`` shifts."""
+    from accountability.dates import local_date
+
+    t_person, t_post, t_start, t_end, t_acting = (col("tenures", c) for c in ("person_id", "post_id", "start", "end",
+                                                                               "acting"))
+    s_jur, s_post, s_person, s_role, s_start = (col("duty_shifts", c) for c in ("jurisdiction_id", "post_id",
+                                                                               "person_id", "role", "start"))
+    named_posts = {r[s_post] for r, *_ in valid if r[s_post]}
+    tenures = defaultdict(list)  # of the posts shifts name only: a province holds a million tenures
+    for r in tables["tenures"]:
+        if r[t_post] in named_posts:
+            tenures[r[t_post]].append((bool(r[t_acting]), r[t_start], r[t_end] or "9999-12-31", r[t_person]))
+    by_person = defaultdict(list)
+    for r, n, start, end in valid:
+        if r[s_person]:
+            person, named = r[s_person], f"person '{r[s_person]}'"
+        else:
+            on = local_date(r[s_start])
+            held = [(acting, a, p) for acting, a, b, p in tenures.get(r[s_post], ()) if a <= on <= b]
+            if not held:
+                continue  # nobody held the post that day: nobody is on duty twice
+            person = min(held)[2]  # a substantive holder before an acting one, the earliest first
+            named = f"post '{r[s_post]}', held by '{person}' that day"
+        by_person[(person, r[s_role])].append((start, end, n, r[s_jur], (r[s_post], r[s_person]), named))
+    for (_, role), shifts in by_person.items():
+        for latest, shift in _overlapping(shifts):
+            if shift[4] != latest[4]:  # the same post or person: reported by _check_duty
+                errors.append(f"duty_shifts:{shift[2]}: start: {shift[5]} as {role}: {_where(latest, shift)} — "
+                              f"row {latest[2]} names {latest[5]} (ends {latest[1].isoformat()})")
+
+
+def _overlapping(shifts: list[tuple]) -> Iterator[tuple[tuple, tuple]]:
+    """Each shift ``(start, end, row, jurisdiction, …)`` that starts before an earlier one ends, with the
+    earlier one reaching furthest (a long shift may overlap several after it)."""
+    shifts.sort(key=lambda s: s[:3])
+    latest = shifts[0] if shifts else None
+    for shift in shifts[1:]:
+        if shift[0] < latest[1]:
+            yield latest, shift
+        if shift[1] > latest[1]:
+            latest = shift
+
+
+def _where(latest: tuple, shift: tuple) -> str:
+    return (f"on duty in two jurisdictions at once ('{latest[3]}' and '{shift[3]}')" if shift[3] != latest[3]
+            else f"overlaps the shift at row {latest[2]}")
 
 
 def _check_campaigns(tables, numbers, col, ordered, ids, errors) -> None:

@@ -112,9 +112,13 @@ def _name(graph: Graph, person_id: str) -> str:
     return row["name"] if row else person_id
 
 
+def keeps_duty(graph: Graph, roster: Roster, jid: str) -> bool:
+    """Whether duty is kept in ``jid``: a jurisdiction of county level or higher, or any with shifts."""
+    return jid in roster.jurisdictions or graph.jurisdiction(jid).rank <= graph.rank_of_level["county"]
+
+
 def places(graph: Graph, roster: Roster, within: set[str] | None) -> list[str]:
-    """The jurisdictions duty is kept in: every one of county level or higher, and any with shifts; cut to
-    ``within``; the highest first, then by id."""
+    """The jurisdictions duty is kept in (``keeps_duty``), cut to ``within``; the highest first, then by id."""
     county = graph.rank_of_level["county"]
     found = {j.id for j in graph.jurisdictions.values() if j.rank <= county} | roster.jurisdictions
     if within is not None:
@@ -153,8 +157,11 @@ def gaps(session: Any, start: str, end: str, jurisdiction: str | None = None, le
     a, b = parse_moment(start, "from"), parse_moment(end, "to")
     if moment(b) <= moment(a):
         raise UsageError(f"to: {b} is not after from {a}")
-    within = session.scope.within(jurisdiction)
     roster = Roster(session.store)
+    return {"from": a, "to": b, "gaps": _gaps(session, roster, a, b, session.scope.within(jurisdiction), left_by)}
+
+
+def _gaps(session: Any, roster: Roster, a: str, b: str, within: set[str] | None, left_by: bool = False) -> list[dict]:
     found = []
     for jid in places(session.graph, roster, within):
         for role in ROLES:
@@ -166,7 +173,7 @@ def gaps(session: Any, start: str, end: str, jurisdiction: str | None = None, le
                     ended = [s for s in roster.by_place.get((jid, role), ()) if s["_end"] == x and x > moment(a)]
                     gap["person_ids"] = [p for p in (holder(session.graph, s)[0] for s in ended) if p]
                 found.append(gap)
-    return {"from": a, "to": b, "gaps": found}
+    return found
 
 
 ROW_COLUMNS = ["jurisdiction_id", "role", "post_id", "person_id", "name", "start", "end"]
@@ -182,3 +189,41 @@ def on_duty_at(roster: Roster, graph: Graph, jid: str, when: str) -> list[dict]:
             person, _ = holder(graph, s)
             out.append({"jurisdiction_id": jid, "role": role, "person_id": person, "at": local(when)})
     return out
+
+
+def keepers(roster: Roster, graph: Graph, jid: str, when: dt.datetime) -> dict[str, list[dict]]:
+    """``{role: [{person_id, name, post_id, start, end}]}``: who kept duty in ``jid`` at the moment ``when``,
+    each role listed (empty: nobody)."""
+    out: dict[str, list[dict]] = {}
+    for role in ROLES:
+        out[role] = []
+        for s in roster.at(jid, role, when):
+            person, name = holder(graph, s)
+            out[role].append({"person_id": person, "name": name, "post_id": s["post_id"], "start": local(s["start"]),
+                              "end": local(s["end"])})
+    return out
+
+
+def week(session: Any, start: str, days: int = 7, jurisdiction: str | None = None) -> dict:
+    """The roster of ``days`` days from ``start`` (a date or datetime) for the jurisdictions the user sees
+    (``jurisdiction``: it and its subtree), as a calendar draws it: ``{from, to, places, shifts: [{jurisdiction_id,
+    role, post_id, person_id, name, start, end}], gaps}`` — each shift cut to the window, in local time; the
+    ``gaps`` are those of :func:`gaps` over the same window."""
+    a = parse_moment(start, "from")
+    b = (moment(a) + dt.timedelta(days=days)).astimezone(SHANGHAI).isoformat()
+    within = session.scope.within(jurisdiction)
+    roster = Roster(session.store)
+    graph = session.graph
+    found = places(graph, roster, within)
+    lo, hi = moment(a), moment(b)
+    shifts = []
+    for jid in found:
+        for role in ROLES:
+            for s in roster.by_place.get((jid, role), ()):
+                if s["_end"] <= lo or s["_start"] >= hi:
+                    continue
+                person, name = holder(graph, s)
+                shifts.append({"jurisdiction_id": jid, "role": role, "post_id": s["post_id"], "person_id": person,
+                               "name": name, "start": max(s["_start"], lo).astimezone(SHANGHAI).isoformat(),
+                               "end": min(s["_end"], hi).astimezone(SHANGHAI).isoformat()})
+    return {"from": a, "to": b, "places": found, "shifts": shifts, "gaps": _gaps(session, roster, a, b, within)}

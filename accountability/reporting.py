@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable
 
+from accountability import duty
 from accountability.dates import SHANGHAI, moment
 from accountability.graph import Graph, Organization
 
@@ -155,3 +156,31 @@ def assess(graph: Graph, incident: dict, level: str, reports: Iterable[dict]) ->
 def head_role(org: Organization) -> str | None:
     """The role of an organization's head, by its kind (none for other kinds)."""
     return HEADS.get(org.kind)
+
+
+def watch(graph: Graph, roster: duty.Roster, incident: dict, steps: list[dict]) -> list[dict]:
+    """Who kept duty along the chain (the report's on-duty table): ``[{at, jurisdiction_id, steps,
+    leader_on_duty, duty_officer}]`` — in each jurisdiction of the chain that keeps duty when the incident
+    occurred (``steps`` empty), then in each sender's jurisdiction when its reports fell due (``steps``: the
+    ``[from, to]`` due then), by time; a role's list is empty when nobody was on duty. ``steps`` are
+    ``Step.as_dict`` rows."""
+    happened = moment(incident["occurred_at"])
+    places: list[str] = []
+    for s in steps:
+        for oid in (s["from"], s["to"]):
+            org = graph.org(oid)
+            if org and org.jurisdiction_id not in places and duty.keeps_duty(graph, roster, org.jurisdiction_id):
+                places.append(org.jurisdiction_id)
+    rows = [(happened, jid, []) for jid in places]
+    by_due: dict[tuple[dt.datetime, str], list] = {}
+    for s in steps:
+        sender = graph.org(s["from"])
+        if s["due"] and sender and duty.keeps_duty(graph, roster, sender.jurisdiction_id):
+            key = (moment(s["due"]), sender.jurisdiction_id)
+            if key not in by_due:
+                by_due[key] = []
+                rows.append((key[0], key[1], by_due[key]))
+            by_due[key].append([s["from"], s["to"]])
+    rows.sort(key=lambda row: row[0])  # by time; at one time, the chain's order
+    return [{"at": _iso(when), "jurisdiction_id": jid, "steps": due, **duty.keepers(roster, graph, jid, when)}
+            for when, jid, due in rows]

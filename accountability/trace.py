@@ -132,6 +132,28 @@ class _Shares:
         return found
 
 
+class Title(str):
+    """A post title the engine writes itself rather than reads from the data (rule 12: a duty officer named
+    without a post): the Chinese is the string, as titles in the data are; ``words`` holds every language.
+
+    >>> title_in(Title({"zh": "值班员", "en": "Duty officer"}), "en"), title_in("书记", "en")
+    ('Duty officer', '书记')
+    """
+
+    def __new__(cls, words: dict[str, str]) -> "Title":
+        title = super().__new__(cls, words["zh"])
+        title.words = dict(words)
+        return title
+
+    def __getnewargs__(self) -> tuple:
+        return (self.words,)
+
+
+def title_in(title: str, lang: str) -> str:
+    """A link's post title in ``lang``: a title from the data as it is, the engine's own in that language."""
+    return title.words.get(lang, str(title)) if isinstance(title, Title) else title
+
+
 class Link(_Shares):
     """One accountable post in a chain: why (rules, basis, duty, degree), who (holders), and the path.
 
@@ -211,7 +233,7 @@ class Link(_Shares):
         """Everything in ``as_dict`` before the path: what copies with other paths have in common."""
         facts = {
             "post_id": self.post_id,
-            "post_title": self.post_title,
+            "post_title": title_in(self.post_title, lang),
             "organization_id": self.organization_id,
             "jurisdiction_id": self.jurisdiction_id,
             "duty": self.duty,

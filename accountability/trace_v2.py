@@ -27,8 +27,8 @@ from accountability import anchors, conduct
 from accountability.conduct import Records
 from accountability.dates import local_date
 from accountability.graph import FOREVER, Graph
-from accountability.trace import (EMPTY, REGULATOR_ANCHORS, Chain, Engine, Holder, IncidentChain, Link, Part, Window, _dedupe, _Level,
-                                  _prefixed, _union, day, iso, merge_links, new_tuple)
+from accountability.trace import (EMPTY, REGULATOR_ANCHORS, Chain, Engine, Holder, IncidentChain, Link, Part, Title,
+                                  Window, _dedupe, _Level, _prefixed, _union, day, iso, merge_links, new_tuple)
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Ruleset
 
@@ -537,7 +537,8 @@ class EngineV2(Engine):
         start, end = local_date(shift["start"]), local_date(shift["end"])
         holders = (Holder(person, name, start, end, False, None, ("accountable", ())),) if person else ()
         rank = (False, self.rule_order[rule.id], self.duty_order.get(variant["duty"], 99), "")
-        return Link(None, labels["zh"], None, jid, variant["duty"], variant["degree"], (rule.id,), tuple(rule.basis),
+        title = Title({lang: SCHEMA.label("duty_roles", "duty_officer", lang) for lang in labels})
+        return Link(None, title, None, jid, variant["duty"], variant["degree"], (rule.id,), tuple(rule.basis),
                     False, holders, (jid,), (self.labels, self.graph.jurisdictions, jid, None, template, org, post),
                     rank, evidence, (rule.id, due))
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from accountability.access import EXPORT
 from app_pages import common
-from app_pages.common import md, plain, t
+from app_pages.common import frame, md, plain, t
 
 LIST_CAP = 500
 FILES = (("md", "text/markdown"),
@@ -16,6 +16,49 @@ FILES = (("md", "text/markdown"),
 def _picked() -> None:
     if st.session_state.get("rp_pick"):
         st.query_params["incident"] = st.session_state["rp_pick"]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _reporting(uri: str, digest: str, incident: str, lang: str, user):
+    """The incident's reporting part (``reports.timeliness``) and its timeline figure as PNG, once per
+    (dataset, incident, language, user); (None, None) when its reporting is not judged."""
+    from accountability.reports.figure import draw_reporting
+    from accountability.reports.timeliness import build_reporting
+
+    with common.live(uri).use(user) as s:
+        section = build_reporting(s, s.incident(incident), lang)
+    return section, (draw_reporting(section, ("png",)).png if section and section.steps else None)
+
+
+def _timeline(iid: str) -> None:
+    """How the incident was reported — the timeline, each step, who was on duty — as the report shows it."""
+    try:
+        import accountability.reports.timeliness  # noqa: F401  (the reports module may be absent)
+    except ImportError:
+        return
+    with common.errors():
+        section, png = _reporting(common.store_uri(), common.dataset_hash(), iid, common.lang(), common.user())
+    if section is None:
+        st.caption(t("duty.reporting_none"))
+        return
+    w = section.words
+    st.subheader(md(section.title), help=plain("duty.reporting_help"))
+    st.markdown(md(section.summary))
+    if png:
+        st.image(png, caption=section.caption, width="stretch")
+    late = {step.status_text for step in section.steps if step.late}
+    steps = [{"number": x.number, "sender": x.sender.name, "receiver": x.receiver.name, "due": x.due_text,
+              "at": x.at_text, "status": x.status_text} for x in section.steps]
+    if steps:
+        st.dataframe(frame(steps, {k: "=" + w[k] for k in steps[0]}).style.map(
+            lambda v: "color: #c0392b; font-weight: bold" if v in late else ""),
+            hide_index=True, width="stretch", key="rp_steps")
+    st.markdown(f"**{md(section.on_duty_title)}**")
+    st.caption(md(section.on_duty_intro))
+    watch = [{"time": x.at_text, "occasion": x.occasion, "jurisdiction": x.jurisdiction.name, "leader": x.leader,
+              "officer": x.officer} for x in section.on_duty]
+    st.dataframe(frame(watch, {k: "=" + w[k] for k in ("time", "occasion", "jurisdiction", "leader", "officer")}),
+                 hide_index=True, width="stretch", key="rp_on_duty")
 
 
 st.title(t("report.title"))
@@ -43,6 +86,7 @@ with common.session() as s:
     st.markdown(t("report.facts", date=incident["occurred_on"], place=L.place(incident["jurisdiction_id"]),
                   level=L.term("accident_levels", level), deaths=incident["deaths"],
                   injuries=incident["serious_injuries"], loss=f"{incident['direct_loss_yuan']:,}"))
+_timeline(iid)
 
 report_lang = st.radio(plain("report.language"), ["zh", "en"], horizontal=True, key="rp_lang",
                        index=0 if common.lang() == "zh" else 1,

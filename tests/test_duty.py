@@ -240,3 +240,61 @@ def test_a_refused_import_leaves_the_store_as_it_was(tmp_path):
     assert result.exit_code == 1 and "on duty in two jurisdictions at once ('K' and 'C')" in result.output
     with Session(db) as s:
         assert s.store.count("duty_shifts") == len(SHIFTS)
+
+
+def test_a_post_shift_and_a_shift_of_its_holder_overlapping_in_one_role_are_refused(tmp_path):
+    """K-DEP is held by PE-K-DEP from the scenario's start; PE-K-HOUSING-HEAD holds K-HOUSING-HEAD."""
+    errors = refused(tmp_path, [
+        shift("K", "duty_officer", "2026-03-01T00:00", "2026-03-02T00:00", post="K-DEP"),
+        shift("K", "duty_officer", "2026-03-01T12:00", "2026-03-01T20:00", person="PE-K-DEP"),
+        shift("C", "leader_on_duty", "2026-03-02T08:00", "2026-03-03T08:00", person="PE-K-HOUSING-HEAD"),
+        shift("K", "leader_on_duty", "2026-03-03T07:00", "2026-03-03T09:00", post="K-HOUSING-HEAD"),
+    ])
+    assert errors == [
+        "duty_shifts:2: start: person 'PE-K-DEP' as duty_officer: overlaps the shift at row 1 — row 1 names "
+        "post 'K-DEP', held by 'PE-K-DEP' that day (ends 2026-03-02T00:00:00+08:00)",
+        "duty_shifts:4: start: post 'K-HOUSING-HEAD', held by 'PE-K-HOUSING-HEAD' that day as leader_on_duty: "
+        "on duty in two jurisdictions at once ('C' and 'K') — row 3 names person 'PE-K-HOUSING-HEAD' "
+        "(ends 2026-03-03T08:00:00+08:00)",
+    ]
+
+
+def test_a_post_shift_beside_its_holder_in_another_role_or_after_a_hand_over_is_accepted(tmp_path):
+    d = data([
+        shift("K", "duty_officer", "2026-03-01T00:00", "2026-03-02T00:00", post="K-DEP"),
+        shift("K", "leader_on_duty", "2026-03-01T08:00", "2026-03-02T08:00", person="PE-K-DEP"),  # another role
+        shift("C", "duty_officer", "2026-03-01T00:00", "2026-03-02T00:00", post="C-EM-HEAD"),  # another person
+        shift("C", "duty_officer", "2026-03-01T00:00", "2026-03-02T00:00", person="PE-NEW"),
+    ])
+    d["people"].append({"id": "PE-NEW", "name": "新人"})
+    d["tenures"] = [t for t in d["tenures"] if t["post_id"] != "C-EM-HEAD"] + [
+        {"person_id": "PE-C-EM-HEAD", "post_id": "C-EM-HEAD", "start": "2020-01-01", "end": "2026-02-28",
+         "acting": "false"},
+        {"person_id": "PE-NEW", "post_id": "C-EM-HEAD", "start": "2026-03-02", "end": "", "acting": "false"}]
+    # C-EM-HEAD is vacant on 1 March: its shift puts nobody on duty, so PE-NEW's shift that day is no double
+    assert load(scenario.write(d, tmp_path)).tables["duty_shifts"]
+    d["tenures"][-1]["start"] = "2026-03-01"
+    with pytest.raises(InvalidDataset) as info:
+        load(scenario.write(d, tmp_path))
+    assert info.value.errors == [
+        "duty_shifts:4: start: person 'PE-NEW' as duty_officer: overlaps the shift at row 3 — row 3 names post "
+        "'C-EM-HEAD', held by 'PE-NEW' that day (ends 2026-03-02T00:00:00+08:00)"]
+
+
+def test_the_week_cuts_shifts_to_its_window_and_has_the_same_gaps(session):
+    week = duty.week(session, "2026-03-01T12:00", days=1)
+    assert (week["from"], week["to"]) == ("2026-03-01T12:00:00+08:00", "2026-03-02T12:00:00+08:00")
+    assert week["places"] == ["P", "C", "K", "K2"]
+    assert [(s["jurisdiction_id"], s["role"], s["person_id"], s["start"][5:16], s["end"][5:16])
+            for s in week["shifts"]] == [
+        ("C", "leader_on_duty", "PE-C-HEAD", "03-01T12:00", "03-01T20:00"),
+        ("C", "leader_on_duty", "PE-C-EXEC", "03-02T08:00", "03-02T12:00"),
+        ("C", "duty_officer", "PE-C-EM-HEAD", "03-01T12:00", "03-02T12:00"),
+        ("K", "leader_on_duty", "PE-K-HEAD", "03-01T12:00", "03-02T08:00"),
+        ("K", "leader_on_duty", "PE-K-EXEC", "03-02T08:00", "03-02T12:00"),
+        ("K", "duty_officer", "PE-K-EM-HEAD", "03-01T12:00", "03-02T00:00"),
+        ("K", "duty_officer", "PE-K-HOUSING-HEAD", "03-02T00:00", "03-02T12:00"),
+    ]
+    assert week["gaps"] == duty.gaps(session, week["from"], week["to"])["gaps"]
+    county = session.as_user(User("k", "viewer", "K"))
+    assert {s["jurisdiction_id"] for s in duty.week(county, "2026-03-01")["shifts"]} == {"K"}

@@ -243,3 +243,25 @@ def test_bad_reports_are_refused_and_nothing_is_stored(tmp_path):
         assert line in result.stderr
     with SQLiteStore(db) as store:
         assert [r["at"] for r in store.rows("incident_reports")] == [r["at"] + ":00+08:00" for r in ON_TIME]
+
+
+def test_a_duty_officer_without_a_post_has_a_title_in_each_language(make_session):
+    """The engine names the post of a duty officer named without a post (rule 12): 值班员 in Chinese, "Duty
+    officer" in English — in the JSON, the report and the CSV rows, and kept when the link is pickled."""
+    import pickle
+
+    from accountability.output import chain_rows
+    from accountability.reports import build_report
+
+    reports = [report("E1", "K-EM", "2026-03-01T11:05")] + ON_TIME[1:3]
+    s = make_session(data(reports, shifts=SHIFTS), rules=V2)
+    chain = s.incident("I1")
+    officer = r12(chain)[(None, "direct")]
+    for lang, title in (("zh", "值班员"), ("en", "Duty officer")):
+        out = chain.as_dict(s.ruleset, lang)
+        (link,) = [x for x in out["links"] if x["post_id"] is None]
+        assert link["post_title"] == title
+        assert {r["post_title"] for r in chain_rows(out) if r.get("post_id") is None and r.get("rules")} == {title}
+        entry = next(e for e in build_report(s, "I1", lang).links if e.post.id is None)
+        assert entry.post.name == title
+    assert pickle.loads(pickle.dumps(officer)).as_dict(s.ruleset, "en")["post_title"] == "Duty officer"

@@ -43,7 +43,8 @@ def report(incident_id: str, fmt: str | None, output: str | None, templates: str
     """The accountability report of INCIDENT_ID: level, hazard history, responsibility, gaps, figure, law.
 
     In Chinese (default) or English; Markdown, HTML, Word (.docx) or PDF. A Markdown report written to a
-    file gets its figure beside it as FILE.chain.svg.
+    file gets its figure beside it as FILE.chain.svg (and, for an incident whose reporting is judged, the
+    reporting timeline as FILE.reporting.svg).
     """
     to_stdout = output in (None, "-")
     if fmt is None:
@@ -58,14 +59,19 @@ def report(incident_id: str, fmt: str | None, output: str | None, templates: str
                 raise audit.DataAltered(session.store.uri, altered, " — no report written: `audit verify` names "
                                         "them all; importing the dataset again restores them")
             result = build_report(session, incident_id, lang)
-    figure_href = None
+    figure_href = timeline_href = None
     if fmt == "md" and not to_stdout and not no_figure:
         path = Path(output)
         figure_href = path.with_suffix("").name + ".chain.svg"
-        from accountability.reports.figure import draw
+        from accountability.reports.figure import draw, draw_reporting
+        from accountability.reports.render import has_timeline, timeline_file
 
         _write(path.with_name(figure_href), draw(result, ("svg",)).svg)
-    data = render(result, fmt, figure=not no_figure, figure_href=figure_href, templates=templates)
+        if has_timeline(result):  # v2, an incident with occurred_at: the reporting timeline beside it too
+            timeline_href = timeline_file(path)
+            _write(path.with_name(timeline_href), draw_reporting(result.reporting, ("svg",)).svg)
+    data = render(result, fmt, figure=not no_figure, figure_href=figure_href, templates=templates,
+                  timeline_href=timeline_href)
     if to_stdout:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -10,14 +10,21 @@ the Debian package ``fonts-noto-cjk``).
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from accountability.reports.model import ROLE_ORDER, Report
+from accountability.reports.model import ROLE_ORDER, Report, say
+
+if TYPE_CHECKING:
+    from accountability.reports.timeliness import ReportingSection
 
 # Fonts tried in order; the first one installed draws the labels.
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei", "SimHei",
@@ -143,32 +150,51 @@ def layout(g: nx.DiGraph) -> dict:
     return rows
 
 
-def draw(report: Report, formats: tuple[str, ...] = ("svg",), dpi: int = 200) -> ChainFigure:
-    """The chain figure of ``report`` as SVG and/or PNG bytes."""
+@contextlib.contextmanager
+def _drawing() -> Iterator[list[str]]:
+    """matplotlib as the report's figures draw: off screen, the first Chinese font of :data:`CJK_FONTS` then
+    DejaVu Sans (yielded), text as outlines in SVG, a fixed hash salt (the same figure, the same bytes)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib import rc_context
+
+    family = cjk_font()
+    if family is None:  # one place warns: Python shows the warning once, however many figures a report has
+        warnings.warn("no Chinese font found (install fonts-noto-cjk): names in the figure may show as boxes",
+                      stacklevel=1)
+    families = ([family] if family else []) + ["DejaVu Sans"]
+    with warnings.catch_warnings(), rc_context({"font.family": families, "svg.fonttype": "path",
+                                                "svg.hashsalt": "accountability", "axes.unicode_minus": False}):
+        # Without a Chinese font matplotlib warns once per missing glyph — hundreds that bury "wrote …";
+        # the one warning above says it all.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from (current )?font")
+        yield families
+
+
+def _save(fig, formats: tuple[str, ...], dpi: int) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for fmt in formats:
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.08,
+                    metadata={"Date": None} if fmt == "svg" else None)
+        out[fmt] = buf.getvalue()
+    return out
+
+
+def draw(report: Report, formats: tuple[str, ...] = ("svg",), dpi: int = 200) -> ChainFigure:
+    """The chain figure of ``report`` as SVG and/or PNG bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyBboxPatch, Patch
 
-    family = cjk_font()
-    if family is None:
-        warnings.warn("no Chinese font found (install fonts-noto-cjk): names in the figure may show as boxes",
-                      stacklevel=2)
-    families = ([family] if family else []) + ["DejaVu Sans"]
     g = chain_graph(report)
     rows = layout(g)
     n_rows = max(rows.values()) + 1 if rows else 1
 
-    with warnings.catch_warnings(), rc_context({"font.family": families, "svg.fonttype": "path",
-                                                "svg.hashsalt": "accountability", "axes.unicode_minus": False}):
-        # Without a Chinese font matplotlib warns once per missing glyph — hundreds that bury "wrote …";
-        # the one warning above says it all.
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from (current )?font")
+    with _drawing() as families:
         prop = FontProperties(family=families, size=FONT_PT)
         measure = RendererAgg(10, 10, 72)  # at 72 dpi a pixel is a point
 
@@ -240,11 +266,104 @@ def draw(report: Report, formats: tuple[str, ...] = ("svg",), dpi: int = 200) ->
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 0), ncol=min(3, len(handles)),
                   prop=FontProperties(family=families, size=FONT_PT - 0.5), frameon=False, handlelength=2.2)
 
-        out: dict[str, bytes] = {}
-        for fmt in formats:
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.08,
-                        metadata={"Date": None} if fmt == "svg" else None)
-            out[fmt] = buf.getvalue()
+        out = _save(fig, formats, dpi)
+        bbox = fig.get_tightbbox(canvas.get_renderer())
+    return ChainFigure(out.get("svg"), out.get("png"), bbox.width * 72 + 11.5, bbox.height * 72 + 11.5)
+
+
+# -- the reporting timeline (v2, an incident with occurred_at) ---------------------------------------------
+
+REPORT_COLORS = {"window": ("#e3ecf5", "#9fb6cc"), "due": "#333333", "on_time": "#4f8a2b",
+                 "late_report": "#d35400", "missed_report": "#b03a3a", "unreached": MOVED_GREY}
+STEP_ROW_IN = 0.3  # one step's row, in inches
+TIMELINE_AXES_IN = 4.4  # the time axis, in inches (the steps' names come to the left of it)
+
+
+def _local(value: str) -> dt.datetime:
+    """An ISO datetime of the report (already in Asia/Shanghai time) as the wall-clock time matplotlib plots."""
+    return dt.datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def draw_reporting(section: "ReportingSection", formats: tuple[str, ...] = ("svg",), dpi: int = 200) -> ChainFigure:
+    """The reporting timeline of a report (``timeliness.ReportingSection``) as SVG and/or PNG bytes: one row
+    per required step, sender → receiver, with the time it had (from the incident or its own receipt to the
+    due time), the due time as a tick, and the report made — on time in green, late in a warning colour with
+    its minutes, missed marked ×; a step that could not be made (unreached) says so in grey."""
+    import matplotlib.dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    words = section.words
+    steps = section.steps
+    occurred = _local(section.occurred_at)
+    moments = [occurred] + [_local(t) for s in steps for t in (s.due, s.at) if t]
+    span = max(max(moments) - occurred, dt.timedelta(hours=1))
+    start, end = occurred - span * 0.04, max(moments) + span * 0.16
+    n = max(len(steps), 1)
+    with _drawing() as families:
+        prop = FontProperties(family=families, size=FONT_PT)
+        small = FontProperties(family=families, size=FONT_PT - 1)
+        fig = Figure(figsize=(TIMELINE_AXES_IN, 0.45 + STEP_ROW_IN * n))
+        canvas = FigureCanvasAgg(fig)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(start, end)
+        ax.set_ylim(n - 0.4, -0.9)  # the first step at the top; room above it for the incident's mark
+        for y, s in enumerate(steps):
+            if s.opened and s.due:
+                opened, due = _local(s.opened), _local(s.due)
+                fill, edge = REPORT_COLORS["window"]
+                ax.barh(y, due - opened, left=opened, height=0.42, color=fill, edgecolor=edge, linewidth=0.5)
+                ax.plot([due, due], [y - 0.3, y + 0.3], color=REPORT_COLORS["due"], lw=1.1, solid_capstyle="butt")
+            color = REPORT_COLORS[s.status]
+            if s.status == "on_time":
+                ax.plot([_local(s.at)], [y], "o", color=color, ms=4.5)
+            elif s.status == "late_report":
+                at = _local(s.at)
+                ax.plot([_local(s.due), at], [y, y], color=color, lw=2.2, solid_capstyle="butt")
+                ax.plot([at], [y], "o", color=color, ms=4.5)
+                ax.annotate(say(words["minutes"], minutes=s.late_minutes), (at, y), xytext=(5, 0),
+                            textcoords="offset points", va="center", color=color, fontproperties=small)
+            elif s.status == "missed_report":
+                due = _local(s.due)
+                ax.plot([due], [y], marker="x", color=color, ms=6.5, mew=1.8)
+                ax.annotate(words["legend_missed"], (due, y), xytext=(7, 0), textcoords="offset points",
+                            va="center", color=color, fontproperties=small)
+            else:  # unreached: nothing was due of it
+                ax.annotate(words["unreached"], (occurred, y), xytext=(4, 0), textcoords="offset points",
+                            va="center", color=color, fontproperties=small, fontstyle="italic")
+        ax.axvline(occurred, color="#333333", ls="--", lw=0.8)
+        ax.annotate(f"{words['incident']} {occurred:%H:%M}", (occurred, -0.9), xytext=(3, -2),
+                    textcoords="offset points", va="top", fontproperties=small)
+        ax.set_yticks(range(len(steps)))
+        ax.set_yticklabels([f"{s.number}. {s.sender.name} → {s.receiver.name}" for s in steps], fontproperties=prop)
+        ax.tick_params(axis="y", length=0)
+        def tick(x: float, _pos) -> str:  # the clock; the day under it once the incident's day is over
+            when = mdates.num2date(x)
+            return f"{when:%H:%M}" + ("" if when.date() == occurred.date() else f"\n{when:%m-%d}")
+
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
+        ax.xaxis.set_major_formatter(tick)
+        for label in ax.get_xticklabels():
+            label.set_fontproperties(small)
+        ax.grid(axis="x", color="#dddddd", lw=0.5)
+        ax.set_axisbelow(True)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        fill, edge = REPORT_COLORS["window"]
+        handles = [Patch(fc=fill, ec=edge, label=words["legend_window"]),
+                   Line2D([0], [0], color=REPORT_COLORS["due"], lw=1.1, marker="|", ms=8, ls="none",
+                          label=words["legend_due"]),
+                   Line2D([0], [0], color=REPORT_COLORS["on_time"], marker="o", ms=4.5, ls="none",
+                          label=words["legend_on_time"]),
+                   Line2D([0], [0], color=REPORT_COLORS["late_report"], marker="o", ms=4.5, lw=2.2,
+                          label=words["legend_late"]),
+                   Line2D([0], [0], color=REPORT_COLORS["missed_report"], marker="x", ms=6, mew=1.8, ls="none",
+                          label=words["legend_missed"])]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.36 / (0.45 + STEP_ROW_IN * n)),
+                  ncol=len(handles), prop=small, frameon=False, handlelength=1.6, columnspacing=1.2)
+        out = _save(fig, formats, dpi)
         bbox = fig.get_tightbbox(canvas.get_renderer())
     return ChainFigure(out.get("svg"), out.get("png"), bbox.width * 72 + 11.5, bbox.height * 72 + 11.5)
