@@ -31,8 +31,11 @@ ICONS = {
     "hazard": ":material/warning:",
     "official": ":material/badge:",
     "gaps": ":material/report:",
+    "campaigns": ":material/fact_check:",
+    "measures": ":material/checklist:",
     "queries": ":material/manage_search:",
     "report": ":material/description:",
+    "duty": ":material/support_agent:",
     "calibrate": ":material/tune:",
     "data": ":material/upload_file:",
 }

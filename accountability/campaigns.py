@@ -13,7 +13,12 @@
 Campaign counts use the inspections whose ``campaign_id`` is the campaign. A user scoped to a jurisdiction
 sees the campaigns that reach it and, in each, only the rows of their own subtree.
 
-Pure functions of a session: no I/O beyond the store reads, no printing.
+- :func:`reinspection` and :func:`add_rows` — a re-inspection's result entered by hand (the app's Campaigns
+  page): a ``reinspected`` event, written through the import path (validated with the whole dataset, one audit
+  entry naming who entered it).
+
+Pure functions of a session: no I/O beyond the store reads, no printing — but for :func:`add_rows`, which
+writes the store it is given.
 """
 
 from __future__ import annotations
@@ -272,14 +277,18 @@ def plan(session, campaign_id: str, sample: int | None = None, seed: int = 1) ->
         chosen = [entry for _, entry in others]
     else:
         chosen = [entry for _, entry in sorted(others, key=lambda k: (-k[0], k[1][0]["id"]))[:sample]]
-    rows = [_plan_row(session, hazard, signer, weight) for hazard, signer, weight in majors + chosen]
+    regulators: dict[tuple[str, str], str | None] = {}  # one lookup per (jurisdiction, industry)
+    rows = [_plan_row(session, hazard, signer, weight, regulators) for hazard, signer, weight in majors + chosen]
     return {"campaign_id": row["id"], "rows": rows}
 
 
-def _plan_row(session, hazard: dict, signer: str | None, weight: float) -> dict:
+def _plan_row(session, hazard: dict, signer: str | None, weight: float, regulators: dict) -> dict:
+    key = (hazard["jurisdiction_id"], hazard["industry"])
+    if key not in regulators:
+        regulators[key] = regulator_post(session, hazard)
     return {"hazard_id": hazard["id"], "organization_id": hazard["organization_id"],
             "jurisdiction_id": hazard["jurisdiction_id"], "industry": hazard["industry"], "level": hazard["level"],
-            "closed_on": hazard["closed_on"], "signer_post_id": signer, "regulator_post_id": regulator_post(session, hazard),
+            "closed_on": hazard["closed_on"], "signer_post_id": signer, "regulator_post_id": regulators[key],
             "major": hazard["level"] == "major", "weight": round(weight, 3)}
 
 
@@ -340,3 +349,43 @@ def report(session, campaign_id: str) -> dict:
 def _org_of(session, post_id: str | None) -> str | None:
     post = session.graph.post(post_id) if post_id else None
     return post.organization_id if post else None
+
+
+# -- entering a re-inspection ---------------------------------------------------------------------------------
+
+REINSPECTION_SOURCE = "reinspection {hazard_id} {on} {outcome} entered by {user}"
+
+
+def reinspection(session, hazard_id: str, on: str, outcome: str, post_id: str | None = None,
+                 note: str | None = None) -> dict:
+    """The ``reinspected`` event of a re-inspection entered by hand, as a row of ``events``. A hazard outside
+    the user's scope is refused here; everything else (an unknown hazard, post or outcome, a hazard never
+    closed by ``on``) is the dataset's validation's to say, as for an import."""
+    hazard_id = (hazard_id or "").strip()
+    if any(h["id"] == hazard_id for h in session.store.rows("hazards", id=hazard_id)):
+        session.check("hazards", hazard_id)
+    return {"hazard_id": hazard_id, "on": on, "kind": "reinspected", "post_id": (post_id or "").strip() or None,
+            "deadline": None, "note": (note or "").strip() or None, "outcome": outcome}
+
+
+def add_rows(store, table: str, rows: list[dict], source: str):
+    """Write the store's dataset with ``rows`` added to ``table``, through the import path: the whole
+    dataset is validated as an import validates it (every error as ``table:row: column: reason``; nothing is
+    stored when there is one) and written in one transaction with its audit entry. Returns the WriteResult.
+
+    A hand-entered row is a change of the dataset like any other: the audit trail records it (who, from
+    ``audit.acting_as`` or the environment; ``source`` says what), and the next import of the source
+    dataset, which does not hold it, takes it out again — record it in the source as well."""
+    from accountability.dataset import from_store, table_rows, validate
+
+    held = from_store(store)
+    raw = {}
+    for name in held.schema.tables:
+        header, cells = table_rows(held, name)
+        body = [(number, values) for number, values in enumerate(cells, start=1)]
+        if name == table:
+            header = header + [c for r in rows for c in r if c not in header]
+            body = [(n, values + [""] * (len(header) - len(values))) for n, values in body]
+            body += [(len(body) + i, [r.get(c) for c in header]) for i, r in enumerate(rows, start=1)]
+        raw[name] = (header, body)
+    return store.write(validate(raw, held.schema, source))

@@ -167,3 +167,27 @@ def overview(session, as_of: str, jurisdiction: str | None = None, lang: str = "
     """``{as_of, rows, links}``: the JSON of ``accountability measures``."""
     rows = status_rows(session, as_of, jurisdiction, lang)
     return {"as_of": as_of, "rows": rows, "links": links(session, as_of, jurisdiction, lang, rows)}
+
+
+def of_person(session, person_id: str, as_of: str, lang: str = "zh") -> list[dict]:
+    """The overdue measures ``person_id`` answers for on ``as_of`` (rule M1, over the assignments in the
+    user's view): one row per link held, ``{measure_id, title, organization_id, deadline, status,
+    days_overdue, post_id, degree}``, most overdue first."""
+    titles = measures(session, lang)
+    rows = [{"measure_id": link["measure_id"], "title": titles.get(link["measure_id"], {}).get("title"),
+             "organization_id": ev["organization_id"], "deadline": ev["deadline"], "status": ev["status"],
+             "days_overdue": ev["days_overdue"], "post_id": link["post_id"], "degree": link["degree"]}
+            for link in links(session, as_of, lang=lang) for ev in link["evidence"]
+            if any(h["person_id"] == person_id for h in link["holders"])]
+    rows.sort(key=lambda r: (-r["days_overdue"], r["measure_id"], r["organization_id"], r["post_id"]))
+    return rows
+
+
+def overdue_counts(session, as_of: str) -> dict[str, int]:
+    """Per person, how many overdue measures they answer for on ``as_of`` (rule M1, distinct measures,
+    over the assignments in the user's view)."""
+    held: dict[str, set[str]] = {}
+    for link in links(session, as_of):
+        for h in link["holders"]:
+            held.setdefault(h["person_id"], set()).add(link["measure_id"])
+    return {person: len(ids) for person, ids in held.items()}

@@ -1,4 +1,5 @@
-"""Writing rows as table, CSV, JSON or JSON Lines — streamed, so large results never sit in memory.
+"""Writing rows as table, CSV, JSON or JSON Lines — streamed, so large results never sit in memory — or as
+an .xlsx workbook of one or more sheets.
 
 CSV cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …) are prefixed with
 ``'`` so that an exported hazard description cannot become ``=HYPERLINK(…)``.
@@ -96,6 +97,43 @@ def write_blocks(pieces: Iterable[bytes], sink: IO[bytes], size: int = 1 << 20) 
             held = 0
     sink.write(b"".join(block))
     return total + held
+
+
+def write_xlsx(sheets: Iterable[tuple[str, Iterable[dict], list[str]]], path: str) -> int:
+    """Write ``(name, rows, columns)`` sheets to an .xlsx workbook at ``path``: a header row, then one row per
+    dict; numbers stay numbers, lists are joined with ';' as in CSV, and a text starting with '=' stays text
+    (it would otherwise be a formula, run by Excel). A control character cannot be written in a workbook's
+    XML: it is refused, naming where it is, before anything is written. Returns the rows written."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    from accountability.dataset import XLSX_ILLEGAL
+    from accountability.errors import ExportError
+
+    def cell(value: Any) -> Any:
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else _cell(value)
+
+    tables = []
+    for name, rows, columns in sheets:
+        body = [[cell(row.get(c)) for c in columns] for row in rows]
+        for number, values in enumerate(body, start=2):
+            for column, value in zip(columns, values):
+                if value.__class__ is str and XLSX_ILLEGAL.search(value):
+                    raise ExportError(f"{name}:{number}: {column}: a control character cannot be written to a "
+                                      ".xlsx workbook; use CSV or JSON")
+        tables.append((name, columns, body))
+    book = openpyxl.Workbook(write_only=True)
+    for name, columns, body in tables:
+        sheet = book.create_sheet(name[:31])  # Excel's limit on a sheet's name
+        sheet.append(columns)
+        for values in body:
+            for i, value in enumerate(values):
+                if value.__class__ is str and value.startswith("="):
+                    values[i] = WriteOnlyCell(sheet, value=value)
+                    values[i].data_type = "s"
+            sheet.append(values)
+    book.save(path)
+    return sum(len(body) for _, _, body in tables)
 
 
 def to_string(rows: Iterable[dict], columns: list[str], fmt: str) -> str:

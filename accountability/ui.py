@@ -33,6 +33,7 @@ from typing import IO, Any
 
 import networkx as nx
 
+from accountability import measures
 from accountability.access import NOBODY_CONFIGURED, User
 from accountability.dataset import LIMITS, check_workbook, inflation_errors, too_large
 from accountability.errors import InvalidDataset, NotFound, StoreError, UsageError
@@ -427,7 +428,8 @@ STRUCTURAL_GAPS = ("vacant_post", "no_regulator", "no_portfolio", "no_principal"
 def exposure_ranking(session, as_of: str, jurisdiction: str | None = None, top: int = 50) -> dict:
     """People ranked by how many hazards unresolved on ``as_of`` (in ``jurisdiction``'s subtree, or all)
     they answer for — each hazard once, at the person's heaviest degree, as the ``official-exposure``
-    query ranks them — and how many of those hazards have a structural gap in their chain.
+    query ranks them — and how many of those hazards have a structural gap in their chain. Under a v2
+    ruleset each official also carries ``measures_overdue``: the overdue measures they answer for (rule M1).
 
     This traces every hazard in scope; for a whole province that is minutes, so the app asks for a
     scope (a city) there.
@@ -458,8 +460,12 @@ def exposure_ranking(session, as_of: str, jurisdiction: str | None = None, top: 
             people[pid]["hazards"] += 1
             people[pid][degree] += 1
     ranked = sorted(people.values(), key=lambda r: (-r["hazards"], -r["principal_leadership"], r["person_id"]))[:top]
+    # v2: the overdue measures each answers for (rule M1, wherever in the user's view), a column beside the rank
+    overdue = measures.overdue_counts(session, as_of) if session.ruleset.generation >= 2 else None
     for r in ranked:
         r["post_ids"] = sorted(r["post_ids"])
+        if overdue is not None:
+            r["measures_overdue"] = overdue.get(r["person_id"], 0)
     return {"jurisdiction": jurisdiction, "hazards": hazards, "with_gaps": with_gaps, "officials": ranked}
 
 

@@ -1,8 +1,8 @@
 """What every page shares: the words, the global sidebar values, the cached session and the error edge.
 
 Pages import this module; the library (``accountability``) never imports Streamlit. Page widget keys
-are prefixed by page (``ov_``, ``ex_``, ``hz_``, ``of_``, ``gp_``, ``qr_``, ``rp_``, ``dt_``); the global
-sidebar uses ``global_``.
+are prefixed by page (``ov_``, ``ex_``, ``hz_``, ``of_``, ``gp_``, ``qr_``, ``rp_``, ``dt_``, ``du_``, ``cp_``,
+``ms_``); the global sidebar uses ``global_``.
 """
 
 from __future__ import annotations
@@ -32,8 +32,11 @@ PAGES = {
     "hazard": "app_pages/hazard.py",
     "official": "app_pages/official.py",
     "gaps": "app_pages/gaps.py",
+    "campaigns": "app_pages/campaigns.py",
+    "measures": "app_pages/measures.py",
     "queries": "app_pages/queries.py",
     "report": "app_pages/report.py",
+    "duty": "app_pages/duty.py",
     "calibrate": "app_pages/calibrate.py",
     "data": "app_pages/data.py",
 }

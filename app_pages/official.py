@@ -5,6 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from accountability import measures
 from accountability.errors import NotFound
 from accountability.trace import day, iso
 from accountability.ui import (
@@ -108,6 +109,21 @@ with common.session() as s:
                                    "hazards": "cols.hazard_ids"}), hide_index=True, width="stretch")
     else:
         st.caption(t("official.no_conduct"))
+
+    if s.ruleset.generation >= 2:  # rule M1: the overdue measures their posts answer for
+        st.subheader(t("measures.official", as_of=on))
+        owed = measures.of_person(s, pid, on, common.lang())
+        if owed:
+            table = [{**r, "organization": L.organization(r["organization_id"]), "post": L.post_in_org(r["post_id"]),
+                      "status_label": L.term("measure_statuses", r["status"]),
+                      "degree_label": L.term("degrees", r["degree"])} for r in owed]
+            st.dataframe(frame(table, {"measure_id": "measures.col_measure", "title": "measures.col_title",
+                                       "organization": "measures.col_organization", "deadline": "measures.col_deadline",
+                                       "status_label": "measures.col_status", "days_overdue": "measures.col_days",
+                                       "post": "measures.col_post", "degree_label": "measures.col_degree"}),
+                         hide_index=True, width="stretch")
+        else:
+            st.caption(t("measures.official_none"))
 
     st.subheader(t("official.hazards", as_of=on))
     big = common.big_scope(s, exposure_scope(s, posts_held(s, pid, on))[0])

@@ -120,10 +120,12 @@ with common.session() as s:
     else:
         st.caption(t("overview.gaps_in_scope", hazards=f"{ranking['hazards']:,}", gaps=f"{ranking['with_gaps']:,}"))
         officials = [{**r, "posts": [L.post_in_org(p) for p in r["post_ids"]]} for r in ranking["officials"][:20]]
-        clickable(frame(officials, {"name": "cols.name", "posts": "cols.posts", "hazards": "cols.hazards",
-                                    "principal_leadership": "cols.principal", "important_leadership": "cols.important",
-                                    "direct": "cols.direct", "person_id": "cols.person_id"}),
-                  "ov_officials", "official", "person", [r["person_id"] for r in officials])
+        columns = {"name": "cols.name", "posts": "cols.posts", "hazards": "cols.hazards",
+                   "principal_leadership": "cols.principal", "important_leadership": "cols.important",
+                   "direct": "cols.direct", "person_id": "cols.person_id"}
+        if "measures_overdue" in officials[0]:  # v2: overdue measures they answer for (rule M1)
+            columns["measures_overdue"] = "measures.overdue_count"
+        clickable(frame(officials, columns), "ov_officials", "official", "person", [r["person_id"] for r in officials])
         links = st.columns(5)
         for col, r in zip(links, officials[:5]):
             with col:

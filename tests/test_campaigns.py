@@ -13,6 +13,7 @@ import scenario
 from accountability import campaigns
 from accountability.access import User
 from accountability.cli import main
+from accountability.cli.campaigns import COVERAGE_COLUMNS
 from accountability.dataset import from_store, load
 from accountability.errors import InvalidDataset, NotFound, UsageError
 from accountability.session import Session
@@ -269,3 +270,99 @@ def test_campaigns_import_and_read_back_on_both_stores(any_store, tmp_path):
     assert campaigns.coverage(session, "CAMP")["coverage"][0] == cov("K", 3, 2, 1, 1, 66.7)
     assert campaigns.report(session, "LB")["by_jurisdiction"][0] == \
         {"jurisdiction_id": "K", "reinspected": 3, "held": 1, "relapsed": 2}
+
+
+# -- workbooks, and re-inspections entered by hand ------------------------------------------------------------------
+
+
+def test_campaign_show_lookback_plan_and_report_write_workbooks(tmp_path, monkeypatch):
+    import openpyxl
+
+    monkeypatch.delenv("ACCOUNTABILITY_USERS", raising=False)
+    store = _store(tmp_path, data())
+    runner = CliRunner()
+    for args, sheets in ((["campaign", "show", "CAMP"], ["coverage", "by_department", "gaps"]),
+                         (["lookback", "plan", "LB", "--sample", "1", "--seed", "3"], ["plan"]),
+                         (["lookback", "report", "LB"], ["by_jurisdiction", "by_department", "by_signer"])):
+        out = tmp_path / f"{args[0]}-{args[1]}.xlsx"
+        result = runner.invoke(main, args + ["--store", store, "--format", "xlsx", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        book = openpyxl.load_workbook(out)
+        assert book.sheetnames == sheets, args
+        assert (tmp_path / f"{out.name}.provenance.json").exists()
+    shown = openpyxl.load_workbook(tmp_path / "campaign-show.xlsx")
+    assert list(shown["coverage"].values)[:2] == [tuple(COVERAGE_COLUMNS), ("K", 3, 2, 66.7, 1, 1)]
+    assert list(shown["gaps"].values)[1] == ("uninspected_enterprise", "E3", "V")
+    plan = list(openpyxl.load_workbook(tmp_path / "lookback-plan.xlsx")["plan"].values)
+    assert plan[0] == tuple(campaigns.PLAN_COLUMNS) and plan[1][:2] == ("H10", "E1") and len(plan) == 3
+    assert plan[1][campaigns.PLAN_COLUMNS.index("major")] == "true"
+    signers = list(openpyxl.load_workbook(tmp_path / "lookback-report.xlsx")["by_signer"].values)
+    assert signers[1] == ("K-HOUSING-HEAD", "PE-K-HOUSING-HEAD", 2, 0, 2)
+    refused = runner.invoke(main, ["lookback", "report", "LB", "--store", store, "--format", "xlsx"])
+    assert refused.exit_code == 2 and "give -o FILE.xlsx" in refused.output
+
+
+def test_a_workbook_keeps_a_formula_as_text_and_refuses_control_characters(tmp_path):
+    import openpyxl
+
+    from accountability.errors import ExportError
+    from accountability.output import write_xlsx
+
+    out = tmp_path / "x.xlsx"
+    write_xlsx([("s", [{"a": "=HYPERLINK(\"http://evil\")", "b": 1.5, "c": ["x", "y"], "d": None}],
+                 ["a", "b", "c", "d"])], str(out))
+    assert list(openpyxl.load_workbook(out)["s"].values)[1] == ("=HYPERLINK(\"http://evil\")", 1.5, "x;y", None)
+    assert openpyxl.load_workbook(out)["s"]["A2"].data_type == "s"
+    with pytest.raises(ExportError, match="s:2: a: a control character"):
+        write_xlsx([("s", [{"a": "bell\x07"}], ["a"])], str(tmp_path / "y.xlsx"))
+    assert not (tmp_path / "y.xlsx").exists()
+
+
+def test_a_reinspection_entered_by_hand_is_imported_and_recorded_for_its_user(any_store, tmp_path):
+    from accountability import audit
+
+    any_store.write(load(scenario.write(data(), tmp_path)))
+    before = from_store(any_store)
+    session = Session(any_store)
+    event = campaigns.reinspection(session, " H11 ", "2026-10-01", "relapsed", "K-EM-HEAD", "复发")
+    with audit.acting_as("chen"):
+        result = campaigns.add_rows(any_store, "events", [event], "reinspection H11 by chen")
+    assert {t: n for t, n in result.inserted.items() if n} == {"events": 1}
+    assert not any(result.updated.values()) and not any(result.deleted.values())
+    entry = list(any_store.audit_entries())[-1]
+    assert (entry["user"], entry["source"]) == ("chen", "reinspection H11 by chen")
+    after = from_store(any_store)
+    for table in before.tables:
+        if table != "events":
+            assert sorted(after.tables[table], key=repr) == sorted(before.tables[table], key=repr), table
+    assert campaigns.report(Session(any_store), "LB")["by_jurisdiction"][0] == \
+        {"jurisdiction_id": "K", "reinspected": 3, "held": 0, "relapsed": 3}
+    assert audit.current_user() != "chen"  # only inside the block
+
+
+@pytest.mark.parametrize("hazard, on, outcome, message", [
+    ("H1", "2026-10-01", "held", "events:12: kind: a re-inspection of hazard 'H1', which was never closed"),
+    ("H11", "2026-10-01", "bogus", "events:12: outcome: unknown reinspection outcome 'bogus'"),
+    ("H11", "2026-02-01", "held", "which was never closed on or before 2026-02-01"),  # before its closure
+    ("ZZ", "2026-10-01", "held", "events:12: hazard_id: unknown hazard 'ZZ'"),
+])
+def test_a_bad_reinspection_is_refused_with_its_reason_and_nothing_is_stored(tmp_path, hazard, on, outcome, message):
+    from accountability.stores.sqlite import SQLiteStore
+
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.write(load(scenario.write(data(), tmp_path)))
+        before, log = from_store(store).content_hash(), len(list(store.audit_entries()))
+        event = campaigns.reinspection(Session(store), hazard, on, outcome)
+        with pytest.raises(InvalidDataset) as caught:
+            campaigns.add_rows(store, "events", [event], "test")
+        assert message in str(caught.value)
+        assert (from_store(store).content_hash(), len(list(store.audit_entries()))) == (before, log)
+
+
+def test_a_scoped_user_may_not_enter_a_reinspection_outside_their_jurisdiction(make_session):
+    from accountability.errors import AccessDenied
+
+    county = make_session(data()).as_user(User("k", "auditor", "K"))
+    assert campaigns.reinspection(county, "H11", "2026-10-01", "held")["hazard_id"] == "H11"
+    with pytest.raises(AccessDenied, match="hazard 'H14' is outside the jurisdiction of user k"):
+        campaigns.reinspection(county, "H14", "2026-10-01", "held")

@@ -161,3 +161,99 @@ def test_measures_import_and_read_back_on_both_stores(any_store, tmp_path):
     session = Session(any_store)
     assert status(session, "2026-07-16")[("SC15-03", "C-HOUSING")] == ("not_started", "2026-07-15", 1)
     assert len(measures.links(session, "2026-07-01")) == 3
+
+
+# -- where people are judged: the official, the ranking, the report; and the workbook ----------------------------
+
+
+def test_a_person_s_overdue_measures_and_the_counts_per_person(make_session):
+    s = make_session(data())
+    assert measures.of_person(s, "PE-K-HOUSING-HEAD", "2026-06-30") == []
+    rows = measures.of_person(s, "PE-K-HOUSING-HEAD", "2026-07-16", lang="en")
+    assert rows == [{"measure_id": "PM-01", "title": "开展城镇燃气安全专项整治", "organization_id": "K-HOUSING",
+                     "deadline": "2026-06-30", "status": "in_progress", "days_overdue": 16,
+                     "post_id": "K-HOUSING-HEAD", "degree": "principal_leadership"}]
+    assert measures.overdue_counts(s, "2026-07-16") == {"PE-K-HOUSING-HEAD": 1, "PE-K-DEP": 1, "PE-K-EXEC": 1,
+                                                        "PE-C-HOUSING-HEAD": 1, "PE-C-DEP": 1, "PE-C-EXEC": 1}
+    county = s.as_user(User("k", "auditor", "K"))
+    assert set(measures.overdue_counts(county, "2026-07-16")) == {"PE-K-HOUSING-HEAD", "PE-K-DEP", "PE-K-EXEC"}
+
+
+def test_the_exposure_ranking_carries_the_overdue_measures_under_v2_only(make_session):
+    from accountability import ui
+
+    d = data()
+    d["hazards"][0]["deadline"] = "2026-12-31"
+    v2 = ui.exposure_ranking(make_session(d, rules="reference-v2"), "2026-07-16")["officials"]
+    counts = {r["person_id"]: r["measures_overdue"] for r in v2}
+    assert counts["PE-K-HOUSING-HEAD"] == 1 and counts["PE-E1-GM"] == 0
+    v1 = ui.exposure_ranking(make_session(d, rules="reference-v1"), "2026-07-16")["officials"]
+    assert [r["person_id"] for r in v1] == [r["person_id"] for r in v2] and "measures_overdue" not in v1[0]
+
+
+def incident_data() -> dict:
+    """An urban-gas explosion at E1 on 2026-08-01: K-HOUSING regulates it, and its PM-01 is 32 days overdue."""
+    d = data()
+    d["incidents"] = [{"id": "A1", "title": "青石燃气爆炸事故", "occurred_on": "2026-08-01", "jurisdiction_id": "T",
+                       "organization_id": "E1", "industry": "urban_gas", "deaths": 1, "serious_injuries": 0,
+                       "direct_loss_yuan": 100000, "hazard_ids": "H1"}]
+    return d
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("zh", ("### （五）措施落实", "| PM-01 开展城镇燃气安全专项整治 | 东湖区住房和城乡建设局 | 牵头单位 | 2026-06-30 | 推进中 | 32天 | "
+            "东湖区住房和城乡建设局局长 人员26（主要领导责任）；东湖区人民政府 副区长 人员12（重要领导责任）；"
+            "东湖区人民政府 常务副区长 人员11（重要领导责任） |",
+            "| PM-01 开展城镇燃气安全专项整治 | 东湖区应急管理局 | 配合单位 | 2026-06-30 | 未启动 | 32天 |  |")),
+    ("en", ("### 3.5 Measures overdue", "| Lead | 2026-06-30 | In progress | 32 days | 东湖区住房和城乡建设局局长 人员26 "
+            "(Principal leadership responsibility)", "| Support | 2026-06-30 | Not started | 32 days |  |")),
+])
+def test_the_report_of_an_incident_lists_the_overdue_measures_of_its_units(make_session, lang, words):
+    from accountability.reports import build_report, render
+
+    s = make_session(incident_data(), rules="reference-v2")
+    report = build_report(s, "A1", lang)
+    assert [(m.id, m.organization.id, m.days_overdue) for m in report.measures] == [
+        ("PM-01", "K-HOUSING", 32), ("PM-01", "K-EM", 32)]  # the lead first; PM-02 is done, SC15-03 not yet due
+    text = render(report, "md")
+    text = text.decode() if isinstance(text, bytes) else text
+    for word in words:
+        assert word in text, word
+    html = render(report, "html").decode()
+    assert 'class="measures-overdue"' in html and "PM-01 开展城镇燃气安全专项整治" in html
+    assert render(report, "docx")[:2] == b"PK"
+
+
+def test_no_measures_section_without_overdue_measures_or_under_reference_v1(make_session):
+    from accountability.reports import build_report, render
+
+    early = incident_data()
+    early["incidents"][0]["occurred_on"] = "2026-06-30"  # the deadline day: not overdue yet
+    report = build_report(make_session(early, rules="reference-v2"), "A1", "zh")
+    assert report.measures == [] and "措施落实" not in render(report, "md").decode()
+    v1 = build_report(make_session(incident_data(), rules="reference-v1"), "A1", "zh")
+    assert v1.measures == [] and "措施落实" not in render(v1, "md").decode()
+
+
+def test_the_measures_command_writes_a_workbook(tmp_path, monkeypatch):
+    import openpyxl
+
+    from accountability.stores.sqlite import SQLiteStore
+
+    monkeypatch.delenv("ACCOUNTABILITY_USERS", raising=False)
+    path = tmp_path / "store.db"
+    with SQLiteStore(path) as store:
+        store.write(load(scenario.write(data(), tmp_path)))
+    out = tmp_path / "measures.xlsx"
+    result = CliRunner().invoke(main, ["measures", "--as-of", "2026-07-01", "--store", str(path), "--format", "xlsx",
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["measures", "links"]
+    rows = list(book["measures"].values)
+    assert rows[0] == tuple(measures.COLUMNS)
+    assert rows[1] == ("PM-01", "开展城镇燃气安全专项整治", "江南省六十五条", "K-EM", "support", "2026-06-30", "not_started", 1)
+    assert list(book["links"].values)[1] == ("PM-01", "K-HOUSING-HEAD", "principal_leadership", "PE-K-HOUSING-HEAD")
+    assert (tmp_path / "measures.xlsx.provenance.json").exists()
+    stdout = CliRunner().invoke(main, ["measures", "--store", str(path), "--format", "xlsx"])
+    assert stdout.exit_code == 2 and "give -o FILE.xlsx" in stdout.output

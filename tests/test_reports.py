@@ -664,3 +664,160 @@ def test_templates_are_compiled_once_and_an_edited_one_is_read_again(zh, tmp_pat
     later = template.stat().st_mtime + 5
     os.utime(template, (later, later))
     assert render(zh, "md", templates=str(folder)).decode() == "second A1\n"
+
+
+# -- reference-v2, an incident with occurred_at: the reporting timeline and who was on duty (issue #17) ------
+#
+# A1 occurred at 09:30 on 2026-05-20 (large: reports go up to the province). The required chain and what was
+# made: 1 E1 → 东湖区应急管理局 09:50 (due 10:30, on time); 2 E1 → 东湖区住建局 10:45 (15 minutes late);
+# 3 东湖区应急管理局 → 临江市应急管理局 11:30 (due 11:50, on time); 4 东湖区住建局 → 临江市住建局 never
+# (missed, due 12:45); 5 临江市应急管理局 → 江南省应急管理厅 14:00 (due 13:30, 30 minutes late).
+# On duty: in 东湖区 the executive deputy head's post leads (赵两岗 holds it since April) and 值班张三, named
+# without a post, is the officer; in 临江市 the deputy mayor's post leads until 12:00 and nobody keeps the
+# officer's watch; in 江南省 nobody is on duty at all.
+
+ON_DUTY = "值班张三"
+
+
+def dataset_reporting() -> dict:
+    data = dataset_v2()
+    a1 = data["incidents"][0]
+    a1["occurred_at"] = "2026-05-20T09:30"
+    data["people"].append({"id": "X-DUTY", "name": ON_DUTY})
+    report = [("E1", "K-EM", "09:50"), ("E1", "K-HOUSING", "10:45"), ("K-EM", "C-EM", "11:30"),
+              ("C-EM", "P-EM", "14:00")]
+    data["incident_reports"] = [{"incident_id": "A1", "from_organization_id": a, "to_organization_id": b,
+                                 "at": f"2026-05-20T{at}", "kind": "initial"} for a, b, at in report]
+    data["duty_shifts"] = [
+        {"jurisdiction_id": "K", "post_id": "K-EXEC", "role": "leader_on_duty", "start": "2026-05-20T08:00",
+         "end": "2026-05-21T08:00"},
+        {"jurisdiction_id": "K", "person_id": "X-DUTY", "role": "duty_officer", "start": "2026-05-20T00:00",
+         "end": "2026-05-21T00:00"},
+        {"jurisdiction_id": "C", "post_id": "C-DEP", "role": "leader_on_duty", "start": "2026-05-20T08:00",
+         "end": "2026-05-20T12:00"},
+    ]
+    return data
+
+
+@pytest.fixture(scope="module")
+def store_reporting(tmp_path_factory) -> str:
+    from test_app import build_store
+
+    return str(build_store(tmp_path_factory.mktemp("reports-reporting"), dataset_reporting()))
+
+
+@pytest.fixture(scope="module")
+def session_reporting(store_reporting):
+    with Session(store_reporting, rules=V2, readonly=True) as s:
+        yield s
+
+
+def test_the_report_holds_the_reporting_steps_and_who_was_on_duty(session_reporting, store_reporting):
+    r = build_report(session_reporting, "A1", "zh")
+    steps = r.reporting.steps
+    assert [(s.sender.id, s.receiver.id, s.due_text, s.at_text, s.status_text) for s in steps] == [
+        ("E1", "K-EM", "2026-05-20 10:30", "2026-05-20 09:50", "按时报告"),
+        ("E1", "K-HOUSING", "2026-05-20 10:30", "2026-05-20 10:45", "迟报15分钟"),
+        ("K-EM", "C-EM", "2026-05-20 11:50", "2026-05-20 11:30", "按时报告"),
+        ("K-HOUSING", "C-HOUSING", "2026-05-20 12:45", "—", "漏报"),
+        ("C-EM", "P-EM", "2026-05-20 13:30", "2026-05-20 14:00", "迟报30分钟"),
+    ]
+    assert [(s.opened or "")[11:16] for s in steps] == ["09:30", "09:30", "09:50", "10:45", "11:30"]
+    assert r.reporting.summary == ("事故发生于2026-05-20 09:30。依照《生产安全事故报告和调查处理条例》第九条至第十一条，"
+                                   "应逐级报告5次：按时报告2次，迟报2次，漏报1次。")
+    assert [(w.at_text[11:], w.occasion, w.jurisdiction.id, w.leader, w.officer) for w in r.reporting.on_duty] == [
+        ("09:30", "事故发生时", "K", f"{TWO_POSTS}（东湖区人民政府常务副区长）", ON_DUTY),
+        ("09:30", "事故发生时", "C", "人员08（临江市人民政府副市长）", "无人值守"),
+        ("09:30", "事故发生时", "P", "无人值守", "无人值守"),
+        ("11:50", "第3项报告时限届满", "K", f"{TWO_POSTS}（东湖区人民政府常务副区长）", ON_DUTY),
+        ("12:45", "第4项报告时限届满", "K", f"{TWO_POSTS}（东湖区人民政府常务副区长）", ON_DUTY),
+        ("13:30", "第5项报告时限届满", "C", "无人值守", "无人值守"),
+    ]
+    # the person-only duty officer answers for the missed step (rule 12), titled in each language
+    officer = [link for link in r.links if link.post.id is None]
+    assert [(link.post.name, link.organization.name) for link in officer] == [("值班员", "东湖区值班室")]
+    en = build_report(session_reporting, "A1", "en")
+    assert [(link.post.name, link.organization.name) for link in en.links if link.post.id is None] == [
+        ("Duty officer", "东湖区 duty office")]
+    assert [s.status_text for s in en.reporting.steps] == ["On time", "15 min late", "On time", "Missed report",
+                                                           "30 min late"]
+    with Session(store_reporting, rules="reference-v1", readonly=True) as v1:
+        plain = build_report(v1, "A1", "zh")
+        assert plain.reporting is None and "事故信息报告情况" not in render(plain, "md").decode()
+
+
+def test_the_reporting_timeline_figure_marks_late_and_missed_steps(session_reporting):
+    from PIL import Image
+
+    from accountability.reports.figure import REPORT_COLORS, draw_reporting
+
+    r = build_report(session_reporting, "A1", "zh")
+    fig = draw_reporting(r.reporting, ("png", "svg"))
+    assert fig.svg.startswith(b"<?xml") and b"<script" not in fig.svg
+    assert fig.svg == draw_reporting(r.reporting, ("svg",)).svg  # the same figure, the same bytes
+
+    def ink(png: bytes) -> dict[str, int]:
+        """Pixels of each status colour."""
+        counts = {rgb: n for n, rgb in Image.open(io.BytesIO(png)).convert("RGB").getcolors(1 << 20)}
+        return {k: counts.get(tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)), 0) for k, c in REPORT_COLORS.items()
+                if k != "window"}
+
+    mixed = ink(fig.png)
+    on_time_only = build_report(session_reporting, "A1", "zh").reporting
+    for step in on_time_only.steps:
+        step.status, step.at = "on_time", step.due
+    plain = ink(draw_reporting(on_time_only, ("png",)).png)  # the legend's samples only, but green dots
+    assert mixed["late_report"] > 3 * plain["late_report"] and mixed["missed_report"] > 2 * plain["missed_report"]
+    assert plain["on_time"] > mixed["on_time"] > 0
+
+
+REPORTING_WORDS = {
+    "zh": ("事故信息报告情况", "迟报15分钟", "迟报30分钟", "漏报", "值班带班情况", "第4项报告时限届满",
+           f"{ON_DUTY}", "无人值守", "图事故信息报告时间线（事故发生于2026-05-2009:30）"),
+    "en": ("Reporting of the incident", "15 min late", "30 min late", "Missed report", "On duty",
+           "Report no. 4 due", f"{ON_DUTY}", "nobody on duty",
+           "Reporting timeline (the incident occurred at 2026-05-20 09:30)"),
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("fmt", ["md", "html", "docx", pytest.param("pdf", marks=needs_poppler)])
+def test_every_format_shows_the_reporting_timeline_and_the_on_duty_table(fmt, lang, store_reporting,
+                                                                         session_reporting, tmp_path):
+    """Read back as a reader gets it: the command's Markdown (with its timeline beside it), the HTML, the Word
+    document (paragraphs, tables and the pictures it holds), the PDF's text (pdftotext)."""
+    import docx
+
+    report = build_report(session_reporting, "A1", lang)
+    if fmt == "md":
+        out = tmp_path / "a1.md"
+        result = run("A1", "--store", store_reporting, "--rules", V2, "--lang", lang, "-o", str(out))
+        assert result.exit_code == 0, result.output
+        text = out.read_text(encoding="utf-8").replace("\\", "")
+        assert "](a1.reporting.svg)" in text and (tmp_path / "a1.reporting.svg").read_bytes().startswith(b"<?xml")
+    elif fmt == "html":
+        html = render(report, "html").decode()
+        assert html.count("data:image/svg+xml;base64,") == 2  # the chain, and the timeline
+        text = re.sub(r"<[^>]+>", "", html)
+    elif fmt == "docx":
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        doc = docx.Document(io.BytesIO(render(report, "docx")))
+        assert len(doc.inline_shapes) == 2
+        parts = []  # paragraphs and tables' cells, in the document's order
+        for child in doc.element.body.iterchildren():
+            if child.tag.endswith("}p"):
+                parts.append(Paragraph(child, doc).text)
+            elif child.tag.endswith("}tbl"):
+                parts += [c.text for row in Table(child, doc).rows for c in row.cells]
+        text = "\n".join(parts)
+    else:
+        pdf = tmp_path / "a1.pdf"
+        pdf.write_bytes(render(report, "pdf"))
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = flat(text)
+    at = [text.index(flat(w)) for w in REPORTING_WORDS[lang]]
+    assert at[:2] == sorted(at[:2]) and at[0] < at[4], at  # the steps, then who was on duty
+    section2 = flat("二、事故隐患排查治理情况" if lang == "zh" else "2. Hazard history")
+    assert max(at) < text.index(section2)  # all in the first section

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from typing import TYPE_CHECKING
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -21,8 +22,11 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
-from accountability.reports.figure import ChainFigure, draw
+from accountability.reports.figure import ChainFigure, draw, draw_reporting
 from accountability.reports.model import AssessedGroup, PersonEntry, Report, say
+
+if TYPE_CHECKING:
+    from accountability.reports.timeliness import ReportingSection
 
 # (Latin font, East Asian font) — the names Chinese Word installations know
 FONTS = {
@@ -247,6 +251,31 @@ def _person(doc, i: int, person: PersonEntry, report: Report, assessed: Assessed
             _labelled(doc, label, value, p, keep=not (last and k == len(lines)))
 
 
+def _reporting(doc, r: "ReportingSection", with_figure: bool) -> None:
+    """The reporting timeline (figure and steps) and the on-duty table, under the incident's facts."""
+    w = r.words
+    doc.add_heading(xml_text(r.title), level=2)
+    doc.add_paragraph(xml_text(r.summary))
+    if with_figure and r.steps:
+        timeline = draw_reporting(r, ("png",))
+        doc.add_picture(io.BytesIO(timeline.png), width=Mm(CONTENT_MM))
+        doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        caption = doc.add_paragraph()
+        caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _run(caption, r.caption, size=9, which="heading")
+    rows = [[str(step.number), step.sender.name, step.receiver.name, step.due_text, step.at_text,
+             [(step.status_text, step.late, DARK_RED if step.late else None)]] for step in r.steps]
+    _table(doc, [w["number"], w["sender"], w["receiver"], w["due"], w["at"], w["status"]], rows,
+           [10, 38, 34, 27, 27, CONTENT_MM - 136], numeric_columns=(0,))
+    doc.add_heading(xml_text(r.on_duty_title), level=2)
+    doc.add_paragraph(xml_text(r.on_duty_intro))
+    rows = [[row.at_text, row.occasion, row.jurisdiction.name,
+             [(row.leader, False, None if row.data["leader_on_duty"] else DARK_RED)],
+             [(row.officer, False, None if row.data["duty_officer"] else DARK_RED)]] for row in r.on_duty]
+    _table(doc, [w["time"], w["occasion"], w["jurisdiction"], w["leader"], w["officer"]], rows,
+           [27, 40, 21, 36, CONTENT_MM - 124])
+
+
 def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> bytes:
     """The report as a .docx file's bytes."""
     w, f, s, p = (report.words[k] for k in ("words", "fields", "sections", "punct"))
@@ -272,6 +301,8 @@ def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> byt
     doc.add_heading(s["incident"], level=1)
     _table(doc, None, [[fact.label, fact.value] for fact in report.incident.facts], [38, CONTENT_MM - 38],
            header_columns=(0,))
+    if report.reporting:  # v2, an incident with occurred_at: how it was reported, who was on duty
+        _reporting(doc, report.reporting, bool(figure))
 
     # 2. the hazards
     doc.add_heading(s["hazards"], level=1)
@@ -352,6 +383,14 @@ def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> byt
             doc.add_paragraph(w["nobody"])
         for i, person in enumerate(assessed.persons, start=1):
             _person(doc, i, person, report, assessed)
+    if report.measures:  # v2: measures overdue at units of the chain on the incident date
+        doc.add_heading(s["measures_overdue"], level=2)
+        doc.add_paragraph(xml_text(report.measures_intro))
+        rows = [[xml_text(f"{m.id} {m.title}"), xml_text(m.organization.name), m.role_label, m.deadline,
+                 m.status_label, m.days_text, xml_text(m.answering)] for m in report.measures]
+        _table(doc, [f["measure"], f["unit_name"], f["measure_role"], f["measure_deadline"], f["measure_status"],
+                     f["days_overdue"], f["answering"]], rows, [34, 26, 16, 20, 16, 14, CONTENT_MM - 126],
+               numeric_columns=(5,))
 
     # 4. gaps
     doc.add_heading(s["gaps"], level=1)

@@ -28,10 +28,10 @@ from typing import Any
 
 import yaml
 
-from accountability import audit, conduct
+from accountability import audit, conduct, measures
 from accountability.access import NOBODY_CONFIGURED
 from accountability.errors import UsageError
-from accountability.trace import ACCIDENT_MEASURES, IncidentChain, Link, hazard_state
+from accountability.trace import ACCIDENT_MEASURES, IncidentChain, Link, hazard_state, title_in
 from graph_schema import SCHEMA
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -310,6 +310,21 @@ class SummaryRow:
 
 
 @dataclass
+class MeasureEntry:
+    """An overdue measure (v2) assigned to an organization of the chain, on the incident date (rule M1)."""
+
+    id: str
+    title: str
+    organization: Ref
+    role_label: str  # lead or support
+    deadline: str
+    status_label: str
+    days_overdue: int
+    days_text: str
+    answering: str  # for a lead assignment: the posts that answer for it and their holders, in one line
+
+
+@dataclass
 class Citation:
     key: str
     label: str
@@ -340,6 +355,9 @@ class Report:
     generation: int = 1  # of the ruleset: 2 brings the assessment sections below
     assessed: list[AssessedGroup] = field(default_factory=list)  # v2: exempt, then no conditions to perform
     tally: str = ""  # v2: how many persons each place holds, in a sentence
+    reporting: Any = None  # v2, an incident with occurred_at: timeliness.ReportingSection (how it was reported)
+    measures: list[MeasureEntry] = field(default_factory=list)  # v2: overdue measures of the chain's units
+    measures_intro: str = ""
 
     @property
     def persons(self) -> list[PersonEntry]:
@@ -476,6 +494,12 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     if v2:
         counts = {place: sum(p.place == place for p in persons) for place in PLACES}
         report.tally = say(words["words"]["tally"], **counts)
+        report.measures = _measures(session, chain, links, names, words, lang)
+        if report.measures:
+            report.measures_intro = say(words["words"]["measures_intro"], date=incident.occurred_on)
+    from accountability.reports.timeliness import build_reporting  # built on this module's pieces
+
+    report.reporting = build_reporting(session, chain, lang)  # v2, an incident with occurred_at: else None
     report.title = say(words["title"], title=incident.title)
     report.subtitle = say(words["subtitle"], id=incident.id, date=incident.occurred_on)
     if chain.withheld:
@@ -485,6 +509,36 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     if report.generated_by:
         report.footer += say(words["words"]["footer_by"], user=report.generated_by)
     return report
+
+
+def _measures(session, chain: IncidentChain, links: list[LinkEntry], names: _Names, words: dict,
+              lang: str) -> list[MeasureEntry]:
+    """The measures overdue on the incident date assigned to the organizations of the chain (its links'
+    and the incident's own), most overdue first; a lead assignment with the posts that answer for it (M1)."""
+    on = chain.incident["occurred_on"]
+    units = {link.organization.id for link in links}
+    if chain.incident.get("organization_id"):
+        units.add(chain.incident["organization_id"])
+    rows = sorted((r for r in measures.status_rows(session, on, lang=lang)
+                   if r["days_overdue"] and r["organization_id"] in units),
+                  key=lambda r: (-r["days_overdue"], r["measure_id"], r["role"] != "lead", r["organization_id"]))
+    answering: dict[tuple[str, str], list[str]] = {}
+    p = words["punct"]
+    for link in measures.links(session, on, lang=lang, rows=rows):
+        org, title = names.organization(link["organization_id"]), names.post(link["post_id"])
+        post = title if title.startswith(org) else f"{org} {title}"
+        holders = p["list"].join(h["name"] for h in link["holders"]) or words["words"]["vacant"]
+        degree = SCHEMA.label("degrees", link["degree"], lang)
+        answering.setdefault((link["measure_id"], link["path"][0]), []).append(
+            f"{post} {holders}{p['open']}{degree}{p['close']}")
+    return [MeasureEntry(
+        id=r["measure_id"], title=r["title"] or r["measure_id"],
+        organization=Ref(r["organization_id"], names.organization(r["organization_id"])),
+        role_label=SCHEMA.label("measure_roles", r["role"], lang), deadline=r["deadline"],
+        status_label=SCHEMA.label("measure_statuses", r["status"], lang), days_overdue=r["days_overdue"],
+        days_text=say(words["words"]["days"], days=r["days_overdue"]),
+        answering=p["semi"].join(answering.get((r["measure_id"], r["organization_id"]), [])))
+        for r in rows]
 
 
 def _place_text(place: list[Ref], lang: str) -> str:
@@ -680,7 +734,7 @@ def _link(link: Link, chain: IncidentChain, names: _Names, ruleset, words: dict,
     path = [Ref(p, names.name_of(p)) for p in path_ids]
     rules = [Ref(rid, _rule_title(ruleset, rid)[lang]) for rid in link.rules]
     entry = LinkEntry(
-        post=Ref(link.post_id, link.post_title),
+        post=Ref(link.post_id, title_in(link.post_title, lang)),
         # a duty officer named without a post (rule 12) answers from the jurisdiction's duty office
         organization=Ref(link.organization_id, names.organization(link.organization_id)) if link.organization_id
         else Ref(None, names.jurisdiction(link.jurisdiction_id) + DUTY_OFFICE[lang]),

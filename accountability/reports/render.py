@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from accountability.errors import UsageError
-from accountability.reports.figure import ChainFigure, draw
+from accountability.reports.figure import ChainFigure, draw, draw_reporting
 from accountability.reports.model import TEMPLATES, Report, say
 
 FORMATS = ("md", "html", "docx", "pdf")
@@ -88,30 +88,53 @@ def _context(report: Report) -> dict:
     }
 
 
-def render_markdown(report: Report, figure_href: str | None = None, templates: str | Path | None = None) -> str:
-    """The report in Markdown; ``figure_href`` is where the chain figure is saved beside it, if it is."""
+def render_markdown(report: Report, figure_href: str | None = None, templates: str | Path | None = None,
+                    timeline_href: str | None = None) -> str:
+    """The report in Markdown; ``figure_href`` is where the chain figure is saved beside it, if it is, and
+    ``timeline_href`` the reporting timeline (``timeline_file``)."""
     env = environment("md", templates)
     href = Markup(quote(figure_href)) if figure_href else None
-    text = env.get_template("report.md.j2").render(figure=href, **_context(report))
+    timeline = Markup(quote(timeline_href)) if timeline_href and has_timeline(report) else None
+    text = env.get_template("report.md.j2").render(figure=href, timeline=timeline, **_context(report))
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def render_html(report: Report, figure: ChainFigure | bool | None = True, print_: bool = False,
                 templates: str | Path | None = None) -> str:
-    """The report as one self-contained HTML page (CSS inlined, figure as an SVG data URI)."""
+    """The report as one self-contained HTML page (CSS inlined, figures as SVG data URIs: the chain's, and
+    the reporting timeline when the report has one and ``figure`` is not off)."""
+    timeline = _svg_uri(draw_reporting(report.reporting, ("svg",))) if figure and has_timeline(report) else None
     if figure is True:
         figure = draw(report, ("svg",))
     uri, tall = None, False
     if figure:
-        uri = "data:image/svg+xml;base64," + base64.b64encode(figure.svg).decode("ascii")
+        uri = _svg_uri(figure)
         tall = figure.height_pt / max(figure.width_pt, 1) > TALL
     env = environment("html", templates)
     css = env.loader.get_source(env, "report.css")[0]
     page = report.words["words"]["page"].split("{page}")
     return env.get_template("report.html.j2").render(
-        figure=uri, figure_tall=tall, css=Markup(css), print=print_,
+        figure=uri, figure_tall=tall, timeline=timeline, css=Markup(css), print=print_,
         page_before=page[0], page_after=page[1] if len(page) > 1 else "", **_context(report),
     )
+
+
+def _svg_uri(figure: ChainFigure) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(figure.svg).decode("ascii")
+
+
+def has_timeline(report: Report) -> bool:
+    """Whether the report has a reporting timeline to draw (v2, an incident with occurred_at and steps)."""
+    return bool(report.reporting and report.reporting.steps)
+
+
+def timeline_file(report_file: str | Path) -> str:
+    """The name of the reporting timeline's SVG beside a Markdown report (as the chain's is FILE.chain.svg).
+
+    >>> timeline_file("out/a1.md")
+    'a1.reporting.svg'
+    """
+    return Path(report_file).with_suffix("").name + ".reporting.svg"
 
 
 def render_pdf(report: Report, figure: ChainFigure | bool | None = True, templates: str | Path | None = None) -> bytes:
@@ -149,10 +172,11 @@ def _inline_only():
 
 
 def render(report: Report, fmt: str, figure: bool = True, figure_href: str | None = None,
-           templates: str | Path | None = None) -> bytes:
+           templates: str | Path | None = None, timeline_href: str | None = None) -> bytes:
     """The report in ``fmt`` (one of :data:`FORMATS`) as bytes."""
     if fmt == "md":
-        return render_markdown(report, figure_href if figure else None, templates).encode("utf-8")
+        return render_markdown(report, figure_href if figure else None, templates,
+                               timeline_href if figure else None).encode("utf-8")
     if fmt == "html":
         return render_html(report, figure, templates=templates).encode("utf-8")
     if fmt == "pdf":
