@@ -69,6 +69,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accountability.memory import gc_paused
+from accountability.progress import Progress
 from graph_schema import SCHEMA
 
 TODAY = "2026-11-28"
@@ -145,6 +146,8 @@ LOOKBACK_DAYS = 120
 PROVINCE_MEASURES = 65
 MEASURE_DEADLINE_DAYS = 30
 MEASURE_SILENT, MEASURE_DONE = 0.15, 0.55  # assignments without any report; with a report of done
+STEPS = 6  # steps that progress hears of: places, governments, enterprises, hazards, conduct, the rest
+LOCAL_MEASURES = 4  # of the province's measures, passed down to each city and county, led by one of its departments
 MEASURE_TOPICS = ("压实党政领导责任", "落实部门监管责任", "企业主要负责人履职", "危险化学品安全整治", "矿山安全整治",
                   "城镇燃气安全整治", "自建房安全整治", "道路交通安全整治", "消防安全整治", "建筑施工安全整治",
                   "特种设备安全整治", "打非治违专项行动", "隐患举报奖励", "执法队伍建设", "事故报告核查")
@@ -444,15 +447,17 @@ def _random_profile(rng: random.Random, level: str) -> tuple[int, int, int, tupl
 # -- the generator ------------------------------------------------------------------------------------------------
 
 
-def generate(out: str | Path, scale: str = "small", seed: int = 1, today: str | None = None) -> dict[str, int]:
-    """Write the demo dataset for ``scale`` as CSV files into ``out``; return the row count of each table."""
+def generate(out: str | Path, scale: str = "small", seed: int = 1, today: str | None = None,
+             progress: Progress | None = None) -> dict[str, int]:
+    """Write the demo dataset for ``scale`` as CSV files into ``out``; return the row count of each table.
+    ``progress`` (``accountability.progress``) hears of each step done (:data:`STEPS` of them)."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale '{scale}' (expected one of {', '.join(SCALES)})")
     day = dt.date.fromisoformat(today or TODAY)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with gc_paused(freeze=False):  # millions of rows and no reference cycles: reference counting frees them
-        return _Generator(out, SCALES[scale], int(seed), day).run()
+        return _Generator(out, SCALES[scale], int(seed), day, progress).run()
 
 
 @dataclass
@@ -466,8 +471,9 @@ class _Jur:
 
 
 class _Generator:
-    def __init__(self, out: Path, scale: Scale, seed: int, today: dt.date):
+    def __init__(self, out: Path, scale: Scale, seed: int, today: dt.date, progress: Progress | None = None):
         self.out = out
+        self.progress = progress
         self.scale = scale
         self.seed = seed
         self.today = today.toordinal()
@@ -505,20 +511,32 @@ class _Generator:
             self.w = {t: csv.writer(fh, lineterminator="\n") for t, fh in files.items()}
             for t, header in TABLES.items():
                 self.w[t].writerow(header)
+            step = self._step
+            step(0)
             self._jurisdictions()
+            step(1)
             self._governments()
+            step(2)
             self._enterprises()
             plan = self._plan_incidents()
+            step(3)
             self._hazards(plan)
+            step(4)
             self._incidents(plan)
             self._conduct(plan)
+            step(5)
             self._campaigns_and_measures()
             for table in TABLES:
                 self._flush(table)
+            step(STEPS)
         finally:
             for fh in files.values():
                 fh.close()
         return dict(self.counts)
+
+    def _step(self, done: int) -> None:
+        if self.progress:
+            self.progress(done, STEPS, "generate")
 
     def _row(self, table: str, row: tuple[str, ...]) -> None:
         """A row (of strings) for ``table``, written with the next batch."""
@@ -1416,6 +1434,16 @@ class _Generator:
         for mid, oid, role, due in assignments:
             self._row("measure_assignments", (mid, oid, role, due))
             self._measure_reports(rng, mid, oid)
+        # passed down (层层分解): every city and county leads a few of the province's measures, with deadlines of
+        # their own — drawn after the province's rows, which stay as they were
+        for j in self.jurs:
+            local = self.departments.get(j.id) if j.level in ("city", "county") else None
+            if not local:
+                continue
+            for i in sorted(rng.sample(range(1, PROVINCE_MEASURES + 1), LOCAL_MEASURES)):
+                mid, oid = f"{province}-M{i:02d}", local[rng.randrange(len(local))][0]
+                self._row("measure_assignments", (mid, oid, "lead", iso(deadline + rng.randint(-30, 60))))
+                self._measure_reports(rng, mid, oid)
 
     def _measure_reports(self, rng: random.Random, mid: str, oid: str) -> None:
         """Progress of one assignment: none at all (not started), in progress, or done — some done late."""
