@@ -27,6 +27,7 @@ import orjson
 from accountability.dates import local_date, parse_datetime
 from accountability.errors import ExportError, InvalidDataset, one_line
 from accountability.memory import gc_paused
+from accountability.progress import Progress
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Column, Table
 
@@ -482,8 +483,10 @@ def _checker(column: Column, vocab: dict[str, dict], dates: dict[str, str]) -> C
     return single
 
 
-def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema = SCHEMA, source: str = "") -> Dataset:
-    """Check raw tables against the contract; return a Dataset or raise InvalidDataset with every error."""
+def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema = SCHEMA, source: str = "",
+             progress: Progress | None = None) -> Dataset:
+    """Check raw tables against the contract; return a Dataset or raise InvalidDataset with every error.
+    ``progress`` (``accountability.progress``) hears of each table read, then of the references checked."""
     errors: list[str] = []
     vocab = {name: dict(terms) for name, terms in schema.vocabularies.items()}
     for name in raw:
@@ -499,7 +502,9 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
     dates: dict[str, str] = {}
     # industries first: they extend the vocabulary the other tables are checked against
     order = sorted(schema.tables, key=lambda n: n != "industries")
-    for name in order:
+    for done, name in enumerate(order):
+        if progress:
+            progress(done, len(order), "read")
         if name not in raw:
             tables[name], numbers[name] = [], []
             continue
@@ -511,7 +516,12 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
                 if row[0] in vocab["industries"]:
                     errors.append(f"industries:{number}: code: '{row[0]}' is already defined")
                 vocab["industries"][row[0]] = row
+    if progress:
+        progress(len(order), len(order), "read")
+        progress(0, 1, "links")
     _check_links(tables, numbers, schema, errors, rejected)
+    if progress:
+        progress(1, 1, "links")
     if errors:
         raise InvalidDataset(errors)
     warnings = _cross_jurisdiction_links(tables, numbers, schema)
@@ -921,10 +931,11 @@ def _check_tree(table: str, parents: dict[str, tuple[str | None, int]], errors: 
             state[member] = 2
 
 
-def load(path: str | Path, schema: Schema = SCHEMA, limits: Limits = LIMITS) -> Dataset:
+def load(path: str | Path, schema: Schema = SCHEMA, limits: Limits = LIMITS,
+         progress: Progress | None = None) -> Dataset:
     """Read and validate a dataset in any of its three forms; refuse one beyond ``limits``."""
     with gc_paused(freeze=False):  # millions of new rows and no reference cycles
-        return validate(read_raw(path, limits), schema, str(path))
+        return validate(read_raw(path, limits), schema, str(path), progress)
 
 
 # -- writing the three forms -----------------------------------------------------------------------------

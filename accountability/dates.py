@@ -42,3 +42,22 @@ def moment(text: str) -> dt.datetime:
 def local_date(text: str) -> str:
     """The Asia/Shanghai calendar day of an ISO datetime."""
     return moment(text).astimezone(SHANGHAI).date().isoformat()
+
+
+# An "as of" date further than this from today is most likely a typing mistake (2062 for 2026): said plainly
+FAR_AHEAD_DAYS = 366
+FAR_BACK_DAYS = 15 * 365
+
+
+def far_from_today(on: str, today: str | None = None) -> int:
+    """The days from today to ``on`` when ``on`` lies more than a year ahead or more than fifteen years
+    back (negative: back), else 0.
+
+    >>> far_from_today("2030-01-01", "2026-06-01"), far_from_today("2026-12-31", "2026-06-01")
+    (1310, 0)
+    >>> far_from_today("2001-01-01", "2026-06-01")
+    -9282
+    """
+    base = dt.date.fromisoformat(today) if today else dt.date.today()
+    days = (dt.date.fromisoformat(on) - base).days
+    return days if days > FAR_AHEAD_DAYS or days < -FAR_BACK_DAYS else 0

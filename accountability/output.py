@@ -136,6 +136,23 @@ def write_xlsx(sheets: Iterable[tuple[str, Iterable[dict], list[str]]], path: st
     return sum(len(body) for _, _, body in tables)
 
 
+def chain_table(chain: dict, out: IO[str], v2: bool, posts: dict[str, str], gaps: list[str],
+                escalation: str | None = None) -> None:
+    """A chain (its ``as_dict``) as the human table: each post with its organization (``posts``: post id →
+    "组织 · 职务"), why the escalated links reach the level above (``escalation``, a sentence), then the gaps
+    as sentences (``gaps``, in the chain's order). Only the table format reads this way; CSV, JSON and JSON
+    Lines keep the codes and the gaps' fields."""
+    rows = [{**r, "post": posts.get(r["post_id"]) or r["post_title"]} for r in chain_rows(chain) if "gap" not in r]
+    columns = ["duty", "degree", "post", "name", "start", "end", "acting", "rules", "escalated"]
+    write_rows(rows, columns + (["assessment"] if v2 else []), "table", out)
+    if escalation:
+        out.write("\nescalated: " + _printable(escalation) + "\n")
+    if gaps:
+        out.write("\ngaps:\n")
+        for gap in gaps:
+            out.write("  " + _printable(gap) + "\n")
+
+
 def to_string(rows: Iterable[dict], columns: list[str], fmt: str) -> str:
     buf = io.StringIO()
     write_rows(rows, columns, fmt, buf)

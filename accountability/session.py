@@ -18,6 +18,7 @@ from accountability.access import NOBODY_CONFIGURED, Scope, User
 from accountability.errors import NotFound, UsageError
 from accountability.graph import Graph
 from accountability.memory import gc_paused
+from accountability.progress import Progress, counted
 from accountability.stores import Store, open_store
 from accountability.trace import HAZARD_COLUMNS, Chain, Engine, IncidentChain, Window, day, iso, today
 from graph_schema import SCHEMA, Ruleset, load_rules
@@ -161,23 +162,32 @@ class Session:
             return max(hazard["found_on"], iso(day(hazard["closed_on"]) - 1))
         return today()
 
-    def trace_all(self, as_of: str | None = None) -> Iterator[Chain]:
+    def trace_all(self, as_of: str | None = None, progress: Progress | None = None) -> Iterator[Chain]:
         """Chains of every hazard unresolved on ``as_of`` (default today) that the user may see, streamed in
-        hazard id order."""
+        hazard id order. ``progress`` (``accountability.progress``) hears of the hazards checked, every few
+        hundred, out of a count taken first."""
         on = parse_date(as_of, "as_of") or today()
         self.graph.load_all()
         window = Window.on(on)
         engine = self.engine
         within = self.scope.jurisdictions
         if self.ruleset.generation >= 2:
-            yield from self._trace_all_v2(on, window, within)
+            yield from self._trace_all_v2(on, window, within, progress)
             return
+        rows = self.store.hazard_records(unresolved_on=on, columns=HAZARD_COLUMNS)
+        if progress:
+            rows = counted(rows, self._hazards_to_check(on), progress, "trace")
         with gc_paused():
-            for hazard, events in self.store.hazard_records(unresolved_on=on, columns=HAZARD_COLUMNS):
+            for hazard, events in rows:
                 if within is None or hazard["jurisdiction_id"] in within:
                     yield engine.chain(hazard, events, window)
 
-    def _trace_all_v2(self, on: str, window: Window, within) -> Iterator[Chain]:
+    def _hazards_to_check(self, on: str, reopened: list[str] | tuple = ()) -> int:
+        """How many hazards a run over ``on`` reads: one more pass over their ids, made for progress only."""
+        ids = {hazard["id"] for hazard, _ in self.store.hazard_records(unresolved_on=on, columns=("id",))}
+        return len(ids.union(reopened))
+
+    def _trace_all_v2(self, on: str, window: Window, within, progress: Progress | None = None) -> Iterator[Chain]:
         """v2's reading: the hazards the store holds unresolved on ``on`` and those reopened by an event (their
         rows may say closed), in id order, kept when unresolved by their events too."""
         from accountability import conduct
@@ -191,6 +201,8 @@ class Session:
         if reopened:
             more = self.store.hazard_records(ids=reopened, columns=columns)
             rows = _merged(rows, more)
+        if progress:
+            rows = counted(rows, self._hazards_to_check(on, reopened), progress, "trace")
         with gc_paused():
             for hazard, _ in rows:
                 if within is not None and hazard["jurisdiction_id"] not in within:

@@ -300,6 +300,8 @@ class Chain:
     links: list[Link]
     gaps: list[dict]
     parts: tuple[Part, ...] = ()  # when set, ``links`` is their links one after the other (JSON by part)
+    # v2, when the hazard reaches the level above (rule R7): why — {"major", "overdue_days", "escalated_on"}
+    escalation: dict | None = None
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
         d: dict[str, Any] = {"hazard_id": self.hazard_id, "as_of": self.window.end}
@@ -307,6 +309,8 @@ class Chain:
             d["window"] = {"start": self.window.start, "end": self.window.end}
         d["links"] = [link.as_dict(ruleset, lang) for link in self.links]
         d["gaps"] = self.gaps
+        if self.escalation is not None:
+            d["escalation"] = self.escalation
         return d
 
     def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
@@ -317,7 +321,8 @@ class Chain:
             links = b",".join([p.json(ruleset, lang) for p in self.parts if p.links])
         else:
             links = b",".join([link.json(ruleset, lang) for link in self.links])
-        return head + b',"links":[' + links + b'],"gaps":' + orjson.dumps(self.gaps) + b"}"
+        tail = b',"escalation":' + orjson.dumps(self.escalation) if self.escalation is not None else b""
+        return head + b',"links":[' + links + b'],"gaps":' + orjson.dumps(self.gaps) + tail + b"}"
 
 
 @dataclass

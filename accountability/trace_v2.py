@@ -67,6 +67,20 @@ def industries(row: dict) -> tuple[str, ...]:
     return tuple(out)
 
 
+def escalation_reason(escalation, hazard: dict, state: dict) -> dict:
+    """Why the hazard escalation rule (R7) reaches the level above: ``major``, ``overdue_days`` (0 unless past
+    the rule's limit) and ``escalated_on``, the first escalation (挂牌督办) on record, or None — a general
+    hazard long overdue reaches the level above without any.
+
+    >>> class R7: when_overdue_days_over = 90
+    >>> escalation_reason(R7, {"level": "general"}, {"overdue_days": 120, "escalated_on": None})
+    {'major': False, 'overdue_days': 120, 'escalated_on': None}
+    """
+    limit = escalation.when_overdue_days_over if escalation is not None else None
+    overdue = state["overdue_days"] if limit is not None and state["overdue_days"] > limit else 0
+    return {"major": hazard["level"] == "major", "overdue_days": overdue, "escalated_on": state["escalated_on"]}
+
+
 class EngineV2(Engine):
     def __init__(self, graph: Graph, ruleset: Ruleset, schema: Schema = SCHEMA, records: Records | None = None):
         super().__init__(graph, ruleset, schema)
@@ -129,13 +143,15 @@ class EngineV2(Engine):
             if hazard["level"] == "major" and not state["escalated_on"]:
                 gaps.append({"kind": "unescalated_major", "hazard_id": hazard["id"]})
         records = conduct.duty_records(hazard, events, units, self.records, on)
+        # why the level above answers, said with the chain: a link marked escalated says only that R7 reached it
+        why = escalation_reason(escalation, hazard, state) if escalates else None
         if len(governments) == 1 and len(units) < 2 and not designated.links and not acts and not records:
             # the common case — one industry, one unit, nothing on record: the parts join as in v1, and their
             # output is rendered once for every chain that shares them
             links, parts = governments[0].join(ent, self.weight)
-            return Chain(hazard["id"], window, links, gaps if len(gaps) < 2 else _dedupe(gaps), parts)
+            return Chain(hazard["id"], window, links, gaps if len(gaps) < 2 else _dedupe(gaps), parts, why)
         links = merge_links(groups, self.weight)
-        return Chain(hazard["id"], window, self._assess(links, records, window), _dedupe(gaps))
+        return Chain(hazard["id"], window, self._assess(links, records, window), _dedupe(gaps), escalation=why)
 
     def incident_chain(self, incident: dict, hazards: list[tuple[dict, list[dict]]]) -> IncidentChain:
         level, decided_by = self.accident_level(incident)

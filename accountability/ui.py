@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 import re
 import stat
 import threading
@@ -33,12 +34,15 @@ from typing import IO, Any
 
 import networkx as nx
 
-from accountability import measures
+import orjson
+
+from accountability import conduct, measures
 from accountability.access import NOBODY_CONFIGURED, User
 from accountability.dataset import LIMITS, check_workbook, inflation_errors, too_large
 from accountability.errors import InvalidDataset, NotFound, StoreError, UsageError
 from accountability.graph import FOREVER
 from accountability.trace import Chain, Window, day, hazard_state, iso
+from accountability.trace_v2 import escalation_reason
 from graph_schema import SCHEMA
 
 # -- text -----------------------------------------------------------------------------------------------
@@ -206,6 +210,54 @@ class Labels:
             parts.append(f"{gap['from']} 至 {gap['to']}" if zh else f"{gap['from']} to {gap['to']}")
         return ("：" if zh else ": ").join([parts[0], ("，" if zh else ", ").join(parts[1:])]) if len(parts) > 1 \
             else parts[0]
+
+    def value(self, table: str, column: str, value: Any) -> str:
+        """A cell of ``table`` in words: a code by its label, a reference by its name (the id after it), a
+        list each; text, numbers and dates as they are."""
+        if value is None or value == "":
+            return ""
+        col = next((c for c in self.schema.tables[table].columns if c.name == column), None) \
+            if table in self.schema.tables else None
+        if isinstance(value, (list, tuple)):
+            return ("；" if self.lang == "zh" else "; ").join(self.value(table, column, v) for v in value)
+        if isinstance(value, bool):
+            return ("是" if value else "否") if self.lang == "zh" else ("yes" if value else "no")
+        if col is None:
+            return str(value)
+        if col.base.startswith("vocab:"):
+            return self.term(col.base[6:], value)
+        named = {"jurisdictions": self.jurisdiction, "organizations": self.organization, "posts": self.post_in_org,
+                 "people": self.person}.get(col.base[4:]) if col.base.startswith("ref:") else None
+        if named:
+            name = named(value)
+            return name if name == value else f"{name} ({value})"
+        return str(value)
+
+    def vacant(self) -> str:
+        return "（空缺）" if self.lang == "zh" else "(vacant)"
+
+    def acting(self) -> str:
+        return "（代理）" if self.lang == "zh" else " (acting)"
+
+    def escalation(self, reason: dict) -> str:
+        """Why the level above answers (see :func:`escalation`): "上溯：逾期 109 天；未挂牌督办"."""
+        zh = self.lang == "zh"
+        why = []
+        if reason["major"]:
+            why.append("重大隐患" if zh else "major hazard")
+        if reason["overdue_days"]:
+            why.append(f"逾期 {reason['overdue_days']} 天" if zh else f"{reason['overdue_days']} days overdue")
+        if reason["escalated_on"]:
+            event = f"{reason['escalated_on']} 已挂牌督办" if zh else f"escalated (挂牌督办) on {reason['escalated_on']}"
+        else:
+            event = "未挂牌督办" if zh else "never escalated (no 挂牌督办 on record)"
+        head = ("上溯：" if zh else "level above: ") + ("、" if zh else ", ").join(why) if why else \
+            ("上溯" if zh else "level above")
+        return head + ("；" if zh else "; ") + event
+
+    def since(self, gap: dict) -> str:
+        """When a gap of a chain began, where that is known ("" otherwise)."""
+        return gap.get("since") or gap.get("from") or ""
 
     def evidence(self, record: dict) -> str:
         """One record behind a link or an exemption (v2), e.g. "检查 X1（2026-01-10，责令整改）"."""
@@ -623,6 +675,110 @@ def portfolios_of_posts(session, post_ids: list[str]) -> list[dict]:
     return sorted(session.store.rows("portfolios", post_id=post_ids), key=lambda r: (r["post_id"], r["start"]))
 
 
+# -- what a chain does not say by itself ------------------------------------------------------------------------
+
+
+def escalation(session, hazard: dict, events: list[dict], on: str) -> dict:
+    """Why the level above the regulator answers for ``hazard`` on ``on`` (the hazard escalation rule, R7:
+    a major hazard, or one overdue beyond the rule's limit) and whether an escalation (挂牌督办) is on record:
+    ``{major, overdue_days (0 unless past the limit), escalated_on}``. A link marked escalated says only
+    that the rule reached it; a general hazard long overdue reaches the level above without any 挂牌督办."""
+    state = conduct.state(hazard, sorted(events, key=lambda e: e["on"]), on)
+    return escalation_reason(session.ruleset.escalation("hazard"), hazard, state)
+
+
+def gaps_since(session, chain: Chain, hazard: dict, events: list[dict]) -> list[dict]:
+    """The gaps of a one-day chain, each with ``since``: when it began, where the records say — a vacant post
+    since the day after its last holder left, an overdue hazard since the day after its deadline, a missing
+    escalation since the hazard was found; the others since the hazard was found (the chain's structure is
+    read on the day: it may be older)."""
+    out = []
+    for gap in chain.gaps:
+        since = gap.get("from")
+        if since is None and gap["kind"] == "vacant_post":
+            ended = [t["end"] for t in session.store.rows("tenures", post_id=gap["post_id"])
+                     if t["end"] and t["end"] < chain.window.end]
+            since = iso(day(max(ended)) + 1) if ended else None
+        elif since is None and gap["kind"] == "overdue" and gap.get("deadline"):
+            since = iso(day(gap["deadline"]) + 1)
+        if since is None:
+            since = hazard.get("found_on")
+        out.append({**gap, "since": since})
+    return out
+
+
+# the headers of a chain's export besides the hazard page's columns: the codes beside the labels (machines read
+# these) and the gaps' sheet
+EXPORT_HEADERS = ("post_id", "person_id", "duty_code", "degree_code", "rule_ids", "gap", "gap_since", "gap_code")
+
+
+def chain_export(chain: Chain, labels: Labels, headers: dict[str, str], escalated: str, gaps: list[dict],
+                 names: tuple[str, str]) -> list[tuple[str, list[dict], list[str]]]:
+    """A one-day chain as sheets ``(name, rows, headers)``: its links (one row per holder, labelled in the
+    labels' language, with the codes in columns of their own) and its gaps with their ``since``; the
+    headers are ``headers``' words (keys: the hazard page's columns and :data:`EXPORT_HEADERS`)."""
+    L = labels
+    h = headers
+    rows = []
+    for i, link in enumerate(chain.links, start=1):
+        for holder in link.holders or (None,):
+            row = {h["n"]: i, h["post"]: L.post_in_org(link.post_id),
+                   h["holder"]: (holder.name if holder else L.vacant()) + (L.acting() if holder and holder.acting else ""),
+                   h["since"]: holder.start if holder else "", h["duty"]: L.term("duties", link.duty),
+                   h["degree"]: L.term("degrees", link.degree), h["basis"]: [L.citation(b) for b in link.basis],
+                   h["place"]: L.jurisdiction(link.jurisdiction_id), h["rules"]: [L.rule(r) for r in link.rules],
+                   h["escalated"]: escalated if link.escalated else ""}
+            if "assessment" in h:
+                row[h["assessment"]] = L.assessment(holder)
+                row[h["evidence"]] = [L.evidence(e) for e in link.evidence or ()]
+            row.update({h["post_id"]: link.post_id, h["person_id"]: holder.person_id if holder else "",
+                        h["duty_code"]: link.duty, h["degree_code"]: link.degree, h["rule_ids"]: list(link.rules)})
+            rows.append(row)
+    columns = list(rows[0]) if rows else [h[k] for k in ("n", "post", "holder")]
+    gap_rows = [{h["gap"]: L.gap(g), h["gap_since"]: g.get("since") or "", h["gap_code"]: g["kind"]} for g in gaps]
+    return [(names[0], rows, columns), (names[1], gap_rows, [h["gap"], h["gap_since"], h["gap_code"]])]
+
+
+def export_bytes(sheets: list[tuple[str, list[dict], list[str]]], fmt: str, title: str) -> bytes:
+    """Sheets as a file: ``csv`` (the first sheet, with a byte order mark so that Excel reads UTF-8), ``xlsx``
+    (every sheet) or ``docx`` (a title, then a table per sheet)."""
+    import io
+    import tempfile
+
+    from accountability.output import to_string, write_xlsx
+
+    if fmt == "csv":
+        name, rows, columns = sheets[0]
+        return ("\ufeff" + to_string(rows, columns, "csv")).encode("utf-8")
+    if fmt == "xlsx":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "export.xlsx"
+            write_xlsx(sheets, str(path))
+            return path.read_bytes()
+    if fmt == "docx":
+        import docx
+
+        doc = docx.Document()
+        doc.add_heading(title, level=1)
+        for name, rows, columns in sheets:
+            if not rows:
+                continue
+            doc.add_heading(name, level=2)
+            table = doc.add_table(rows=1, cols=len(columns))
+            table.style = "Table Grid"
+            for cell, column in zip(table.rows[0].cells, columns):
+                cell.text = column
+            for row in rows:
+                cells = table.add_row().cells
+                for cell, column in zip(cells, columns):
+                    value = row.get(column)
+                    cell.text = "；".join(map(str, value)) if isinstance(value, list) else str(value if value is not None else "")
+        buf = io.BytesIO()
+        doc.save(buf)
+        return buf.getvalue()
+    raise UsageError(f"unknown export format '{fmt}' (csv, xlsx or docx)")
+
+
 # -- holders over a window ----------------------------------------------------------------------------------
 
 
@@ -661,12 +817,16 @@ STYLE = {
     "people": {"color": "#1b4f72", "shape": "dot", "font": "#1b2631"},
     "hazards": {"color": "#e74c3c", "shape": "triangle", "font": "#1b2631"},
     "incidents": {"color": "#17202a", "shape": "star", "font": "#1b2631"},
+    # many enterprises or hazards of one unit, drawn as one node (``neighbourhood(group=True)``), in their colour
+    "group": {"color": "#839192", "shape": "box", "font": "#ffffff"},
 }
 # Which kinds to keep first when a neighbourhood is larger than the cap: the structure, then the people,
 # then the many enterprises and hazards.
 PRIORITY = {k: i for i, k in enumerate(
     ("jurisdictions", "party_committee", "government", "safety_committee", "department", "park_committee",
-     "posts", "people", "hazards", "incidents", "enterprise", "other"))}
+     "posts", "people", "group", "hazards", "incidents", "enterprise", "other"))}
+GROUPED = ("hazards", "enterprise")  # kinds a unit's many neighbours of are drawn as one node when grouping
+GROUP_MIN = 5  # fewer than this are drawn one by one
 TABLE_NODE = {t["table"]: name for name, t in SCHEMA.nodes.items()}  # jurisdictions → Jurisdiction
 
 
@@ -688,6 +848,8 @@ def parse_key(key: str) -> tuple[str, str]:
 
 def kind_label(kind: str, lang: str) -> str:
     """The legend's word for a node kind."""
+    if kind == "group":
+        return {"zh": "分组", "en": "Group"}[lang]
     if kind in SCHEMA.vocab("organization_kinds"):
         return SCHEMA.label("organization_kinds", kind, lang)
     return SCHEMA.nodes[TABLE_NODE[kind]][lang]
@@ -858,16 +1020,41 @@ class _Explorer:
                               "dashes": not current, "past": not current}
 
 
-def neighbourhood(session, key: str, labels: Labels, as_of: str, depth: int = 1, cap: int = 150) -> Neighbourhood:
+def group_key(kind: str, unit: str) -> str:
+    """The key of the node standing for ``unit``'s many neighbours of ``kind`` (see :func:`neighbourhood`).
+
+    >>> group_key("hazards", "jurisdictions:T"), unit_of_group("group:hazards@jurisdictions:T")
+    ('group:hazards@jurisdictions:T', ('hazards', 'jurisdictions:T'))
+    """
+    return f"group:{kind}@{unit}"
+
+
+def unit_of_group(key: str) -> tuple[str, str] | None:
+    """(kind, unit key) of a group node's key; None for an entity's key."""
+    if not key.startswith("group:"):
+        return None
+    kind, _, unit = key[len("group:"):].partition("@")
+    return kind, unit
+
+
+def neighbourhood(session, key: str, labels: Labels, as_of: str, depth: int = 1, cap: int = 150,
+                  kinds: Iterable[str] | None = None, group: bool = False, expand: Iterable[str] = ()) -> Neighbourhood:
     """The entities within ``depth`` steps of ``key`` (``table:id``), at most ``cap`` of them.
 
     Each step expands the drawn nodes only; when a step finds more neighbours than fit, the structure is
     kept first (jurisdictions, government bodies, posts, people), then hazards and enterprises, and the
     rest is counted in ``hidden``. Hazards are those unresolved on ``as_of``; tenures ended or not yet
     begun on ``as_of`` are drawn dashed.
+
+    ``kinds``: only entities of these kinds are drawn (and walked through); the others are neither drawn nor
+    counted. ``group``: a unit's hazards and enterprises, when there are ``GROUP_MIN`` or more, are one node
+    (:func:`group_key`, with ``count`` and ``members``), not walked through, except for the groups in
+    ``expand`` (group keys), whose members are drawn one by one.
     """
     if not 1 <= depth <= 3:
         raise UsageError(f"depth must be 1, 2 or 3, not {depth}")
+    wanted = None if kinds is None else set(kinds)
+    expand = set(expand)
     explorer = _Explorer(session, labels, as_of)
     table, rid = parse_key(key)
     row = next(iter(session.store.rows(table, id=rid)), None)
@@ -883,18 +1070,30 @@ def neighbourhood(session, key: str, labels: Labels, as_of: str, depth: int = 1,
         candidates: dict[str, dict] = {}
         edges: list[tuple[str, str, dict]] = []
         for k in frontier:
-            for nk, attrs, e in explorer.neighbours(k):
+            found = [(nk, attrs, e) for nk, attrs, e in explorer.neighbours(k)
+                     if wanted is None or attrs["kind"] in wanted or nk == ck]
+            grouped = _groups(k, found, g, expand) if group else {}
+            for nk, attrs, e in found:
                 if nk not in g and nk not in candidates:
                     if not session.visible(attrs["table"], attrs["row"]):
                         continue  # outside the user's jurisdiction: neither drawn nor counted
+                    if nk in grouped:
+                        grouped[nk]["members"].append((nk, attrs["name"]))
+                        continue
                     candidates[nk] = attrs
                 edges.append(e)
+            for gk, one in {a["key"]: a for a in grouped.values()}.items():
+                if one["members"]:
+                    candidates[gk] = _group_node(one, g.nodes[k]["name"], labels.lang)
+                    label = f"{relation_label(one['rel'], labels.lang)} ×{len(one['members'])}"
+                    edges.append((gk, k, {"rel": one["rel"], "label": label, "dashes": False}))
         ordered = sorted(candidates, key=lambda k: (PRIORITY.get(candidates[k]["kind"], 99), k))
         frontier = []
         for nk in ordered:
             if g.number_of_nodes() < cap:
                 g.add_node(nk, **candidates[nk], depth=level)
-                frontier.append(nk)
+                if candidates[nk]["kind"] != "group":  # a group is not walked through
+                    frontier.append(nk)
                 hidden.pop(nk, None)
             else:
                 hidden[nk] = candidates[nk]["kind"]
@@ -902,6 +1101,56 @@ def neighbourhood(session, key: str, labels: Labels, as_of: str, depth: int = 1,
             if u in g and v in g and u != v and not g.has_edge(u, v):
                 g.add_edge(u, v, **attrs)
     return Neighbourhood(g, ck, depth, cap, len(hidden), dict(Counter(hidden.values())))
+
+
+def _groups(unit: str, found: list[tuple[str, dict, tuple]], g: nx.DiGraph,
+            expand: set[str]) -> dict[str, dict]:
+    """Which of ``unit``'s neighbours (``found``) are drawn as one node: member key → its group (one dict
+    per kind, shared by its members). Only a place's or an organization's many hazards or enterprises
+    that point to it are grouped, unless the group's key is in ``expand``."""
+    if not unit.startswith(("jurisdictions:", "organizations:")):
+        return {}
+    by_kind: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for nk, attrs, (_, v, e) in found:
+        if attrs["kind"] in GROUPED and v == unit and nk not in g:
+            by_kind[attrs["kind"]].append((nk, e["rel"]))
+    out = {}
+    for kind, items in by_kind.items():
+        if len(items) >= GROUP_MIN and group_key(kind, unit) not in expand:
+            one = {"key": group_key(kind, unit), "of": kind, "unit": unit, "rel": items[0][1], "members": []}
+            out.update((nk, one) for nk, _ in items)
+    return out
+
+
+def _group_node(one: dict, unit_name: str, lang: str) -> dict:
+    members = sorted(one["members"])
+    name = f"{kind_label(one['of'], lang)} ×{len(members)}"
+    shown = [f"· {n}" for _, n in members[:12]] + (["· …"] if len(members) > 12 else [])
+    return {"table": "group", "id": one["key"], "kind": "group", "of": one["of"], "unit": one["unit"],
+            "count": len(members), "members": [k for k, _ in members], "name": name,
+            "title": "\n".join([name, unit_name] + shown), "size": 24, "row": {}}
+
+
+def focus(g: nx.DiGraph, center: str, target: str) -> nx.DiGraph:
+    """The part of ``g`` on the shortest paths, either way along its edges, between ``center`` and
+    ``target``: a node's key, or ``type:KIND`` for one path to each node of that kind.
+
+    >>> g = nx.DiGraph([("a", "b"), ("b", "c"), ("a", "d")])
+    >>> for n in g: g.nodes[n]["kind"] = "x" if n == "c" else "y"
+    >>> sorted(focus(g, "a", "c")), sorted(focus(g, "a", "type:x")), sorted(focus(g, "a", "type:z"))
+    (['a', 'b', 'c'], ['a', 'b', 'c'], ['a'])
+    """
+    both = g.to_undirected(as_view=True)
+    keep = {center}
+    if target.startswith("type:"):
+        kind = target[len("type:"):]
+        for end, path in nx.single_source_shortest_path(both, center).items():
+            if g.nodes[end].get("kind") == kind:
+                keep.update(path)
+    elif target in g and nx.has_path(both, center, target):
+        for path in nx.all_shortest_paths(both, center, target):
+            keep.update(path)
+    return g.subgraph(keep).copy()
 
 
 def chain_graph(session, chain: Chain, hazard: dict, labels: Labels) -> nx.DiGraph:
@@ -982,14 +1231,18 @@ GRAPH_OPTIONS = {
 }
 
 
+LEVEL_GAP, NODE_GAP = 260, 64  # the columns layout: between columns (past the widest label), between rows
+
+
 def graph_html(g: nx.DiGraph, lang: str = "zh", highlight: set[tuple[str, str]] | None = None,
                height: int = 560, center: str | None = None, layout: str = "force") -> str:
     """A self-contained HTML page drawing ``g`` with pyvis (vis-network inlined, nothing fetched).
 
     Nodes need ``kind``, ``name`` and ``title`` (plain text, newlines allowed); edges may carry ``label``,
     ``dashes``. With ``highlight``, those edges (and their ends) are drawn strong and the rest faded.
-    ``layout`` is ``force`` (a neighbourhood) or ``chain`` (left to right, for a chain's paths). A legend
-    of the kinds present is added to the page.
+    ``layout`` is ``force`` (a neighbourhood), ``columns`` (columns on either side of ``center``, a kind's
+    nodes together, where no label covers another: for the neighbours of one entity) or ``chain`` (left to
+    right, for a chain's paths). A legend of the kinds and lines present is added to the page.
     """
     from pyvis.network import Network
 
@@ -999,12 +1252,19 @@ def graph_html(g: nx.DiGraph, lang: str = "zh", highlight: set[tuple[str, str]] 
         options["layout"] = {"hierarchical": {"enabled": True, "direction": "LR", "sortMethod": "directed",
                                               "levelSeparation": 210, "nodeSpacing": 64, "treeSpacing": 80}}
         options["physics"] = {"enabled": False}
+    levels = _columns(g, center) if layout == "columns" else {}
+    if levels:
+        options["layout"] = {"hierarchical": {"enabled": True, "direction": "LR", "levelSeparation": LEVEL_GAP,
+                                              "nodeSpacing": NODE_GAP, "treeSpacing": NODE_GAP, "blockShifting": True,
+                                              "edgeMinimization": False, "parentCentralization": False}}
+        options["physics"] = {"enabled": False}
+        options["edges"] = {**options["edges"], "smooth": {"type": "cubicBezier", "forceDirection": "horizontal"}}
     net.set_options(_json(options))
     strong = {n for e in (highlight or ()) for n in e}
     for n, a in g.nodes(data=True):
         style = STYLE.get(a.get("kind"), STYLE["other"])
         faded = highlight is not None and n not in strong
-        color = "#d5d8dc" if faded else style["color"]
+        color = "#d5d8dc" if faded else STYLE.get(a.get("of"), style)["color"]
         inside = style["shape"] in ("box", "ellipse")
         options = {
             "label": shorten(str(a.get("name") or n)),
@@ -1018,6 +1278,11 @@ def graph_html(g: nx.DiGraph, lang: str = "zh", highlight: set[tuple[str, str]] 
         }
         if not inside:
             options["size"] = a.get("size", 18)
+        if n in levels:
+            options["level"] = levels[n]
+        if a.get("kind") == "group":  # a stack of many: a dashed frame
+            options.update(borderWidth=2, shapeProperties={"borderDashes": [5, 3]})
+            options["color"]["border"] = "#17202a"
         net.add_node(n, **options)
     for u, v, a in g.edges(data=True):
         on = highlight is None or (u, v) in highlight
@@ -1028,8 +1293,36 @@ def graph_html(g: nx.DiGraph, lang: str = "zh", highlight: set[tuple[str, str]] 
     page = _BOOTSTRAP.sub("", page)
     page = _HEADING.sub("", page)
     page = page.replace(_HTML_SINK, "popup.innerText = nodeData[0].title;")
-    kinds = sorted({a.get("kind") for _, a in g.nodes(data=True)}, key=lambda k: PRIORITY.get(k, 99))
-    return page.replace("</body>", _legend(kinds, lang) + _FIT + "</body>", 1)
+    # a group is drawn in its members' colour: their kind is in the legend too
+    kinds = {a.get("kind") for _, a in g.nodes(data=True)} | {a["of"] for _, a in g.nodes(data=True) if "of" in a}
+    kinds = sorted(kinds, key=lambda k: PRIORITY.get(k, 99))
+    lines = {"dashed" if a.get("dashes") else "solid" for _, _, a in g.edges(data=True)}
+    if highlight:
+        lines.add("strong")
+    return page.replace("</body>", _legend(kinds, lang, lines, center is not None) + _FIT + "</body>", 1)
+
+
+def _columns(g: nx.DiGraph, center: str | None, aspect: float = 1.8) -> dict[str, int]:
+    """Columns (hierarchical levels) alternately right and left of ``center`` (level 0), as many as make
+    the drawing about ``aspect`` times as wide as it is high, filled in :data:`PRIORITY` order (a kind's
+    nodes together), each column's nodes one under another: no label can cover another.
+
+    >>> g = nx.DiGraph([("c", f"n{i}") for i in range(8)])
+    >>> for n in g: g.nodes[n]["kind"] = "posts"
+    >>> sorted(_columns(g, "c").values())
+    [-1, -1, -1, -1, 0, 1, 1, 1, 1]
+    """
+    if center not in g:
+        return {}
+    others = sorted((n for n in g if n != center), key=lambda n: (PRIORITY.get(g.nodes[n]["kind"], 99), n))
+    # width ≈ columns × LEVEL_GAP, height ≈ rows × NODE_GAP
+    count = max(2, round(math.sqrt(aspect * NODE_GAP * len(others) / LEVEL_GAP)))
+    rows = math.ceil(len(others) / count)
+    levels = {center: 0}
+    for i, n in enumerate(others):
+        c = i // rows
+        levels[n] = (c // 2 + 1) * (1 if c % 2 == 0 else -1)
+    return levels
 
 
 # A graph drawn while its frame is hidden (a tab not yet opened) has no size; fit it once it has one.
@@ -1048,16 +1341,41 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _legend(kinds: list[str], lang: str) -> str:
+# What the legend says of what is not a kind of entity (the kinds speak for themselves: kind_label)
+LEGEND_WORDS = {
+    "zh": {"group": "多个同类对象（标签为数量；在“节点详情”中展开）", "solid": "关系：箭头指向所属单位、所在区域或所负责的对象（悬停看关系名称）",
+           "dashed": "虚线：已结束或尚未开始的任职；上溯的责任", "strong": "红色粗线：所选责任链条", "center": "粗黑边框：中心对象"},
+    "en": {"group": "Many of one kind (the label gives how many; expand it under Node details)",
+           "solid": "A relation: the arrow points to the unit, the place or what is answered for (hover for its name)",
+           "dashed": "Dashed: a tenure ended or not yet begun; an escalated responsibility",
+           "strong": "Thick red: the chosen links of the chain", "center": "Thick black border: the entity at the centre"},
+}
+
+
+def _legend(kinds: list[str], lang: str, lines: Iterable[str] = (), center: bool = False) -> str:
+    """The graph's legend, in ``lang``: a swatch per kind present, then what the lines and marks mean."""
     shapes = {"box": "2px", "ellipse": "50%", "dot": "50%", "triangle": "0", "star": "0"}
+    words = LEGEND_WORDS[lang]
     items = []
     for kind in kinds:
         style = STYLE.get(kind, STYLE["other"])
         swatch = (f'<span style="display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle;'
                   f'background:{style["color"]};border-radius:{shapes[style["shape"]]}"></span>')
-        items.append(f'<span style="margin-right:12px;white-space:nowrap">{swatch}{html.escape(kind_label(kind, lang))}'
-                     "</span>")
-    return ('<div id="legend" style="clear:both;font:12px sans-serif;color:#333;padding:6px 2px">'
+        if kind == "group":
+            swatch = swatch.replace("border-radius", "border:1px dashed #17202a;box-sizing:border-box;border-radius")
+        label = words["group"] if kind == "group" else kind_label(kind, lang)
+        items.append(f'<span class="legend-kind" style="margin-right:12px;white-space:nowrap">{swatch}'
+                     f'{html.escape(label)}</span>')
+    strokes = {"solid": "2px solid #85929e", "dashed": "2px dashed #85929e", "strong": "4px solid #c0392b"}
+    marks = [(f'<span style="display:inline-block;width:22px;margin-right:4px;vertical-align:middle;'
+              f'border-top:{strokes[line]}"></span>', words[line]) for line in ("solid", "dashed", "strong")
+             if line in lines]
+    if center:
+        marks.append(('<span style="display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle;'
+                      'border:3px solid #17202a;box-sizing:border-box"></span>', words["center"]))
+    items += [f'<span class="legend-line" style="margin-right:12px;white-space:nowrap">{m}{html.escape(w)}</span>'
+              for m, w in marks]
+    return ('<div id="legend" style="clear:both;font:12px sans-serif;color:#333;padding:6px 2px;line-height:20px">'
             + "".join(items) + "</div>")
 
 

@@ -6,10 +6,11 @@ import orjson
 import streamlit as st
 
 from accountability.access import QUERY
-from accountability.calibrate import calibrate
+from accountability.calibrate import ENTERPRISE, calibrate
 from accountability.session import Session
 from app_pages import common
 from app_pages.common import frame, plain, t
+from graph_schema import SCHEMA
 from graph_schema.loader import RULESETS
 
 st.title(t("calibrate.title"))
@@ -46,9 +47,22 @@ rows = [{**r, "recall": _pct(r["recall"]), "precision": _pct(r["precision"])} fo
 st.dataframe(frame(rows, {"incident_id": "calibrate.incident", "recall": "calibrate.recall",
                           "precision": "calibrate.precision", "missed": "calibrate.missed",
                           "extra": "calibrate.extra"}), hide_index=True, width="stretch")
+# a group's key is a code: a jurisdiction level or "enterprise" (tier), a role, a rule's id
+KEY_WORDS = {"tier": "jurisdiction_levels", "role": "roles"}
+
+
+def _key(group: str, key: str) -> str:
+    if group == "tier" and key == ENTERPRISE:
+        return plain("calibrate.enterprise")
+    if group in KEY_WORDS and key in SCHEMA.vocab(KEY_WORDS[group]):
+        return SCHEMA.label(KEY_WORDS[group], key, common.lang())
+    return key
+
+
 for group in ("tier", "role", "rule"):
     st.subheader(t(f"calibrate.by_{group}"))
-    rows = [{**r, "recall": _pct(r["recall"]), "precision": _pct(r["precision"])} for r in result[f"by_{group}"]]
+    rows = [{**r, "key": _key(group, r["key"]), "recall": _pct(r["recall"]), "precision": _pct(r["precision"])}
+            for r in result[f"by_{group}"]]
     st.dataframe(frame(rows, {"key": f"calibrate.{group}", "named": "calibrate.named",
                               "sanctioned": "calibrate.sanctioned", "hits": "calibrate.hits",
                               "recall": "calibrate.recall", "precision": "calibrate.precision"}),

@@ -20,8 +20,10 @@ import yaml
 
 from accountability import settings
 from accountability.access import NOBODY_CONFIGURED, Account, User, configured_users, sign_in
+from accountability.dates import far_from_today
 from accountability.errors import AccessDenied, AccountabilityError
 from accountability.lockout import TooManyAttempts
+from accountability.output import to_string
 from accountability.ui import Labels, LiveSession, exposure_ranking, hazard_summary, md
 from graph_schema import InvalidSchema
 
@@ -69,6 +71,18 @@ def plain(key: str, **values: Any) -> str:
     return text.format(**values)
 
 
+def word(key: str, default: str) -> str:
+    """The UI word ``section.name`` where there is one, else ``default`` (codes that may lack a word)."""
+    section, _, name = key.partition(".")
+    entry = words().get(section, {}).get(name)
+    return entry[lang()] if entry else default
+
+
+def table_label(name: str) -> str:
+    """A table of the dataset contract in words, with the file that holds it: 事故隐患（hazards.csv）."""
+    return plain("common.table_file", label=word(f"tables.{name}", name), file=f"{name}.csv")
+
+
 # -- global values --------------------------------------------------------------------------------------
 
 
@@ -79,6 +93,11 @@ def store_uri() -> str:
 def as_of() -> str:
     value = st.session_state.get("global_as_of") or dt.date.today()
     return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+# Date inputs take any date of these years: Streamlit's own out-of-range message is English (and its default
+# bounds are ten years either side); a date far from today is warned about in the UI's language instead.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 
 
 def sidebar() -> None:
@@ -93,9 +112,31 @@ def sidebar() -> None:
             with contextlib.suppress(ValueError):
                 initial = dt.date.fromisoformat(raw)
         st.date_input(t("common.as_of"), value=initial, key="global_as_of", help=plain("common.as_of_help"),
-                      min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 12, 31))
+                      min_value=FIRST_DAY, max_value=LAST_DAY)
+        far = far_from_today(as_of())
+        if far:
+            st.warning(t("common.far_ahead" if far > 0 else "common.far_back", as_of=as_of(),
+                         years=round(abs(far) / 365, 1)))
         st.caption(t("common.store", store=store_uri()))
         _signed_in()
+    _streamlit_words()
+
+
+# Streamlit's file uploader writes its own English ("Upload", "200MB per file • ZIP, XLSX, JSON") and has no
+# parameter for it: in the Chinese UI the words are replaced by style (the uploader's label says the rest).
+_UPLOADER_ZH = """<style>
+[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after { content: "%s"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "%s"; font-size: 1rem; }
+</style>"""
+
+
+def _streamlit_words() -> None:
+    if lang() == "zh":
+        limit = plain("common.uploader_limit", mb=st.get_option("server.maxUploadSize"))
+        st.html(_UPLOADER_ZH % (limit, plain("common.uploader_button")))
 
 
 # -- who is using the app -----------------------------------------------------------------------------------
@@ -157,7 +198,7 @@ def login() -> None:
         except AccessDenied:
             st.error(t("login.failed"))
         except AccountabilityError as exc:  # the count cannot be kept, a lockout setting is wrong: no entry
-            st.error(md(str(exc)))
+            st.error(md(exc.text(lang())))
         else:
             st.rerun()
     st.stop()
@@ -231,7 +272,7 @@ def errors() -> Iterator[None]:
     try:
         yield
     except AccountabilityError as exc:
-        st.error(md(str(exc)))
+        st.error(md(exc.text(lang())))
         st.stop()
     except InvalidSchema as exc:
         st.error(t("common.bad_schema") + " " + md(str(exc)))
@@ -294,6 +335,27 @@ def frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(headers.values()))
 
 
+def labelled_csv(rows: list[dict], columns: list[str], headers: list[str], labelled: dict[str, Any]) -> str:
+    """Rows as a CSV file for the UI's language: ``headers`` (words) over ``columns``; a column of
+    ``labelled`` (column → function of a code) holds the code's label and is followed by a column of the codes
+    themselves, for the machines that read the file. With a byte order mark, so that Excel reads UTF-8."""
+    out_cols: list[str] = []
+    for c, h in zip(columns, headers):
+        out_cols += [h, plain("common.code_of", header=h)] if c in labelled else [h]
+    out_rows = []
+    for r in rows:
+        row: dict[str, Any] = {}
+        for c, h in zip(columns, headers):
+            value = r.get(c)
+            if c in labelled:
+                row[h] = labelled[c](value) if value not in (None, "") else ""
+                row[plain("common.code_of", header=h)] = value
+            else:
+                row[h] = value
+        out_rows.append(row)
+    return "\ufeff" + to_string(out_rows, out_cols, "csv")
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, (list, tuple, set)):
         return "；".join(str(v) for v in value) if lang() == "zh" else "; ".join(str(v) for v in value)
@@ -302,10 +364,20 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def selectbox(label: str, options: Any, key: str, **kwargs: Any) -> Any:
+# None among a select box's options ("all", "any") stands for itself as this value: set back as None on a
+# language switch, a choice would read as "no choice" and the box would show its placeholder
+NONE = "\x00none"
+
+
+def selectbox(label: str, options: Any, key: str, format_func: Any = str, **kwargs: Any) -> Any:
     """``st.selectbox`` in the current language, its placeholder included (Streamlit's own is English)."""
     st.session_state.setdefault("global_relabel", set()).add(key)
-    return st.selectbox(label, options, key=key, placeholder=plain("common.choose"), **kwargs)
+    options = [NONE if o is None else o for o in options]
+    # the labels are made now, in this run's language (Streamlit may call format_func outside the run)
+    shown = {o: format_func(None if o == NONE else o) for o in options}
+    value = st.selectbox(label, options, key=key, placeholder=plain("common.choose"),
+                         format_func=lambda o: shown[o] if o in shown else format_func(o), **kwargs)
+    return None if value == NONE else value
 
 
 def _relabel() -> None:
@@ -314,6 +386,13 @@ def _relabel() -> None:
     for key in st.session_state.get("global_relabel", ()):
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
+    for key in FOLLOW_LANG:  # choices of a language that follow the UI's
+        if key in st.session_state:
+            st.session_state[key] = st.session_state["global_lang"]
+
+
+# widgets that choose a language (the incident report's): a switch of the UI's language switches them too
+FOLLOW_LANG = ("rp_lang",)
 
 
 def yes(value: bool) -> str:

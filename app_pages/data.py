@@ -8,7 +8,8 @@ import streamlit as st
 
 from accountability.access import IMPORT
 from accountability.dataset import load
-from accountability.errors import AccountabilityError, InvalidDataset
+from accountability.errors import AccountabilityError, InvalidDataset, reason_text
+from accountability.progress import Progress, write
 from accountability.stores import open_store
 from accountability.ui import save_upload, split_error
 from app_pages import common
@@ -18,9 +19,22 @@ from graph_schema import SCHEMA
 
 def _problems(lines: list[str]) -> pd.DataFrame:
     """Validation errors or warnings (``table:row: column: reason``) as a table."""
-    return pd.DataFrame([split_error(e) for e in lines], dtype=str).rename(columns={
+    rows = [split_error(e) for e in lines]
+    for r in rows:  # the table in words, the reason in the UI's language (the column stays the file's header)
+        r.update(table=common.table_label(r["table"]) if r["table"] else "",
+                 reason=reason_text(r["reason"], common.lang()))
+    return pd.DataFrame(rows, dtype=str).rename(columns={
         "table": plain("data.table"), "row": plain("data.row"), "column": plain("data.column"),
         "reason": plain("data.reason")})
+
+
+def _moving(bar) -> Progress:
+    """The library's progress callback (``accountability.progress``), moving ``bar`` (an ``st.progress``)."""
+
+    def progress(done: int, total: int, phase: str) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=plain(f"progress.{phase}"))
+
+    return progress
 
 
 st.title(t("data.title"))
@@ -33,12 +47,12 @@ try:
     with live.use() as s:
         meta = s.store.meta() or {}
         counts = {table: s.store.count(table) for table in SCHEMA.tables}
-    st.dataframe(pd.DataFrame([{plain("data.key"): k, plain("data.value"): str(v)} for k, v in meta.items()]),
-                 hide_index=True)
-    st.dataframe(pd.DataFrame([{plain("data.table"): k, plain("data.rows"): v} for k, v in counts.items()]),
-                 hide_index=True)
+    st.dataframe(pd.DataFrame([{plain("data.key"): common.word(f"data.meta_{k}", k), plain("data.value"): str(v)}
+                               for k, v in meta.items()]), hide_index=True)
+    st.dataframe(pd.DataFrame([{plain("data.table"): common.table_label(k), plain("data.rows"): v}
+                               for k, v in counts.items()]), hide_index=True)
 except AccountabilityError as exc:
-    st.info(t("data.no_store", store=uri) + " " + md(str(exc)))
+    st.info(t("data.no_store", store=uri) + " " + md(exc.text(common.lang())))
 
 st.subheader(t("data.upload"))
 st.caption(t("data.upload_help"))
@@ -54,9 +68,10 @@ elif upload is not None:
     token = f"{upload.file_id}:{upload.size}"
     checked = st.session_state.get("dt_checked")
     if not checked or checked["token"] != token:
-        with st.spinner(plain("data.validating")), tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp:
             try:
-                dataset = load(save_upload(upload.name, upload.getvalue(), tmp))
+                bar = st.progress(0.0, text=plain("data.validating"))
+                dataset = load(save_upload(upload.name, upload.getvalue(), tmp), progress=_moving(bar))
                 checked = {"token": token, "dataset": dataset, "errors": []}
             except InvalidDataset as exc:
                 checked = {"token": token, "dataset": None, "errors": exc.errors}
@@ -73,9 +88,10 @@ elif upload is not None:
             st.warning(t("data.warnings", n=len(dataset.warnings)))
             st.dataframe(_problems(dataset.warnings), hide_index=True, width="stretch")
         if st.button(plain("data.import"), type="primary", key="dt_import"):
-            with st.spinner(plain("data.importing")), common.errors():
+            with common.errors():
+                bar = st.progress(0.0, text=plain("data.importing"))
                 with live.lock, open_store(uri) as store:
-                    result = store.write(dataset)
+                    result = write(store, dataset, _moving(bar))
                 live.reset()
                 st.cache_data.clear()
             if result.unchanged:

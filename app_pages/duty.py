@@ -49,7 +49,8 @@ with common.session() as s:
         st.write("")
         now = st.toggle(plain("duty.now"), value=True, key="du_now")
     with c:
-        day = st.date_input(plain("duty.date"), value=started.date(), key="du_date", disabled=now)
+        day = st.date_input(plain("duty.date"), value=started.date(), key="du_date", disabled=now,
+                            min_value=common.FIRST_DAY, max_value=common.LAST_DAY)
     with d:
         clock = st.time_input(plain("duty.time"), value=started.time().replace(second=0, microsecond=0),
                               key="du_time", disabled=now, step=dt.timedelta(minutes=30))
@@ -107,8 +108,8 @@ with common.session() as s:
         bars.append({
             lane: f"{L.jurisdiction(r['jurisdiction_id'])} · {role_words[r['role']]}",
             kind: kinds["gap" if gap else r["role"]],
-            who: "" if gap else (r["name"] or plain("duty.vacant")) + (f"（{L.post_in_org(r['post_id'])}）"
-                                                                     if r["post_id"] else ""),
+            who: "" if gap else (r["name"] or plain("duty.vacant"))
+            + (plain("duty.post_of", post=L.post_in_org(r["post_id"])) if r["post_id"] else ""),
             # wall-clock times without an offset: the browser draws them as they read, whatever its zone
             "x": r["start"][:19], "x2": r["end"][:19], start: _clock(r["start"]), end: _clock(r["end"]),
             hours: r["hours"] if gap else duty.hours(moment(r["start"]), moment(r["end"])),

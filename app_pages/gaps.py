@@ -8,7 +8,6 @@ import streamlit as st
 
 from accountability import queries
 from accountability.access import EXPORT
-from accountability.output import to_string
 from app_pages import common
 from app_pages.common import frame, page_link, plain, t
 
@@ -60,7 +59,11 @@ with common.session() as s:
                           "hazard_ids": "cols.hazard_ids"}),
             hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="gp_table")
         if common.user().may(EXPORT):
-            st.download_button(plain("common.download_csv"), "\ufeff" + to_string(rows, query.columns, "csv"),
+            labelled = {"kind": lambda k: L.term("gap_kinds", k), "industry": L.industry,
+                        "jurisdiction_id": L.place, "organization_id": L.organization, "post_id": L.post_in_org}
+            headers = [c.label[common.lang()] for c in query.outputs[queries.DEFAULT_OUTPUT].columns]
+            st.download_button(plain("common.download_csv"),
+                               common.labelled_csv(rows, query.columns, headers, labelled),
                                file_name=f"regulatory-gaps-{on}.csv", mime="text/csv", key="gp_csv")
         if picked and picked.selection.rows:
             row = rows[picked.selection.rows[0]]

@@ -7,14 +7,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from accountability.access import EXPORT
 from accountability.session import Session
 from accountability.trace import day, iso
-from accountability.ui import chain_graph, graph_html, holder_spans
+from accountability.ui import EXPORT_HEADERS, chain_export, chain_graph, escalation, export_bytes, gaps_since, \
+    graph_html, holder_spans
 from app_pages import common
 from app_pages.common import frame, md, page_link, plain, t
 
 SUGGESTIONS = 200
 LAST_DAY = dt.date.max.toordinal()
+EXPORTS = (("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+           ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))
 
 
 def _open(hid: str | None) -> None:
@@ -24,6 +28,22 @@ def _open(hid: str | None) -> None:
 
 def _picked(key: str) -> None:
     _open(st.session_state.get(key))
+
+
+def _downloads(L, hid: str, when: str, chain, reason: str, gaps: list[dict], titles: dict[str, str]) -> None:
+    """The chain as the table shows it (headers and labels in the UI's language, codes in columns of their
+    own) as CSV, an .xlsx workbook or a Word document, for users who may export."""
+    if not common.user().may(EXPORT):
+        return
+    headers = {k: plain(v) for k, v in titles.items()} | {k: plain(f"hazard.x_{k}") for k in EXPORT_HEADERS}
+    sheets = chain_export(chain, L, headers, reason, gaps, (plain("hazard.tab_chain"), plain("hazard.tab_gaps")))
+    title = plain("hazard.export_title", hazard=hid, when=when)
+    for col, (fmt, mime) in zip(st.columns(len(EXPORTS)), EXPORTS):
+        with col:
+            st.download_button(plain("hazard.download", fmt=fmt.upper()),
+                               data=lambda fmt=fmt: export_bytes(sheets, fmt, title),
+                               file_name=f"chain-{hid}-{when}.{fmt}", mime=mime, key=f"hz_dl_{fmt}",
+                               icon=":material/download:", on_click="ignore")
 
 
 st.title(t("hazard.title"))
@@ -84,6 +104,8 @@ with common.session() as s:
         [plain("hazard.tab_chain"), plain("hazard.tab_why"), plain("hazard.tab_gaps"), plain("hazard.tab_graph"),
          plain("hazard.tab_time")])
 
+    reason = L.escalation(escalation(s, hazard, events, when))  # why the level above answers, when it does
+    gaps = gaps_since(s, chain, hazard, events)
     with chain_tab:
         rows = []
         for i, link in enumerate(chain.links, start=1):
@@ -94,16 +116,22 @@ with common.session() as s:
                     "post": L.post_in_org(link.post_id), "place": L.jurisdiction(link.jurisdiction_id),
                     "holder": (h.name + (plain("hazard.acting") if h.acting else "")) if h else plain("hazard.vacant"),
                     "since": h.start if h else "", "rules": [L.rule(r) for r in link.rules],
-                    "basis": [L.citation(b) for b in link.basis], "escalated": link.escalated,
+                    "basis": [L.citation(b) for b in link.basis], "escalated": reason if link.escalated else "",
                     "assessment": L.assessment(h), "evidence": [L.evidence(e) for e in link.evidence or ()],
                 })
-        titles = {"n": "cols.n", "duty": "cols.duty", "degree": "cols.degree", "post": "cols.post",
-                  "place": "cols.place", "holder": "cols.holder", "since": "cols.since", "rules": "cols.rules",
-                  "basis": "cols.basis", "escalated": "cols.escalated"}
+        titles = {"n": "cols.n", "post": "cols.post", "holder": "cols.holder", "since": "cols.since",
+                  "duty": "cols.duty", "degree": "cols.degree", "basis": "cols.basis", "place": "cols.place",
+                  "rules": "cols.rules", "escalated": "cols.escalated"}
         if s.ruleset.generation >= 2:  # v2 judges conduct: each holder's assessment and the records behind a link
             titles.update({"assessment": "cols.assessment", "evidence": "cols.evidence"})
-        st.dataframe(frame(rows, titles),
-                     hide_index=True, width="stretch", height=min(35 * (len(rows) + 1) + 3, 900))
+        # widths that keep the legal basis in reach on a laptop's screen (post and holder stay when scrolling)
+        widths = {"n": (40, True), "post": (230, True), "holder": (110, True), "since": (95, False),
+                  "duty": (130, False), "degree": (120, False), "basis": (360, False), "place": (90, False),
+                  "rules": (200, False), "escalated": (220, False)}
+        st.dataframe(frame(rows, titles), hide_index=True, width="stretch", height=min(35 * (len(rows) + 1) + 3, 900),
+                     column_config={plain(titles[k]): st.column_config.Column(width=w, pinned=pin)
+                                    for k, (w, pin) in widths.items()})
+        _downloads(L, hid, when, chain, reason, gaps, titles)
         people = {h.person_id: h.name for link in chain.links for h in link.holders}
         links = st.columns(min(len(people), 6) or 1)
         for i, (pid, name) in enumerate(list(people.items())[:12]):
@@ -112,24 +140,24 @@ with common.session() as s:
 
     with why_tab:
         for i, link in enumerate(chain.links, start=1):
-            holders = "、".join(h.name for h in link.holders) or plain("hazard.vacant")
-            st.markdown(f"**{i}. {md(L.post_in_org(link.post_id))}**（{md(holders)}）"
-                        + (f" · {t('hazard.escalated')}" if link.escalated else ""))
+            holders = plain("hazard.list_sep").join(h.name for h in link.holders) or plain("hazard.vacant")
+            st.markdown(plain("hazard.why_head", n=i, post=md(L.post_in_org(link.post_id)), holders=md(holders))
+                        + (f" · {md(reason)}" if link.escalated else ""))
             st.markdown(md(link.explanation[common.lang()]))
             for e in link.evidence or ():
                 st.caption("📄 " + md(L.evidence(e)))
             for h in link.holders:
                 if h.assessment is not None and h.assessment[0] != "accountable":
-                    st.caption(f"⚖️ {md(h.name)}：{md(L.assessment(h))}")
+                    st.caption(f"⚖️ {md(h.name)}{plain('hazard.colon')}{md(L.assessment(h))}")
             for b in link.basis:
                 text = L.citation_text(b)
-                st.caption(f"{md(L.citation(b))}" + (f"：{md(text)}" if text else ""))
+                st.caption(f"{md(L.citation(b))}" + (f"{plain('hazard.colon')}{md(text)}" if text else ""))
 
     with gaps_tab:
         if not chain.gaps:
             st.success(t("hazard.no_gaps"))
-        for gap in chain.gaps:
-            st.warning(md(L.gap(gap)))
+        for gap in gaps:
+            st.warning(md(L.gap(gap)) + (" · " + t("hazard.since", since=gap["since"]) if gap["since"] else ""))
 
     with graph_tab:
         g = chain_graph(s, chain, hazard, L)

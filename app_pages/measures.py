@@ -8,7 +8,6 @@ import streamlit as st
 
 from accountability import measures
 from accountability.access import EXPORT
-from accountability.output import to_string
 from app_pages import common
 from app_pages.common import frame, plain, t
 
@@ -82,7 +81,15 @@ with common.session() as s:
                                "status_label": "measures.col_status", "days_overdue": "measures.col_days"}),
                  hide_index=True, width="stretch")
     if common.user().may(EXPORT):
-        st.download_button(plain("common.download_csv"), "\ufeff" + to_string(rows, measures.COLUMNS, "csv"),
+        words = {"measure_id": "measures.col_measure", "title": "measures.col_title", "source": "measures.col_source",
+                 "organization_id": "measures.col_organization", "role": "measures.col_role",
+                 "deadline": "measures.col_deadline", "status": "measures.col_status",
+                 "days_overdue": "measures.col_days"}
+        labelled = {"organization_id": L.organization, "role": lambda c: L.term("measure_roles", c),
+                    "status": lambda c: L.term("measure_statuses", c)}
+        st.download_button(plain("common.download_csv"),
+                           common.labelled_csv(rows, measures.COLUMNS, [plain(words[c]) for c in measures.COLUMNS],
+                                               labelled),
                            file_name=f"measures-{on}.csv", mime="text/csv", key="ms_csv")
     if data["links"]:
         st.subheader(t("measures.links"))

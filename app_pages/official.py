@@ -57,7 +57,7 @@ with common.session() as s:
     tenures = tenures_of_person(s, pid)
     current = [x for x in tenures if x["start"] <= on <= (x["end"] or "9999-12-31")]
     if current:
-        st.markdown(t("official.holds", as_of=on, posts="、".join(L.post_in_org(x["post_id"]) for x in current)))
+        st.markdown(t("official.holds", as_of=on, posts=plain("hazard.list_sep").join(L.post_in_org(x["post_id"]) for x in current)))
     else:
         st.markdown(t("official.holds_nothing", as_of=on))
 

@@ -1,5 +1,6 @@
 """Queries: the named query catalog (``accountability.queries``) as forms — typed parameters with their
-defaults and pick-lists, results as a table and as CSV (the same CSV as ``accountability query``)."""
+defaults and pick-lists, results as a table and as CSV (``accountability query``'s rows, with headers in the
+UI's language and each code column beside its labels)."""
 
 import datetime as dt
 import itertools
@@ -8,7 +9,6 @@ import streamlit as st
 
 from accountability import queries
 from accountability.access import EXPORT, QUERY
-from accountability.output import to_string
 from accountability.ui import md
 from app_pages import common
 from app_pages.common import frame, plain, t
@@ -25,7 +25,7 @@ common.require(QUERY)
 lang = common.lang()
 catalog = queries.catalog()
 name = common.selectbox(plain("queries.query"), [q.name for q in catalog], key="qr_name",
-                        format_func=lambda n: f"{queries.get(n).title[lang]} ({n})")
+                        format_func=lambda n: queries.get(n).title[lang])
 query = queries.get(name)
 st.caption(md(query.description[lang]))
 
@@ -40,8 +40,9 @@ def _run(uri: str, digest: str, name: str, given: tuple, on: str, user) -> dict:
 
 
 def _widget(param, L, key: str):
-    label = f"{param.description[lang]} ({param.name}){' *' if param.required else ''}"
-    help_ = param.describe(lang)
+    # the parameter's name (as the CLI's --param takes it) is a code: the form shows its description only
+    label = f"{param.description[lang]}{' *' if param.required else ''}"
+    help_ = None
     if param.type == "jurisdiction":
         return common.jurisdiction_select("queries.jurisdiction", key)
     if param.type == "date":
@@ -50,8 +51,8 @@ def _widget(param, L, key: str):
             default = dt.date.fromisoformat(common.as_of())
         elif param.default:
             default = dt.date.fromisoformat(str(param.default))
-        value = st.date_input(label, value=default, key=key, help=help_, min_value=dt.date(1990, 1, 1),
-                              max_value=dt.date(2100, 12, 31))
+        value = st.date_input(label, value=default, key=key, help=help_, min_value=common.FIRST_DAY,
+                              max_value=common.LAST_DAY)
         return value.isoformat() if value else None
     if param.type in ("role", "industry") or param.values or param.vocabulary:
         if param.values:
@@ -65,13 +66,19 @@ def _widget(param, L, key: str):
         index = options.index(param.default) if param.default in options else 0
         return common.selectbox(label, options, index=index, key=key, help=help_,
                                 format_func=lambda c: plain("common.none") if c is None else
-                                (f"{L.term(vocab, c)} ({c})" if vocab else c))
+                                L.term(vocab, c) if vocab else _value(c))
     if param.type == "int":
         value = st.number_input(label, value=param.default, min_value=param.minimum, step=1, key=key, help=help_)
         return int(value) if value is not None else None
     default = st.query_params.get(param.type, "") if param.type in ("person", "hazard", "post") else ""
     return st.text_input(label, value=default, key=key, help=help_, placeholder=plain(f"queries.id_{param.type}")
                          if param.type in ("person", "hazard", "post") else "").strip() or None
+
+
+def _value(code: str) -> str:
+    """A parameter's value that no vocabulary names (``subtree``, ``own``) in words where there are some."""
+    word = common.words()["queries"].get(f"value_{code}")
+    return word[lang] if word else code
 
 
 with common.session() as s:
@@ -92,19 +99,21 @@ if submitted or st.session_state.get(f"qr_ran_{name}"):
         rows, columns, headers = answer["rows"], answer["columns"], answer["headers"][lang]
         truncated = answer["truncated"]
         st.caption(t("queries.rows", n=len(rows)) + (" " + t("queries.truncated", cap=ROW_CAP) if truncated else ""))
+        # code columns shown with their labels; the CSV has both, the codes in columns of their own
+        labelled = {col: (lambda c, vocab=vocab: L.term(vocab, c)) for col, vocab in VOCABULARY_COLUMNS.items()}
+        labelled |= {col: getattr(L, how) for col, how in ID_COLUMNS.items()}
+        labelled["level"] = lambda c: L.term("hazard_levels", c)
+        labelled = {col: how for col, how in labelled.items() if col in columns}
         shown = []
         for row in rows:
             out = dict(row)
-            for col, vocab in VOCABULARY_COLUMNS.items():
-                if col in out and isinstance(out[col], str):
-                    out[col] = L.term(vocab, out[col])
-            for col, how in ID_COLUMNS.items():
-                if out.get(col):
-                    out[col] = getattr(L, how)(out[col])
-            if "level" in out and isinstance(out["level"], str):
-                out["level"] = L.term("hazard_levels", out["level"])
+            for col, how in labelled.items():
+                if isinstance(out.get(col), str) and out[col]:
+                    out[col] = how(out[col])
             shown.append(out)
         st.dataframe(frame(shown, {c: f"={h}" for c, h in zip(columns, headers)}), hide_index=True, width="stretch")
         if common.user().may(EXPORT):
-            st.download_button(plain("common.download_csv"), "\ufeff" + to_string(rows, columns, "csv"),
+            text = {col: how for col, how in labelled.items() if all(isinstance(r.get(col), (str, type(None)))
+                                                                     for r in rows)}
+            st.download_button(plain("common.download_csv"), common.labelled_csv(rows, columns, headers, text),
                                file_name=f"{name}-{common.as_of()}.csv", mime="text/csv", key=f"qr_csv_{name}")

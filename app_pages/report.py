@@ -108,7 +108,8 @@ for col, (fmt, mime) in zip(cols, FILES):
             file_name=f"report-{iid}-{report_lang}.{fmt}", mime=mime, key=f"rp_dl_{fmt}", icon=":material/download:",
             on_click="ignore",
         )
-with st.spinner(plain("report.rendering")), common.errors():
+with common.errors(), st.status(plain("report.rendering")) as status:
     preview = common.report_bytes(uri, digest, iid, report_lang, "html", common.user()).decode("utf-8")
+    status.update(label=plain("progress.report_done"), state="complete")
 # the report's HTML is rendered by accountability.reports with every value escaped (Jinja2 autoescape)
 st.iframe(preview, height=900, alt=plain("report.preview_alt"))

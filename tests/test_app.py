@@ -254,7 +254,7 @@ def test_explore_caps_the_drawing(tmp_path, monkeypatch):
     path = build_store(tmp_path, data)
     monkeypatch.setenv("ACCOUNTABILITY_STORE", str(path))
     at = AppTest.from_file(APP, default_timeout=30).run()
-    open_page(at, "explore", entity="jurisdictions:T")
+    open_page(at, "explore", entity="jurisdictions:T", group="0")  # grouped, they would be one node
     assert len(at.selectbox(key="ex_node").options) == 150
     (warning,) = at.warning
     assert "另有" in warning.value and "生产经营单位" in warning.value
@@ -657,6 +657,42 @@ def test_table_level_errors_show_no_none(tmp_path, monkeypatch):
     at.file_uploader(key="dt_file").set_value(("bad.json", json.dumps(bad).encode(), "application/json")).run()
     table = at.dataframe[-1].value
     cells = [str(v) for v in table.to_numpy().ravel()]
-    assert "people" in cells and "missing table" in cells  # a table of the contract, in the table column
+    # a table of the contract, in words with its file, in the table column; the reason in the UI's language
+    assert "人员（people.csv）" in cells and "缺少此表" in cells
     assert any(c.startswith("nonsense: unknown table") for c in cells)
     assert not any(c in ("None", "nan", "<NA>") for c in cells), cells
+
+
+# -- what the hazard page says about the level above, the gaps' dates, the exports (#20 items 2 and 4) ---------
+
+
+def test_the_hazard_page_says_why_the_level_above_answers_and_since_when_gaps_are(app):
+    at = open_page(app, "hazard", hazard="H1")  # general, 92 days overdue, never escalated: reaches C
+    reasons = {v for v in at.dataframe[0].value["上溯"] if v}
+    assert reasons == {"上溯：逾期 92 天；未挂牌督办"}
+    assert "挂牌督办）" not in texts(at)  # no link claims a 挂牌督办 that never happened
+    warnings = [w.value for w in at.warning]
+    assert any("逾期未整改" in w and w.endswith("自 2026-03-02") for w in warnings), warnings
+    assert any("岗位空缺" in w and w.endswith("自 2026-05-01") for w in warnings), warnings  # T-HEAD left 04-30
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["下载责任链条（CSV）", "下载责任链条（XLSX）", "下载责任链条（DOCX）"]
+
+
+def test_the_chain_export_has_words_and_codes(session):
+    hazard, events = session.hazard("H1")
+    chain = session.trace("H1", as_of=ON)
+    L = Labels(session, "zh")
+    headers = {k: k for k in ("n", "post", "holder", "since", "duty", "degree", "basis", "place", "rules",
+                              "escalated", *ui.EXPORT_HEADERS)}
+    gaps = ui.gaps_since(session, chain, hazard, events)
+    sheets = ui.chain_export(chain, L, headers, L.escalation(ui.escalation(session, hazard, events, ON)), gaps,
+                             ("链条", "缺口"))
+    text = ui.export_bytes(sheets, "csv", "t").decode("utf-8-sig")
+    rows = list(__import__("csv").DictReader(io.StringIO(text)))
+    assert {r["duty"] for r in rows} >= {"企业主体责任", "行业监管责任"}  # labels …
+    assert {r["duty_code"] for r in rows} >= {"enterprise_main", "sector_supervision"}  # … and codes beside them
+    assert any(r["escalated"] == "上溯：逾期 92 天；未挂牌督办" for r in rows)
+    for fmt, magic in (("xlsx", b"PK"), ("docx", b"PK")):
+        assert ui.export_bytes(sheets, fmt, "t").startswith(magic)
+    with zipfile.ZipFile(io.BytesIO(ui.export_bytes(sheets, "docx", "标题"))) as doc:
+        assert "企业主体责任" in doc.read("word/document.xml").decode()

@@ -100,3 +100,25 @@ def test_the_calibration_page_compares_with_the_outcomes(calibrated_store, monke
         expected = calibrate(s)["overall"]["recall"]
     metric = next(m for m in at.metric if m.label == words[1])
     assert metric.value == f"{expected:.0%}" and expected == 1.0  # both sanctioned persons are proposed
+
+
+def test_a_vacancy_at_the_level_above_is_flagged_with_its_date(monkeypatch, tmp_path):
+    """#20 item 2: H1 reaches the city (92 days overdue); the city's mayor left on 2026-04-15, nobody since."""
+    data = app_data()
+    for tenure in data["tenures"]:
+        if tenure["post_id"] == "C-HEAD":
+            tenure["end"] = "2026-04-15"
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(build_store(tmp_path, data)))
+    monkeypatch.setenv("ACCOUNTABILITY_RULES", "reference-v2")
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["global_as_of"] = dt.date.fromisoformat(ON)
+    at.run()
+    at = open_page(at, "hazard", hazard="H1")
+    assert any("临江市人民政府 市长" in w.value and w.value.endswith("自 2026-04-16") for w in at.warning), \
+        [w.value for w in at.warning]
+    chain = at.dataframe[0].value
+    city = chain[chain["岗位"] == "临江市人民政府 市长"]
+    assert list(city["在任人员"]) == ["（空缺）"] and list(city["上溯"]) == ["上溯：逾期 92 天；未挂牌督办"]
+    holders = at.dataframe[-1].value  # the holders over time: the vacant stretch, from the day after
+    vacant = holders[(holders["岗位"] == "临江市人民政府 市长") & (holders["在任人员"] == "（空缺）")]
+    assert list(vacant["起"]) == ["2026-04-16"]

@@ -388,3 +388,77 @@ def test_the_docs_are_self_contained_and_name_every_table_and_column():
         assert row, f"docs/dataset.md has no row for {table.name}"
         for column in table.columns:
             assert column.name in row, f"docs/dataset.md: {table.name}.{column.name}"
+
+
+# -- the human table and far dates (#20 items 2 and 4) -------------------------------------------------------
+
+
+def test_the_table_format_shows_posts_with_their_organization_and_gaps_in_words(store):
+    result = run("trace", "H1", "--as-of", "2026-06-01", "--store", store, "--rules", "reference-v1")
+    assert result.exit_code == 0, result.output
+    table, _, gaps = result.output.partition("\ngaps:\n")
+    assert "东湖区人民政府 · 区长" in table  # not a bare "区长"
+    assert "临江市住房和城乡建设局局长" in table and "临江市住房和城乡建设局 · 临江市" not in table  # said once
+    assert gaps.strip().startswith("逾期未整改：期限") and "{" not in gaps  # a sentence, not JSON
+    # H1 reaches the city because it is 92 days overdue (not major), and no 挂牌督办 is on record
+    assert "\nescalated: 上溯：逾期 92 天；未挂牌督办\n" in table
+    english = run("trace", "H1", "--as-of", "2026-06-01", "--store", store, "--lang", "en")
+    assert "\ngaps:\n  Overdue: deadline" in english.output
+
+
+def test_the_machine_formats_keep_codes_and_gap_fields(store):
+    result = run("trace", "H1", "--as-of", "2026-06-01", "--store", store, "--format", "csv", "--rules",
+                 "reference-v1")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert any(r["post_title"] == "区长" for r in rows)
+    assert any(json.loads(r["gap"])["kind"] == "overdue" for r in rows if r["gap"])
+
+
+@pytest.mark.parametrize("as_of, warned", [("2036-06-01", "after today"), ("2001-01-01", "before today"),
+                                           ("2026-06-01", None)])
+def test_a_far_as_of_date_warns_on_stderr(store, as_of, warned):
+    result = CliRunner().invoke(main, ["trace", "H1", "--as-of", as_of, "--store", store,
+                                "--format", "json"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # the output itself is untouched
+    if warned:
+        assert result.stderr.startswith(f"warning: --as-of {as_of} lies") and warned in result.stderr
+    else:
+        assert "warning" not in result.stderr
+
+
+def test_an_acting_holder_made_substantive_is_not_said_to_have_moved_on(tmp_path):
+    """#20 item 2: K-HEAD's acting head became its head before the accident: no 【已调离】 for them (v2;
+    reference-v1's reports are kept byte for byte, tests/test_reports.py)."""
+    data = scenario.base()
+    data["people"].append({"id": "PX", "name": "转正区长"})
+    for tenure in data["tenures"]:
+        if tenure["post_id"] == "K-HEAD":
+            tenure["end"] = "2025-12-31"
+    data["tenures"] += [{"person_id": "PX", "post_id": "K-HEAD", "start": "2026-01-01", "end": "2026-02-28",
+                         "acting": "true"},
+                        {"person_id": "PX", "post_id": "K-HEAD", "start": "2026-03-01", "end": ""}]
+    data["incidents"] = [{"id": "I1", "title": "燃气爆炸", "occurred_on": "2026-06-01", "jurisdiction_id": "T",
+                          "organization_id": "E1", "industry": "urban_gas", "deaths": 3, "serious_injuries": 0,
+                          "direct_loss_yuan": 0, "hazard_ids": "H1"}]
+    db = tmp_path / "store.db"
+    assert run("import", str(scenario.write(data, tmp_path)), "--store", str(db)).exit_code == 0
+    report = run("report", "I1", "--store", str(db), "--format", "md", "--rules", "reference-v2")  # v1's stay
+    assert report.exit_code == 0, report.output
+    lines = [line for line in report.output.splitlines() if "转正区长" in line]
+    assert lines and not any("已调离" in line for line in lines), lines
+    assert any("代理" in line for line in lines)  # the acting stretch is still said
+
+
+def test_v2_says_why_the_level_above_answers_and_v1_is_unchanged(store):
+    v2 = json.loads(run("trace", "H1", "--as-of", "2026-06-01", "--store", store, "--format", "json", "--rules",
+                        "reference-v2").output)
+    assert any(link["escalated"] for link in v2["links"])
+    assert v2["escalation"] == {"major": False, "overdue_days": 92, "escalated_on": None}  # no 挂牌督办 on record
+    v1 = json.loads(run("trace", "H1", "--as-of", "2026-06-01", "--store", store, "--format", "json", "--rules",
+                        "reference-v1").output)
+    assert "escalation" not in v1
+    lines = run("trace", "--all", "--as-of", "2026-06-01", "--store", store, "--format", "jsonl", "--rules",
+                "reference-v2").output.splitlines()
+    chains = {c["hazard_id"]: c for c in map(json.loads, lines)}
+    assert chains["H1"]["escalation"] == v2["escalation"] and "escalation" not in chains["H2"]

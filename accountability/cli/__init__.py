@@ -36,6 +36,7 @@ def handle_errors(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args: Any, debug: bool = False, **kwargs: Any) -> Any:
         try:
+            _far_date(kwargs.get("as_of"))
             return func(*args, **kwargs)
         except AccountabilityError as exc:
             if debug:
@@ -52,6 +53,18 @@ def handle_errors(func: Callable) -> Callable:
             _fail("interrupted", 130)
 
     return wrapper
+
+
+def _far_date(value: Any) -> None:
+    """A warning on stderr for an --as-of far from today (a typing mistake, most likely); nothing else changes."""
+    from accountability.dates import far_from_today
+    from accountability.session import parse_date
+
+    on = parse_date(value, "as_of") if isinstance(value, str) else None
+    days = far_from_today(on) if on else 0
+    if days:
+        click.echo(f"warning: --as-of {on} lies {abs(days):,} days {'after' if days > 0 else 'before'} today; "
+                   "is it a typing mistake?", err=True)
 
 
 def common(func: Callable) -> Callable:

@@ -21,19 +21,24 @@ def warn(warnings: list[str]) -> None:
         click.echo(f"warning: … and {len(warnings) - WARNINGS_SHOWN} more", err=True)
 
 
-def load_any(dataset: str):
+def quiet_option(func):
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="No progress bar (there is none either when stderr is not a terminal).")(func)
+
+
+def load_any(dataset: str, progress=None):
     """Load DATASET in any form the app's upload takes, a .zip of the CSV folder included (extracted as
     safely as the app extracts it, into a folder that is gone once read)."""
     from accountability.dataset import load
 
     if not dataset.lower().endswith(".zip"):
-        return load(dataset)
+        return load(dataset, progress=progress)
     import tempfile
 
     from accountability.ui import extract_zip
 
     with tempfile.TemporaryDirectory() as tmp:
-        data = load(extract_zip(dataset, tmp))
+        data = load(extract_zip(dataset, tmp), progress=progress)
     data.source = dataset  # the archive, not the folder that no longer exists
     return data
 
@@ -57,19 +62,22 @@ def validate(dataset: str, fmt: str) -> None:
 @click.argument("dataset", type=click.Path())
 @store_option
 @format_option("table", "json", default="table")
+@quiet_option
 @common
-def import_(dataset: str, store: str, fmt: str) -> None:
+def import_(dataset: str, store: str, fmt: str, quiet: bool) -> None:
     """Import DATASET (CSV folder, .zip of it, .xlsx or .json) into the store: all of it or, when anything
     is wrong, nothing."""
+    from accountability.progress import terminal, write
     from accountability.stores import open_store
 
     authorize("import")
     started = time.perf_counter()
-    data = load_any(dataset)
+    with terminal(quiet) as progress:
+        data = load_any(dataset, progress)
     warn(data.warnings)
-    with open_store(store) as target:
+    with open_store(store) as target, terminal(quiet) as progress:
         held = (target.meta() or {}).get("dataset_hash")
-        result = target.write(data)
+        result = write(target, data, progress)
     elapsed = time.perf_counter() - started
     # the store held this very dataset, yet rows changed: they had been altered outside an import
     restored = not result.unchanged and held == result.dataset_hash
@@ -96,13 +104,16 @@ def import_(dataset: str, store: str, fmt: str) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the CSV files.")
 @click.option("--scale", type=click.Choice(["small", "county", "province"]), default="small", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
+@quiet_option
 @common
-def demo(out: str, scale: str, seed: int) -> None:
+def demo(out: str, scale: str, seed: int, quiet: bool) -> None:
     """Write a realistic, deterministic demo province as a CSV dataset."""
     from accountability.demo import generate
+    from accountability.progress import terminal
 
     started = time.perf_counter()
-    counts = generate(out, scale=scale, seed=seed)
+    with terminal(quiet) as progress:
+        counts = generate(out, scale=scale, seed=seed, progress=progress)
     click.echo(f"wrote {out} in {time.perf_counter() - started:.1f} s: "
                + ", ".join(f"{k} {v}" for k, v in counts.items()))
 

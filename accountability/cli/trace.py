@@ -11,14 +11,34 @@ import orjson
 
 from accountability.cli import (common, format_option, lang_option, main, open_session, output_path, recorded,
                                 rules_option, store_option)
-from accountability.output import (FORMATS, chain_columns, chain_csv, chain_rows, csv_fields, write_blocks,
-                                   write_rows)
+from accountability.cli.data import quiet_option
+from accountability.output import (FORMATS, chain_columns, chain_csv, chain_rows, chain_table, csv_fields,
+                                   write_blocks, write_rows)
+from accountability.progress import terminal
 from accountability.trace import Chain, today
 from graph_schema.loader import Ruleset
 
 
-def _emit_chain(chain: dict, fmt: str, v2: bool = False) -> None:
-    """One chain in ``fmt``; ``v2``: a generation-2 ruleset's, with assessment and evidence columns."""
+def _table_words(session, chain, lang: str) -> dict:
+    """What the table format shows instead of codes: each post with its organization, each gap as a sentence."""
+    from accountability.ui import Labels, escalation
+
+    L = Labels(session, lang)
+    reason = None
+    if getattr(chain, "hazard_id", None) and any(link.escalated for link in chain.links):
+        hazard, events = session.hazard(chain.hazard_id)  # why the level above answers (rule R7)
+        reason = L.escalation(escalation(session, hazard, events, chain.window.end))
+    posts = {}
+    for link in chain.links:
+        org = L.organization(link.organization_id)
+        posts[link.post_id] = link.post_title if not org or link.post_title.startswith(org) else \
+            f"{org} · {link.post_title}"
+    return {"posts": posts, "gaps": [L.gap(g) for g in chain.gaps], "escalation": reason}
+
+
+def _emit_chain(chain: dict, fmt: str, v2: bool = False, words: dict | None = None) -> None:
+    """One chain in ``fmt``; ``v2``: a generation-2 ruleset's, with assessment and evidence columns; ``words``:
+    the table format's posts and gaps in words (see ``_table_words``)."""
     out = sys.stdout
     if fmt == "json":
         out.write(orjson.dumps(chain, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -26,6 +46,8 @@ def _emit_chain(chain: dict, fmt: str, v2: bool = False) -> None:
         out.write(orjson.dumps(chain).decode() + "\n")
     elif fmt == "csv":
         write_rows(chain_rows(chain), chain_columns(v2), "csv", out)
+    elif words is not None:
+        chain_table(chain, out, v2, words["posts"], words["gaps"], words["escalation"])
     else:
         rows = [r for r in chain_rows(chain) if "gap" not in r]
         cols = ["duty", "degree", "post_title", "name", "start", "end", "acting", "rules", "escalated"]
@@ -50,27 +72,30 @@ def _emit_chain(chain: dict, fmt: str, v2: bool = False) -> None:
 @rules_option
 @lang_option
 @format_option(*FORMATS, default="table")
+@quiet_option
 @common
 def trace(hazard_id: str | None, all_: bool, as_of: str | None, start: str | None, end: str | None,
-          output: str | None, store: str, rules: str | None, lang: str, fmt: str) -> None:
+          output: str | None, store: str, rules: str | None, lang: str, fmt: str, quiet: bool) -> None:
     """Who is accountable for HAZARD_ID (or, with --all, for every unresolved hazard), and why."""
     if all_ == bool(hazard_id):
         raise click.UsageError("give a HAZARD_ID or --all")
     with open_session(store, rules, readonly=True, action="export" if all_ else "view") as session:
         if hazard_id:
             chain = session.trace(hazard_id, as_of=as_of, start=start, end=end)
-            _emit_chain(chain.as_dict(session.ruleset, lang), fmt, session.ruleset.generation >= 2)
+            _emit_chain(chain.as_dict(session.ruleset, lang), fmt, session.ruleset.generation >= 2,
+                        _table_words(session, chain, lang) if fmt == "table" else None)
             return
         if start or end:
             raise click.UsageError("--all works on one date (--as-of), not a window")
         with recorded(session, output, command="trace --all", as_of=as_of or today(), format=fmt, lang=lang,
-                      rules=session.ruleset.version):
-            _trace_all(session, as_of, lang, fmt, output)
+                      rules=session.ruleset.version), \
+                terminal(quiet or (not output and sys.stdout.isatty())) as progress:  # no bar amid the chains
+            _trace_all(session, as_of, lang, fmt, output, progress)
 
 
-def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | None) -> None:
+def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | None, progress=None) -> None:
     ruleset = session.ruleset
-    chains = session.trace_all(as_of)
+    chains = session.trace_all(as_of, progress)
     sink = open(output, "wb") if output else sys.stdout.buffer
     try:
         if fmt == "table":  # aligned columns: every row is held anyway, to measure them
@@ -115,8 +140,10 @@ def _encoded(chains: Iterable[Chain], ruleset: Ruleset, lang: str, fmt: str) -> 
 def incident(incident_id: str, store: str, rules: str | None, lang: str, fmt: str) -> None:
     """The accident level, the investigating government and the chain over the negligence window."""
     with open_session(store, rules, readonly=True) as session:
-        result = session.incident(incident_id).as_dict(session.ruleset, lang)
+        found = session.incident(incident_id)
+        result = found.as_dict(session.ruleset, lang)
         v2 = session.ruleset.generation >= 2
+        words = _table_words(session, found, lang) if fmt == "table" else None
     if fmt == "table":
         inv = result["investigated_by"]
         click.echo(f"incident {result['incident_id']}: {result['level']}; investigated by "
@@ -124,6 +151,6 @@ def incident(incident_id: str, store: str, rules: str | None, lang: str, fmt: st
                    f"window {result['window']['start']} .. {result['window']['end']}"
                    + (f"; {result['withheld_hazards']} linked hazard(s) outside your jurisdiction withheld"
                       if result.get("withheld_hazards") else "") + "\n")
-    _emit_chain(result, fmt, v2)
+    _emit_chain(result, fmt, v2, words)
 
 

@@ -711,16 +711,20 @@ def _link(link: Link, chain: IncidentChain, names: _Names, ruleset, words: dict,
     w = words["words"]
     p = words["punct"]
     on = chain.incident["occurred_on"]
+    # a holder who still held the post that day did not move on, whatever tenure of theirs ended before it
+    # (an acting holder made the substantive holder of the same post); reference-v1's reports stay as they were
+    stayed = {h.person_id for h in link.holders if not h.end or h.end >= on} if ruleset.generation >= 2 else set()
     holders = []
     for h in link.holders:
         end_text = h.end or w["current"]
         overlap = h.overlap or (None, None)
+        moved_on = bool(h.end and h.end < on) and h.person_id not in stayed
         holders.append(Holding(
             person=Ref(h.person_id, h.name), start=h.start, end=h.end, acting=h.acting,
-            overlap_start=overlap[0], overlap_end=overlap[1], moved_on=bool(h.end and h.end < on),
+            overlap_start=overlap[0], overlap_end=overlap[1], moved_on=moved_on,
             tenure_text=say(w["tenure_span"], start=h.start, end=end_text),
             overlap_text=say(w["tenure_span"], start=overlap[0], end=overlap[1]) if h.overlap else "",
-            flags=([w["acting"]] if h.acting else []) + ([w["moved_on"]] if h.end and h.end < on else []),
+            flags=([w["acting"]] if h.acting else []) + ([w["moved_on"]] if moved_on else []),
         ))
         holding = holders[-1]
         flags = "".join(p["flag_open"] + f + p["flag_close"] for f in holding.flags)

@@ -18,6 +18,7 @@ from accountability import audit
 from accountability.dataset import EXTRA, Dataset
 from accountability.errors import StoreError, UsageError
 from accountability.lockout import Record, SignInLog
+from accountability.progress import Progress
 from accountability.stores.base import STATE_EVENTS, Store, WriteResult, merge_events
 from graph_schema import SCHEMA, Schema
 
@@ -267,7 +268,8 @@ class SQLiteStore(Store):
 
         return encode
 
-    def write(self, dataset: Dataset) -> WriteResult:
+    def write(self, dataset: Dataset, progress: Progress | None = None) -> WriteResult:
+        """``progress`` (``accountability.progress``) hears of the rows written, table by table."""
         # Every import diffs the rows, even of the dataset already held: the hash in meta says what the last
         # import wrote, not what the file holds now, and rows changed outside an import are put back here.
         digest = dataset.content_hash()
@@ -281,8 +283,14 @@ class SQLiteStore(Store):
                 if fresh:  # bulk load: build the indexes once, after the rows are in
                     for i, ix in enumerate(INDEXES):
                         self.db.execute(f"DROP INDEX IF EXISTS {_index_name(i, ix)}")
+                total, done = sum(len(dataset.tables.get(n, ())) for n in self.schema.tables), 0
                 for name in self.schema.tables:
+                    if progress:
+                        progress(done, total, "write")
                     self._write_table(name, dataset.tables.get(name, []), result)
+                    done += len(dataset.tables.get(name, ()))
+                if progress:
+                    progress(done, total, "write")
                 if fresh:
                     for i, ix in enumerate(INDEXES):
                         self.db.execute(f"CREATE INDEX IF NOT EXISTS {_index_name(i, ix)} ON {ix}")
