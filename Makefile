@@ -29,8 +29,10 @@ demo: $(STORE)
 app: $(STORE)
 	ACCOUNTABILITY_STORE=$(STORE) $(BIN)/streamlit run streamlit_app.py --browser.gatherUsageStats false
 
+# two workers (pytest-xdist), a test file per worker at a time: module fixtures are built once, each worker
+# starts its own Neo4j test server
 test: setup system
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: setup
 	$(BIN)/python -m benchmarks
