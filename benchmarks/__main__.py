@@ -213,7 +213,13 @@ def bench(scale: str, args: argparse.Namespace, notes: list[str]) -> dict:
     notes.append(f"{scale}: the naive baseline ran on {sample:,} random unresolved hazards per run; its total is "
                  f"extrapolated to all {n:,} (graph build + per-hazard time × {n:,}).")
 
-    # 4. the app
+    # 4. the campaign work (#16)
+    work = each("campaign_work", "campaigns, look-back, measures", store=str(store), on=on)
+    if not work[0].result.get("skipped"):
+        for name in ("coverage", "plan", "report", "measures"):
+            M[f"campaign.{name}"] = metric(work, "s", name, peak=name == "measures")
+
+    # 5. the app
     if args.no_app:
         notes.append(f"{scale}: the app's pages were skipped (--no-app).")
     elif not (ROOT / "app_pages" / "hazard.py").exists() or not (ROOT / "accountability" / "ui.py").exists():

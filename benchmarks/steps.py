@@ -277,6 +277,30 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 @step
+def campaign_work(store: str, on: str) -> dict:
+    """The province's campaign work (#16), each call in a fresh session as the CLI makes it: a campaign's
+    coverage, the look-back plan (a sample of 200) and report, and the measures' status."""
+    from accountability import campaigns, measures
+
+    laps = Laps()
+    with _session(store) as s:
+        rows = campaigns.campaigns(s)
+    kinds = {r["kind"]: r["id"] for r in rows}
+    if "comprehensive_inspection" not in kinds or "look_back" not in kinds:
+        return {"skipped": True}
+    laps.skip()
+    counts = {}
+    for name, call in (("coverage", lambda s: campaigns.coverage(s, kinds["comprehensive_inspection"])["gaps"]),
+                       ("plan", lambda s: campaigns.plan(s, kinds["look_back"], sample=200)["rows"]),
+                       ("report", lambda s: campaigns.report(s, kinds["look_back"])["by_signer"]),
+                       ("measures", lambda s: measures.overview(s, on)["rows"])):
+        with _session(store) as s:
+            counts[name] = len(call(s))
+        laps.lap(name)
+    return {**laps.result(), "counts": counts, "skipped": False}
+
+
+@step
 def app_page(store: str, on: str, page: str, params: list[dict], library: bool = True) -> dict:
     """Server time to build a page (Streamlit's AppTest runs the page script), first view in a fresh server
     process then the next views; and the time of the library calls the page makes."""
