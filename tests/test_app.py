@@ -12,7 +12,6 @@ The scenario is ``scenario.base()`` on 2026-06-01 with:
 
 from __future__ import annotations
 
-import doctest
 import io
 import json
 import zipfile
@@ -537,11 +536,6 @@ def test_uploads_of_other_kinds(tmp_path):
     with pytest.raises(InvalidDataset, match="xlsx"):
         ui.save_upload("x.xlsx", b"not a zip", tmp_path)
     assert ui.save_upload("../../a.json", b"{}", tmp_path) == tmp_path / "dataset.json"
-
-
-def test_ui_doctests():
-    result = doctest.testmod(ui)
-    assert result.attempted and not result.failed
 
 
 def test_column_words_are_distinct():

@@ -4,7 +4,6 @@ the output itself unchanged. The program runs for real, once on a pseudo-termina
 
 from __future__ import annotations
 
-import doctest
 import fcntl
 import os
 import pty
@@ -28,10 +27,6 @@ AS_OF = "2026-11-28"
 def recorder() -> tuple[list[tuple[int, int, str]], progress.Progress]:
     calls: list[tuple[int, int, str]] = []
     return calls, lambda done, total, phase: calls.append((done, total, phase))
-
-
-def test_doctests():
-    assert doctest.testmod(progress).failed == 0
 
 
 def test_import_reports_each_phase_up_to_its_total(small_demo, tmp_path):
