@@ -57,7 +57,6 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 DEFAULT_OUTPUT = "default"
 PRINCIPAL = "principal_leadership"
 # the gaps that describe the system's structure rather than one hazard's handling
-STRUCTURAL_GAPS = ("vacant_post", "no_regulator", "no_portfolio", "no_principal")
 
 
 # -- the catalog ------------------------------------------------------------------------------------------
@@ -400,10 +399,6 @@ def overdue_hazards(session, p: dict) -> Iterator[dict]:
     return rows()
 
 
-def _degree_weight() -> dict[str, int]:
-    return {code: term.extra["weight"] for code, term in SCHEMA.vocab("degrees").items()}
-
-
 @implements("official-exposure", outputs=(DEFAULT_OUTPUT, "ranking"),
             output=lambda p: DEFAULT_OUTPUT if p.get("person") else "ranking")
 def official_exposure(session, p: dict) -> Iterator[dict]:
@@ -429,7 +424,7 @@ def official_exposure(session, p: dict) -> Iterator[dict]:
                     }
 
     def ranking() -> Iterator[dict]:
-        weight = _degree_weight()
+        weight = SCHEMA.degree_weights
         stats: dict[str, dict] = {}
         for _, chain in chains():
             heaviest: dict[str, str] = {}  # a person counts once per hazard, at their heaviest degree
@@ -547,7 +542,7 @@ def _gap_key(graph, gap: dict) -> tuple:
 @implements("regulatory-gaps")
 def regulatory_gaps(session, p: dict) -> Iterator[dict]:
     on, scope, only = p["as_of"], _scope(session, p), p.get("kind")
-    kinds = (only,) if only else STRUCTURAL_GAPS
+    kinds = (only,) if only else SCHEMA.structural_gaps
     order = {code: i for i, code in enumerate(SCHEMA.vocab("gap_kinds"))}
 
     def rows() -> Iterator[dict]:

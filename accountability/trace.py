@@ -375,7 +375,7 @@ class Engine:
         self.graph = graph
         self.schema = schema
         self.ruleset = ruleset or schema.rules
-        self.weight = {c: t.extra["weight"] for c, t in schema.vocab("degrees").items()}
+        self.weight = schema.degree_weights
         ranks = graph.rank_of_level
         self.county_rank = ranks["county"]
         self.township_rank = ranks["township"]

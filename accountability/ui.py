@@ -474,9 +474,6 @@ def hazard_summary(session, as_of: str, top: int = 50, recent_days: int = 365) -
     }
 
 
-STRUCTURAL_GAPS = ("vacant_post", "no_regulator", "no_portfolio", "no_principal")
-
-
 def exposure_ranking(session, as_of: str, jurisdiction: str | None = None, top: int = 50) -> dict:
     """People ranked by how many hazards unresolved on ``as_of`` (in ``jurisdiction``'s subtree, or all)
     they answer for — each hazard once, at the person's heaviest degree, as the ``official-exposure``
@@ -486,7 +483,7 @@ def exposure_ranking(session, as_of: str, jurisdiction: str | None = None, top: 
     This traces every hazard in scope; for a whole province that is minutes, so the app asks for a
     scope (a city) there.
     """
-    weight = {code: term.extra["weight"] for code, term in SCHEMA.vocab("degrees").items()}
+    weight = SCHEMA.degree_weights
     scope = session.scope.within(jurisdiction)
     records = unresolved_in(session, scope, set(), as_of)
     window = Window.on(as_of)
@@ -495,7 +492,7 @@ def exposure_ranking(session, as_of: str, jurisdiction: str | None = None, top: 
     for hazard, events in records:
         chain = session.engine.chain(hazard, events, window)
         hazards += 1
-        if any(g["kind"] in STRUCTURAL_GAPS for g in chain.gaps):
+        if any(g["kind"] in SCHEMA.structural_gaps for g in chain.gaps):
             with_gaps += 1
         heaviest: dict[str, str] = {}
         for link in chain.links:

@@ -40,7 +40,7 @@ from accountability.conduct import Records
 from graph_schema import SCHEMA
 
 FOREVER = "9999-12-31"
-WEIGHT = {c: t.extra["weight"] for c, t in SCHEMA.vocab("degrees").items()}
+WEIGHT = SCHEMA.degree_weights
 RANK = {c: t.extra["rank"] for c, t in SCHEMA.vocab("jurisdiction_levels").items()}
 ESCALATE_AFTER_DAYS = 90
 

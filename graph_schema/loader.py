@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +205,16 @@ class Schema:
 
     def vocab(self, name: str) -> dict[str, Term]:
         return self.vocabularies[name]
+
+    @cached_property
+    def degree_weights(self) -> dict[str, int]:
+        """Each degree's weight (``vocabularies.yaml``): where a person or a post has two, the heavier counts."""
+        return {code: term.extra["weight"] for code, term in self.vocabularies["degrees"].items()}
+
+    @cached_property
+    def structural_gaps(self) -> tuple[str, ...]:
+        """The gap kinds marked ``structural``: a post, a regulator, a portfolio or a principal missing."""
+        return tuple(code for code, term in self.vocabularies["gap_kinds"].items() if term.extra.get("structural"))
 
     def label(self, vocabulary: str, code: str, lang: str = "zh") -> str:
         term = self.vocabularies[vocabulary].get(code)

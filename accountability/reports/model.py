@@ -66,7 +66,7 @@ class _Blank(dict):
 
 
 def degree_weight(degree: str) -> int:
-    return SCHEMA.vocab("degrees")[degree].extra["weight"] if degree in SCHEMA.vocab("degrees") else 0
+    return SCHEMA.degree_weights.get(degree, 0)
 
 
 def say(template: str, **values: Any) -> str:
@@ -849,7 +849,7 @@ def _by_duty(links: list[LinkEntry], names: _Names, lang: str) -> list[DutyGroup
 def _by_person(links: list[LinkEntry], places: dict[str, str] | None = None) -> dict[str, PersonEntry]:
     """Each person once, with every post they held in the window, under the heaviest degree of those posts
     (v2: of the posts they are accountable on, for a person whose place is accountable)."""
-    weight = {c: t.extra["weight"] for c, t in SCHEMA.vocab("degrees").items()}
+    weight = SCHEMA.degree_weights
     persons: dict[str, PersonEntry] = {}
     weighed: set[str] = set()  # persons whose degree comes from a post that counts
     for link in links:
@@ -872,7 +872,7 @@ def _by_person(links: list[LinkEntry], places: dict[str, str] | None = None) -> 
 
 def _by_degree(persons: list[PersonEntry], lang: str) -> list[DegreeGroup]:
     """The persons by degree, direct first (v2: the proposed list, the persons whose place is accountable)."""
-    weight = {c: t.extra["weight"] for c, t in SCHEMA.vocab("degrees").items()}
+    weight = SCHEMA.degree_weights
     order = [d for d in DEGREE_ORDER if d in weight] + [d for d in weight if d not in DEGREE_ORDER]
     return [
         DegreeGroup(d, SCHEMA.label("degrees", d, lang), [p for p in persons if p.degree == d])
