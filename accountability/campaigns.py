@@ -187,7 +187,7 @@ def scope(session, row: dict) -> list[tuple[dict, list[dict]]]:
     candidates = [h for h in session.store.rows("hazards", status="closed")
                   if h["jurisdiction_id"] in shown and h["closed_on"] and h["closed_on"] < row["start"]
                   and _in_industries((h["industry"],) + tuple(h.get("also_industries") or ()), wanted)]
-    events = _events_of(session, [h["id"] for h in candidates])
+    events = _events_of(session, [h["id"] for h in candidates], LOOK_BACK_EVENTS)
     found = []
     for hazard in sorted(candidates, key=lambda h: h["id"]):
         mine = events.get(hazard["id"], [])
@@ -196,10 +196,21 @@ def scope(session, row: dict) -> list[tuple[dict, list[dict]]]:
     return found
 
 
-def _events_of(session, hazard_ids: list[str]) -> dict[str, list[dict]]:
-    """Every event of the hazards, by hazard, each list by date (one read)."""
+# what a look-back reads of a hazard's events: its closures and what reopened them (conduct.closed_on), the
+# closure's signer, and the re-inspections
+LOOK_BACK_EVENTS = ("closed", "reopened", "reinspected")
+
+
+def _events_of(session, hazard_ids: list[str], kinds: tuple[str, ...] | None = None) -> dict[str, list[dict]]:
+    """The events of the hazards (of ``kinds`` only, when given), by hazard, each list by date (one read: by
+    kind, the few events of those kinds, rather than every event of a million hazards by id)."""
     out: dict[str, list[dict]] = defaultdict(list)
-    for e in session.store.rows("events", hazard_id=hazard_ids) if hazard_ids else ():
+    if kinds is None:
+        rows = session.store.rows("events", hazard_id=hazard_ids) if hazard_ids else ()
+    else:
+        wanted = set(hazard_ids)
+        rows = (e for e in session.store.rows("events", kind=list(kinds)) if e["hazard_id"] in wanted)
+    for e in rows:
         out[e["hazard_id"]].append(e)
     return {hid: sorted(evs, key=lambda e: (e["on"], e["kind"])) for hid, evs in out.items()}
 
