@@ -177,14 +177,17 @@ def _look_back(session, campaign_id: str) -> dict:
     return row
 
 
-def scope(session, row: dict) -> list[tuple[dict, list[dict]]]:
+def scope(session, row: dict, among: list[str] | None = None) -> list[tuple[dict, list[dict]]]:
     """The hazards a look-back tests (DESIGN.md, "Look-back scope"): closed hazards of the campaign's subtree
     (as the user sees it) and industries whose ``closed_on`` is before its start and that are still closed
-    the day before it (a relapse recorded earlier reopened them); with their events, by id."""
+    the day before it (a relapse recorded earlier reopened them); with their events, by id. ``among``: only
+    these hazards (those re-inspected, for the report)."""
     shown = set(_subtree(session, row))
     wanted = tuple(row["industries"] or ())
     eve = iso(day(row["start"]) - 1)
-    candidates = [h for h in session.store.rows("hazards", status="closed")
+    rows = session.store.rows("hazards", status="closed") if among is None else \
+        (h for h in session.store.rows("hazards", id=among) if h["status"] == "closed")
+    candidates = [h for h in rows
                   if h["jurisdiction_id"] in shown and h["closed_on"] and h["closed_on"] < row["start"]
                   and _in_industries((h["industry"],) + tuple(h.get("also_industries") or ()), wanted)]
     events = _events_of(session, [h["id"] for h in candidates], LOOK_BACK_EVENTS)
@@ -199,14 +202,17 @@ def scope(session, row: dict) -> list[tuple[dict, list[dict]]]:
 # what a look-back reads of a hazard's events: its closures and what reopened them (conduct.closed_on), the
 # closure's signer, and the re-inspections
 LOOK_BACK_EVENTS = ("closed", "reopened", "reinspected")
+BY_ID = 50_000  # fewer hazards than this: their events are read by hazard id, more: by kind
 
 
 def _events_of(session, hazard_ids: list[str], kinds: tuple[str, ...] | None = None) -> dict[str, list[dict]]:
     """The events of the hazards (of ``kinds`` only, when given), by hazard, each list by date (one read: by
     kind, the few events of those kinds, rather than every event of a million hazards by id)."""
     out: dict[str, list[dict]] = defaultdict(list)
-    if kinds is None:
+    if kinds is None or len(hazard_ids) < BY_ID:
         rows = session.store.rows("events", hazard_id=hazard_ids) if hazard_ids else ()
+        if kinds is not None:
+            rows = (e for e in rows if e["kind"] in kinds)
     else:
         wanted = set(hazard_ids)
         rows = (e for e in session.store.rows("events", kind=list(kinds)) if e["hazard_id"] in wanted)
@@ -329,7 +335,10 @@ def report(session, campaign_id: str) -> dict:
     per_j = {j: [0, 0, 0] for j in shown}
     per_dept: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     per_signer: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for hazard, events in scope(session, row):
+    # only a hazard re-inspected within the campaign counts: those first, then which of them are in scope
+    tested = sorted({e["hazard_id"] for e in session.store.rows("events", kind="reinspected")
+                     if row["start"] <= e["on"] <= row["end"]})
+    for hazard, events in scope(session, row, among=tested) if tested else ():
         found = [e for e in events if e["kind"] == "reinspected" and row["start"] <= e["on"] <= row["end"]]
         if not found:
             continue
