@@ -103,6 +103,13 @@ def fingerprint(store: Neo4jStore) -> tuple:
     return digest, len(nodes), len(rels)
 
 
+def leftovers(store: Neo4jStore) -> int:
+    """Data nodes of another generation than the current one."""
+    with store.driver.session(database=store.database) as session:
+        return session.run("MATCH (m:Meta {_key: 'store'}) MATCH (n) WHERE n._gen <> m._gen "
+                           "RETURN count(n)").single()[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,10 +144,14 @@ def test_rows_are_nodes_and_foreign_keys_are_relationships(loaded):
         assert one("MATCH (i:Incident) RETURN i.direct_loss_yuan") == 5_000_000
         assert orjson.loads(one("MATCH (h:Hazard {id: 'H1'}) RETURN h.extra")) == {"inspector": "王五"}
         assert one("MATCH (h:Hazard {id: 'H1'}) RETURN h.closed_on IS NULL") is True
-        keys = {r["labelsOrTypes"][0] for r in session.run("SHOW CONSTRAINTS YIELD labelsOrTypes, properties "
-                                                           "WHERE properties = ['_key'] RETURN labelsOrTypes")}
-        assert keys >= {"Jurisdiction", "Organization", "Post", "Person", "Tenure", "Portfolio", "Hazard",
-                        "Incident", "Event", "Industry", "Meta"}
+        keys = {(r["l"][0], tuple(r["p"])) for r in session.run(
+            "SHOW CONSTRAINTS YIELD labelsOrTypes AS l, properties AS p, type WHERE type = 'UNIQUENESS' RETURN l, p")}
+        # a row's key is unique per generation (two exist during an import); Meta's alone
+        assert keys >= {(label, ("_key", "_gen")) for label in ("Jurisdiction", "Organization", "Post", "Person",
+                                                                 "Tenure", "Portfolio", "Hazard", "Incident",
+                                                                 "Event", "Industry")} | {("Meta", ("_key",))}
+        assert one("MATCH (m:Meta) MATCH (n) WHERE n._gen IS NOT NULL RETURN collect(DISTINCT n._gen = m._gen)") \
+            == [True]  # one generation, the current one, once the import is done
 
 
 def test_an_update_re_derives_relationships_and_counts_like_the_embedded_store(loaded, datasets, tmp_path):
@@ -223,7 +234,7 @@ def test_credentials_come_from_the_environment_and_a_wrong_one_is_named(auth_ser
 def test_an_error_between_batches_leaves_the_previous_dataset_whole(loaded, datasets):
     v1, v2 = datasets
     before = fingerprint(loaded)
-    loaded.batch_size = 2
+    loaded.batch_size, loaded.writers = 2, 1  # batches one after another: the third is the third
     real, calls = loaded._batch, []
 
     def fail_on_the_third(tx, query, rows):
@@ -249,7 +260,7 @@ def test_a_server_killed_mid_import_leaves_the_previous_dataset_whole(tmp_path, 
     data = tmp_path / "data"
     server = Neo4jServer(data_dir=data).start()
     try:
-        store = Neo4jStore(server.uri, batch_size=2, retries=1)
+        store = Neo4jStore(server.uri, batch_size=2, retries=1, writers=1)  # batches one after another
         store.write(v1)
         before = fingerprint(store)
         real, calls = store._batch, []
@@ -269,25 +280,33 @@ def test_a_server_killed_mid_import_leaves_the_previous_dataset_whole(tmp_path, 
     finally:
         server.stop()
     with Neo4jServer(data_dir=data) as again, Neo4jStore(again.uri) as store:
-        assert fingerprint(store) == before
+        # the batches committed before the kill hold nodes of a generation no reader sees
+        assert leftovers(store) > 0
         assert from_store(store).content_hash() == v1.content_hash()
+        assert store.meta()["dataset_hash"] == v1.content_hash()
+        assert cli("audit", "verify", "--store", again.uri).exit_code == 0
+        assert store.write(v1).unchanged  # the next import sweeps them; the rows are v1's: nothing else to do
+        assert leftovers(store) == 0 and fingerprint(store)[2] == before[2]
 
 
 def _deadlock_once(store: Neo4jStore):
-    """Make the import's transaction lose a real deadlock once: another transaction that holds more locks
-    (every hazard, person, post and organization) waits for a jurisdiction the import has just written,
-    while the import waits for hazard H1. Neo4j aborts the side with fewer locks: the import."""
+    """Make a batch of the import lose a real deadlock once: another transaction that holds more locks (two
+    hundred nodes it made, and the key H2 of the generation being written) waits for the key H1 that the
+    import's batch of hazards has just taken, while that batch waits for H2. Neo4j aborts the side with
+    fewer locks: the batch."""
     go, holding, other_errors = threading.Event(), threading.Event(), []
+    pending = store.generation() + 1
 
     def other():
         with store.driver.session() as session:
             tx = session.begin_transaction()
             try:
-                tx.run("MATCH (n) WHERE n:Hazard OR n:Person OR n:Post OR n:Organization SET n.probe = 1").consume()
+                tx.run("CREATE (:Hazard {_key: 'H2', _gen: $g}) WITH 1 AS x UNWIND range(1, 200) AS i "
+                       "CREATE (:Probe {i: i})", g=pending).consume()
                 holding.set()
                 go.wait(30)
-                time.sleep(1.0)  # the import is waiting for H1 by now
-                tx.run("MATCH (j:Jurisdiction {_key: 'P'}) SET j.probe = 1").consume()
+                time.sleep(1.0)  # the batch is waiting for H2 by now
+                tx.run("CREATE (:Hazard {_key: 'H1', _gen: $g})", g=pending).consume()
             except Exception as exc:  # noqa: BLE001 - reported by the test
                 other_errors.append(exc)
             finally:
@@ -296,32 +315,24 @@ def _deadlock_once(store: Neo4jStore):
     thread = threading.Thread(target=other)
     thread.start()
     assert holding.wait(30)
-    real = store._batch
+    real, attempts = store._batch, []
 
-    def signal_after_jurisdictions(tx, query, rows):
-        out = real(tx, query, rows)
-        if "SET n = r[1]" in query and not go.is_set():  # the first update: the jurisdictions, renamed
+    def signal_at_the_hazards(tx, query, rows):
+        if "CREATE (n:Hazard)" in query:
+            attempts.append(1)
             go.set()
-        return out
+        return real(tx, query, rows)
 
-    store._batch = signal_after_jurisdictions
-    return thread, other_errors
+    store._batch = signal_at_the_hazards
+    return thread, other_errors, attempts
 
 
 def test_a_deadlock_is_retried_and_the_import_completes(loaded, datasets):
     _, v2 = datasets
-    attempts = []
-    real_tx = loaded._write_tx
-
-    def counted(*args):
-        attempts.append(1)
-        return real_tx(*args)
-
-    loaded._write_tx = counted
-    thread, other_errors = _deadlock_once(loaded)
+    thread, other_errors, attempts = _deadlock_once(loaded)
     result = loaded.write(v2)
     thread.join(30)
-    assert len(attempts) == 2 and other_errors == []
+    assert len(attempts) == 2 and other_errors == []  # the batch of hazards ran twice
     assert result.updated["jurisdictions"] == 6 and not result.unchanged
     assert from_store(loaded).content_hash() == v2.content_hash()
 
@@ -330,12 +341,12 @@ def test_without_retries_the_deadlock_is_reported_and_nothing_changes(loaded, da
     _, v2 = datasets
     before = fingerprint(loaded)
     loaded.retries = 0
-    thread, _ = _deadlock_once(loaded)
+    thread, _, _ = _deadlock_once(loaded)
     with pytest.raises(StoreError, match="import failed, store unchanged: .*DeadlockDetected") as info:
         loaded.write(v2)
     thread.join(30)
     assert info.value.is_retryable()
-    assert fingerprint(loaded) == before
+    assert fingerprint(loaded) == before  # what the import wrote before the deadlock is gone too
 
 
 # -- write-back --------------------------------------------------------------------------------------------

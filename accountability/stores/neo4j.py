@@ -38,37 +38,65 @@ industries      Industry      —
 
 A node holds every contract column of its row as a property of the same name — lists as string
 lists, booleans as booleans, whole numbers as integers; an empty cell or list is no property — the
-columns the contract does not define as one JSON text ``extra``, and ``_key``: the row's key as the
+columns the contract does not define as one JSON text ``extra``, ``_key``: the row's key as the
 embedded store writes it (the id for tables keyed by ``id``; the key columns joined by U+001F
-otherwise). ``_key`` is unique per label; the foreign keys that ``rows(table, col=…)`` filters on are
-indexed. The relationships are derived from the properties at each import; the properties are the
-truth, so ``rows`` reads properties only.
+otherwise), ``_seq``: its position in the dataset (``rows`` returns whole tables in that order, which
+the content hash depends on) and ``_gen``: the generation it belongs to (below). ``(_key, _gen)`` is
+unique per label (the constraint ``<label>_key``; uniqueness on several properties is allowed in
+Community 5); the foreign keys that ``rows(table, col=…)`` filters on are indexed. The relationships
+are derived from the properties at each import; the properties are the truth, so ``rows`` reads
+properties only.
 
-One ``(:Meta {_key: "store"})`` node holds ``dataset_hash``, ``imported_at``, ``source``, ``audit_head`` and
-``schema_version``. ``write_back`` adds chains traced by the engine as
-``(:Person)-[:ACCOUNTABLE_FOR]->(:Hazard)`` and ``(:Post)-[:ACCOUNTABLE_FOR]->(:Hazard)`` relationships
-(one ``(:WriteBack {as_of})`` node per date written); an import that changes the dataset removes them,
-since they describe a dataset that is gone.
+One ``(:Meta {_key: "store"})`` node holds ``dataset_hash``, ``imported_at``, ``source``, ``audit_head``,
+``schema_version`` and ``_gen``, the current generation. ``write_back`` adds chains traced by the engine
+as ``(:Person)-[:ACCOUNTABLE_FOR]->(:Hazard)`` and ``(:Post)-[:ACCOUNTABLE_FOR]->(:Hazard)``
+relationships between nodes of the current generation (one ``(:WriteBack {as_of})`` node per date
+written); an import that changes the dataset removes them, since they describe a dataset that is gone.
 
-Writing
--------
-``write(dataset)`` runs one explicit transaction: it locks Meta (concurrent writers queue), reads the
-stored keys and properties, creates the new rows and updates the changed ones in batches of
-``UNWIND $rows``, deletes the rows that are gone, re-derives the relationships of the rows it wrote,
-updates Meta, keeps the manifests of the rows (base64) in ``(:AuditRows {_key: table, manifest})``
-nodes and appends an ``(:AuditEntry)`` carrying their digests (``accountability.audit``) — then
-commits, or on any error rolls back, so an interrupted import (an exception, a killed server) leaves the
-previous dataset whole. Counts are the embedded store's. Each node's ``_seq`` keeps the dataset's row
-order, which ``rows`` returns whole tables in (the content hash depends on it). The dataset already held
-is diffed like any other: when no row differs the import changes nothing and is recorded as
-``unchanged``; rows changed by a Cypher ``SET`` or ``DELETE`` since are put back, a node put back with
-the relationships of the rows that point to it. Transient errors (deadlocks, a leader switch, a dropped
-connection) are retried a few times with backoff; the others become a :class:`StoreError` that says
-what happened.
+Generations: how an import that does not fit one transaction stays atomic
+--------------------------------------------------------------------------
+A province (millions of rows) does not fit one transaction's memory, so ``write(dataset)`` writes in
+many small ones and makes the change visible in one small one at the end:
 
-One transaction holds the whole import in the server's heap: about 1.2 GB of transaction memory for
-the county-scale demo (188,000 rows), which the default 1 GB test server cannot give (its limit is 70 %
-of the heap); a province-scale import does not fit one transaction on a machine of ordinary size.
+1. **Lock.** A *guard* transaction locks Meta (concurrent writers and ``write_back`` queue there) and
+   stays open for the whole import. A killed client (``kill -9``) drops its connection and the server
+   rolls the guard back, which frees the lock.
+2. **Sweep.** Nodes of another generation than Meta's — left by an import that was killed or failed —
+   are deleted; nodes without ``_gen`` (a store written before generations, or a node a user made with
+   Cypher) are stamped with the current one.
+3. **Diff.** The current generation's ``(_key, properties)`` are streamed and compared with the dataset's
+   rows one by one (the dataset's rows are looked up by key; no property map is held): inserted,
+   updated and deleted counts are the embedded store's. When no row differs (and none moved), nothing
+   is written but the audit entry (``unchanged``, or the Meta update when only the hash it records differs).
+4. **Write.** Otherwise every row is written again as a node of generation ``Meta._gen + 1``, in
+   transactions of ``batch_size`` rows (``UNWIND $rows``; the rows are turned into property maps one
+   batch at a time), then the derived relationships between the new nodes, in batches too. Readers do not
+   see these nodes: every read filters on the current generation.
+5. **Switch.** The guard transaction sets ``Meta._gen``, the dataset hash and the rest of Meta, deletes
+   the ``WriteBack`` nodes, keeps the manifests of the rows (base64) in ``(:AuditRows {_key: table,
+   manifest})`` nodes and appends an ``(:AuditEntry)`` carrying their digests (``accountability.audit``),
+   and commits: the audit log and the data switch together.
+6. **Drop.** The previous generation (with the ``ACCOUNTABLE_FOR`` relationships on it) is deleted in
+   batches once every read transaction that was running at the switch has ended (``SHOW TRANSACTIONS``;
+   at most ``READER_WAIT`` seconds), so that a reader that pinned the old generation reads it to its end.
+
+Every read pins the generation it reads: a single query reads ``Meta._gen`` in the same statement, and
+``snapshot()`` reads Meta once and keeps a read transaction open for the block (so the drop waits for
+it); ``hazard_records`` and ``search`` read in one snapshot. A reader therefore sees the old dataset or
+the new one, never a mix. An interrupted import (an exception, a killed client or server) leaves the
+previous generation current and whole; what it wrote is invisible and the next import deletes it.
+Transient errors (deadlocks, a leader switch, a dropped connection) are retried a few times per batch
+with backoff; the others become a :class:`StoreError` that says what happened.
+
+What the raw Cypher console sees: it reads the labels directly, so it sees every generation present.
+Between imports there is one; during an import (and after a killed one, until the next import sweeps)
+a label also holds the pending generation's nodes. A query that must match what the tool reads filters
+on the current generation: ``MATCH (m:Meta {_key: 'store'}) MATCH (h:Hazard) WHERE h._gen = m._gen …``.
+Nodes a user makes without ``_gen`` count as current in whole-table and column reads (so ``audit
+verify`` names them), not in reads by key, which seek on ``(_key, _gen)``.
+
+Costs: an import that changes anything rewrites every node (a re-import that changes one row of a
+province takes as long as the first one); ``count`` scans the label (the generation is a property).
 """
 
 from __future__ import annotations
@@ -98,11 +126,14 @@ from graph_schema import SCHEMA, Schema
 # so without a handler of its own the same news would also reach stderr through logging's last resort.
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: generations (_gen)
 META_KEY = "store"
 BATCH_SIZE = 5000
+WRITERS = 2  # batches of an import in flight at once
 RETRIES = 3  # retries after the first attempt, for transient errors only
 BACKOFF = 0.25  # seconds before the first retry; doubled each time
+READER_WAIT = 600.0  # seconds an import waits for the readers of the previous generation before dropping it
+IMPORT_TAG = {"app": "accountability", "role": "import"}  # transaction metadata of an import's transactions
 
 LABELS = {
     "jurisdictions": "Jurisdiction",
@@ -198,16 +229,19 @@ INDEXED = {
 
 SEARCHABLE = (("people", "name"), ("posts", "title"), ("organizations", "name"), ("jurisdictions", "name"),
               ("hazards", "description"), ("incidents", "title"))
-# Where each searchable node lies, for a search within the jurisdictions $within
+# Where each searchable node lies, for a search within the jurisdictions $within (``g``: the generation read)
 PLACED_IN = {
-    "people": "EXISTS { MATCH (t:Tenure {person_id: n._key}) MATCH (p:Post {_key: t.post_id}) "
-              "MATCH (o:Organization {_key: p.organization_id}) WHERE o.jurisdiction_id IN $within }",
-    "posts": "EXISTS { MATCH (o:Organization {_key: n.organization_id}) WHERE o.jurisdiction_id IN $within }",
+    "people": "EXISTS { MATCH (t:Tenure {person_id: n._key}) WHERE coalesce(t._gen, g) = g "
+              "MATCH (p:Post {_key: t.post_id, _gen: g}) MATCH (o:Organization {_key: p.organization_id, _gen: g}) "
+              "WHERE o.jurisdiction_id IN $within }",
+    "posts": "EXISTS { MATCH (o:Organization {_key: n.organization_id, _gen: g}) WHERE o.jurisdiction_id IN $within }",
     "organizations": "n.jurisdiction_id IN $within",
     "jurisdictions": "n._key IN $within",
     "hazards": "n.jurisdiction_id IN $within",
     "incidents": "n.jurisdiction_id IN $within",
 }
+# A node of the generation ``g`` being read; one without ``_gen`` (made by hand) counts as current
+_CURRENT = "coalesce({0}._gen, g) = g"
 
 
 def _manifests(records: Iterable[Any]) -> dict[str, bytes]:
@@ -245,7 +279,8 @@ class Neo4jStore(Store):
     """The store on a Neo4j 5 server at ``uri`` (``bolt://``, ``neo4j://`` and their ``+s`` forms)."""
 
     def __init__(self, uri: str, schema: Schema = SCHEMA, database: str | None = None,
-                 batch_size: int = BATCH_SIZE, retries: int = RETRIES, connection_timeout: float = 15.0):
+                 batch_size: int = BATCH_SIZE, retries: int = RETRIES, connection_timeout: float = 15.0,
+                 writers: int = WRITERS):
         import neo4j
 
         self.uri = uri
@@ -253,8 +288,11 @@ class Neo4jStore(Store):
         self.database = database if database is not None else settings.get("neo4j_database")
         self.batch_size = batch_size
         self.retries = retries
+        self.writers = writers
         self.user, auth = credentials()
         self._schema_ready = False
+        self._local = threading.local()  # the snapshot a thread is in
+        self._generational = False  # the database is known to hold generations (then it always will)
         try:
             self.driver = neo4j.GraphDatabase.driver(
                 uri, auth=auth, connection_timeout=connection_timeout, notifications_min_severity="OFF",
@@ -319,16 +357,19 @@ class Neo4jStore(Store):
         except (Neo4jError, DriverError, OSError) as exc:
             raise self._error(exc) from None
 
-    def _retrying(self, doing: str, work: Callable[[Any], Any]) -> Any:
+    def _retrying(self, doing: str, work: Callable[[Any], Any], metadata: dict | None = None,
+                  pending: bool = False) -> Any:
         """Run ``work(tx)`` in one explicit write transaction and commit; on a transient error roll back
-        and run it again (up to ``retries`` times, with backoff); on any other error roll back and raise."""
+        and run it again (up to ``retries`` times, with backoff); on any other error roll back and raise.
+        ``pending``: the transaction writes nodes no reader sees yet (a batch of an import), so a commit
+        that may not have happened leaves the store unchanged either way."""
         from neo4j.exceptions import DriverError, Neo4jError
 
         attempt = 0
         while True:
             try:
                 with self._session(write=True) as session:
-                    tx = session.begin_transaction()
+                    tx = session.begin_transaction(metadata=metadata)
                     try:
                         result = work(tx)
                         tx.commit()
@@ -340,6 +381,9 @@ class Neo4jStore(Store):
                             except (Neo4jError, DriverError, OSError):
                                 pass  # the connection is gone: the server rolls back on its own
             except (Neo4jError, DriverError, OSError) as exc:
+                if _incomplete(exc) and pending:  # committed or not, no reader sees it
+                    raise StoreError(f"{doing}: cannot reach Neo4j at {self.uri}: the connection broke while "
+                                     "committing a batch", retryable=True) from None
                 error = self._error(exc, "" if _incomplete(exc) else doing)  # "unchanged" may not hold
                 if error.is_retryable() and attempt < self.retries and not _incomplete(exc):
                     time.sleep(BACKOFF * 2 ** attempt)
@@ -352,14 +396,19 @@ class Neo4jStore(Store):
     def ensure_schema(self) -> None:
         """Create the key constraints and the indexes that are missing (each in its own transaction, as
         Neo4j requires) and wait until they are online. Those already there are left alone, so a user
-        without schema rights can write to a database that has them."""
+        without schema rights can write to a database that has them; a data label's key constraint made
+        before generations (on ``_key`` alone, which two generations would break) is replaced."""
         if self._schema_ready:
             return
-        wanted = {}
+        wanted, data_keys = {}, set()
         own = {"meta": "Meta", "write_backs": "WriteBack", "audit_rows": "AuditRows"}
         for table, label in {**LABELS, **own}.items():
-            wanted[f"{label.lower()}_key"] = (f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS "
-                                              f"FOR (n:{label}) REQUIRE n._key IS UNIQUE")
+            name = f"{label.lower()}_key"
+            if table in LABELS:
+                data_keys.add(name)
+                wanted[name] = f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE (n._key, n._gen) IS UNIQUE"
+            else:
+                wanted[name] = f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n._key IS UNIQUE"
             for prop in INDEXED.get(table, ()):
                 wanted[f"{label.lower()}_{prop}"] = (f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS "
                                                      f"FOR (n:{label}) ON (n.{_q(prop)})")
@@ -372,7 +421,12 @@ class Neo4jStore(Store):
         try:
             with self._session(write=True) as session:
                 present = {r["name"] for r in session.run("SHOW INDEXES YIELD name RETURN name")}
-                present |= {r["name"] for r in session.run("SHOW CONSTRAINTS YIELD name RETURN name")}
+                for r in session.run("SHOW CONSTRAINTS YIELD name, properties RETURN name, properties"):
+                    if r["name"] in data_keys and r["properties"] == ["_key"]:
+                        session.run(f"DROP CONSTRAINT {r['name']}").consume()  # made before generations
+                        present.discard(r["name"])
+                    else:
+                        present.add(r["name"])
                 for name, statement in wanted.items():
                     if name not in present:
                         session.run(statement).consume()
@@ -405,16 +459,259 @@ class Neo4jStore(Store):
         # import wrote, not what the nodes hold now, and rows changed outside an import are put back here.
         digest = dataset.content_hash()
         self.ensure_schema()
-        rows = {name: [self._props(name, r) for r in dataset.tables.get(name, [])] for name in self.schema.tables}
-        return self._retrying("import failed, store unchanged",
-                              lambda tx: self._write_tx(tx, rows, digest, dataset))
+        return self._import(dataset, digest)
 
-    def _lock_meta(self, tx: Any) -> str | None:
-        """Lock the Meta node (creating it if need be) and return the dataset hash it holds: concurrent
-        writers queue here rather than interleave their diffs and audit entries."""
+    def _import(self, dataset: Dataset, digest: str) -> WriteResult:
+        """One attempt at the steps of the module's docstring."""
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        doing = "import failed, store unchanged"
+        try:
+            session = self._session(write=True)
+            guard = session.begin_transaction(metadata=IMPORT_TAG)
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise self._error(exc, doing) from None
+        committing = committed = False
+        current = rewrite = None
+        try:
+            try:
+                previous, current = self._lock_meta(guard)
+            except (Neo4jError, DriverError, OSError) as exc:
+                raise self._error(exc, doing) from None
+            self._sweep(current, doing)
+            result, rewrite = self._diff(dataset, digest, previous, current)
+            new = current + 1 if rewrite else current
+            if rewrite:
+                self._write_generation(dataset, new, doing)
+            try:
+                self._switch(guard, dataset, digest, previous, result, new, rewrite)
+                committing = True
+                guard.commit()
+                committed = True
+            except (Neo4jError, DriverError, OSError) as exc:
+                raise self._error(exc, "" if _incomplete(exc) else doing) from None
+        finally:
+            if not committed:
+                with contextlib.suppress(Neo4jError, DriverError, OSError):
+                    guard.rollback()
+            with contextlib.suppress(Neo4jError, DriverError, OSError):
+                session.close()
+            if rewrite and not committing:  # what it wrote is invisible: best effort, else the next sweep
+                with contextlib.suppress(StoreError):
+                    self._drop(lambda n: f"{n}._gen > $g", current, "")
+        if rewrite:
+            self._wait_for_readers()
+            with contextlib.suppress(StoreError):  # invisible already; else the next import's sweep
+                self._drop(lambda n: f"({n}._gen IS NULL OR {n}._gen <> $g)", new, "")
+        return result
+
+    def _lock_meta(self, tx: Any) -> tuple[str | None, int]:
+        """Lock the Meta node (creating it if need be) and return the dataset hash and the generation it
+        holds: concurrent writers queue here rather than interleave their imports and audit entries."""
         record = tx.run("MERGE (m:Meta {_key: $key}) SET m._lock = true REMOVE m._lock "
-                        "RETURN m.dataset_hash AS hash", key=META_KEY).single()
-        return record["hash"]
+                        "RETURN m.dataset_hash AS hash, coalesce(m._gen, 0) AS gen", key=META_KEY).single()
+        return record["hash"], record["gen"]
+
+    def _maintain(self, query: str, doing: str, **params: Any) -> None:
+        """One statement of the import's upkeep in an implicit transaction of its own (``CALL { … } IN
+        TRANSACTIONS`` commits as it goes), tagged as the import's; transient errors retried."""
+        import neo4j
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        for attempt in range(self.retries + 1):
+            try:
+                with self._session(write=True) as session:
+                    session.run(neo4j.Query(query, metadata=IMPORT_TAG), params).consume()
+                return
+            except (Neo4jError, DriverError, OSError) as exc:
+                error = self._error(exc, doing)
+                if not error.is_retryable() or attempt == self.retries:
+                    raise error from None
+                time.sleep(BACKOFF * 2 ** attempt)
+
+    def _drop(self, which: Callable[[str], str], gen: int, doing: str) -> None:
+        """Delete, label by label and in batches, the data nodes ``which("n")`` selects (``$g``: ``gen``)."""
+        for label in LABELS.values():
+            self._maintain(f"MATCH (n:{label}) WHERE {which('n')} CALL {{ WITH n DETACH DELETE n }} "
+                           f"IN TRANSACTIONS OF {self.batch_size} ROWS", doing, g=gen)
+
+    def _sweep(self, current: int, doing: str) -> None:
+        """Before an import: delete what an interrupted one left (nodes of other generations, invisible),
+        and stamp nodes without a generation (made before generations, or by hand) with the current one."""
+        self._drop(lambda n: f"{n}._gen <> $g", current, doing)
+        for label in LABELS.values():
+            # a node made by hand with the key of a current one cannot take its generation: it stays
+            # unstamped (still read as current) and goes with the previous generation after the switch.
+            # Batches of plain transactions: under CALL … IN TRANSACTIONS the outer transaction's check that
+            # the key is free would lock out the inner one that takes it.
+            stamp = (f"MATCH (n:{label}) WHERE n._gen IS NULL AND NOT EXISTS {{ MATCH (o:{label} {{_key: n._key, "
+                     f"_gen: {int(current)}}}) }} WITH n LIMIT {self.batch_size} SET n._gen = {int(current)} "
+                     "RETURN count(n)")
+            with contextlib.suppress(StoreError):
+                while self._retrying(doing, lambda tx, q=stamp: tx.run(q).single()[0], IMPORT_TAG):
+                    pass
+
+    def _diff(self, dataset: Dataset, digest: str, previous: str | None,
+              current: int) -> tuple[WriteResult, bool]:
+        """The counts of the import (the embedded store's) and whether a new generation must be written:
+        the current generation's nodes streamed and compared with the dataset's rows, found by key."""
+        result = WriteResult(digest, unchanged=False)
+        moved = False
+        for name in self.schema.tables:
+            rows = dataset.tables.get(name, [])
+            at = {self._key(name, row): i for i, row in enumerate(rows)}
+            updated = gone = 0
+            was_empty = True
+            for record in self._read(f"MATCH (n:{LABELS[name]}) WHERE coalesce(n._gen, $g) = $g "
+                                     "RETURN n._key AS k, properties(n) AS p", g=current):
+                was_empty = False
+                i = at.pop(record["k"], None)
+                if i is None:
+                    gone += 1
+                    continue
+                old = record["p"]
+                old.pop("_gen", None)
+                seq = old.pop("_seq", None)
+                if old != self._props(name, rows[i]):
+                    updated += 1
+                elif seq != i:
+                    moved = True  # a row that only moved is not "updated"
+            result.inserted[name] = len(at)
+            if not was_empty:  # as the embedded store counts: a table filled from empty only inserts
+                result.updated[name] = updated
+                result.deleted[name] = gone
+        changed = any(n for c in (result.inserted, result.updated, result.deleted) for n in c.values())
+        if previous == digest and not changed:
+            result = WriteResult(digest, unchanged=True)  # nothing to change; the trail records it
+        return result, changed or moved
+
+    def _batch(self, tx: Any, query: str, rows: list) -> list[tuple]:
+        """One batch of one statement, and the records it returns (the unit an interrupted import is
+        tested with)."""
+        return [tuple(record.values()) for record in tx.run(query, rows=rows)]
+
+    def _batches(self, query: str, rows: Iterable[Any], doing: str) -> None:
+        """``query`` over ``rows`` (streamed), ``batch_size`` at a time, each batch its own transaction;
+        ``writers`` batches at once (the next batch is packed while the server writes one), never more in
+        memory. Returns when all are committed; the first error stops the rest and is raised."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        def send(batch: list) -> None:
+            self._retrying(doing, lambda tx: self._batch(tx, query, batch), IMPORT_TAG, pending=True)
+
+        def chunks() -> Iterator[list]:
+            batch: list = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= self.batch_size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        if self.writers <= 1:
+            for batch in chunks():
+                send(batch)
+            return
+        running: set = set()
+        with ThreadPoolExecutor(self.writers) as pool:
+            try:
+                for batch in chunks():
+                    if len(running) >= self.writers:
+                        done, running = wait(running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()
+                    running.add(pool.submit(send, batch))
+                for future in running:
+                    future.result()
+            except BaseException:
+                for future in running:
+                    future.cancel()
+                raise
+
+    def _write_generation(self, dataset: Dataset, gen: int, doing: str) -> None:
+        """Every row as a node of generation ``gen``, then the relationships between them (step 4). A
+        relationship to a table written before is made in the statement that creates the node (one seek
+        less); the others (to the same table, or one written later) in a pass of their own."""
+        written, later = set(), []
+        for name in self.schema.tables:
+            rows = dataset.tables.get(name, [])
+            query = f"UNWIND $rows AS r CREATE (n:{LABELS[name]}) SET n = r"
+            for rel in (d for d in DERIVED if d.table == name):
+                if rel.target not in written:
+                    later.append(rel)
+                    continue
+                column = next(c for c in self.schema.tables[name].columns if c.name == rel.column)
+                arrow = f"(n)-[:{rel.type}]->(b)" if rel.outward else f"(n)<-[:{rel.type}]-(b)"
+                keys = f"UNWIND coalesce(r.{_q(rel.column)}, []) AS k" if column.is_list else \
+                    f"WITH n, r.{_q(rel.column)} AS k WHERE k IS NOT NULL"
+                query += (f" WITH n, r CALL {{ WITH n, r {keys} MATCH (b:{LABELS[rel.target]} {{_key: k, _gen: {gen}}}) "
+                          f"CREATE {arrow} }}")
+            self._batches(query, ({**self._props(name, row), "_seq": i, "_gen": gen} for i, row in enumerate(rows)),
+                          doing)
+            written.add(name)
+        for rel in later:
+            src, dst = LABELS[rel.table], LABELS[rel.target]
+            arrow = f"(a)-[:{rel.type}]->(b)" if rel.outward else f"(a)<-[:{rel.type}]-(b)"
+            self._batches(f"UNWIND $rows AS p MATCH (a:{src} {{_key: p[0], _gen: {gen}}}) "
+                          f"MATCH (b:{dst} {{_key: p[1], _gen: {gen}}}) CREATE {arrow}",
+                          self._pairs(dataset, rel), doing)
+
+    def _pairs(self, dataset: Dataset, rel: Derived) -> Iterator[list[str]]:
+        """``[row key, referenced key]`` for every reference of ``rel``'s column (a list column: each)."""
+        t = self.schema.tables[rel.table]
+        i = t.names.index(rel.column)
+        for row in dataset.tables.get(rel.table, ()):
+            value = row[i]
+            if value is None or value == () or value == "":
+                continue
+            key = self._key(rel.table, row)
+            for target in (value if isinstance(value, (list, tuple)) else (value,)):
+                yield [key, target]
+
+    def _switch(self, tx: Any, dataset: Dataset, digest: str, previous: str | None, result: WriteResult,
+                gen: int, rewrite: bool) -> None:
+        """Make generation ``gen`` current, with Meta, the manifests and the audit entry, in the guard
+        transaction (step 5)."""
+        source = dataset.source
+        if rewrite:
+            # chains written back describe the nodes being replaced (their relationships go with them)
+            tx.run("MATCH (w:WriteBack) DELETE w").consume()
+            tx.run("MATCH (m:Meta {_key: $key}) SET m._gen = $gen", key=META_KEY, gen=gen).consume()
+        if not result.unchanged:
+            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            tx.run("MATCH (m:Meta {_key: $key}) SET m.dataset_hash = $hash, m.imported_at = $now, "
+                   "m.source = $source, m.schema_version = $version", key=META_KEY, hash=digest, now=now,
+                   source=source, version=str(SCHEMA_VERSION)).consume()
+        changed = any(n for c in (result.inserted, result.updated, result.deleted) for n in c.values())
+        kept = _manifests(tx.run("MATCH (a:AuditRows) RETURN a._key AS k, a.manifest AS m"))
+        digests, manifests = audit.vouch(self._last_entry(tx), dataset, digest, kept, changed)
+        for name, blob in manifests.items():  # base64 text: Cypher tools and JSON show it, unlike a byte array
+            tx.run("MERGE (a:AuditRows {_key: $name}) SET a.manifest = $text", name=name,
+                   text=base64.b64encode(blob).decode()).consume()
+        result.audit = self._append_audit(tx, result, source, previous, digests=digests)
+
+    def _wait_for_readers(self) -> None:
+        """Wait until every transaction that is running now, but the imports', has ended (at most
+        ``READER_WAIT`` seconds): the readers that may have pinned the previous generation (step 6). Best
+        effort: a user who may not list others' transactions sees their own only."""
+        import neo4j
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        query = neo4j.Query("SHOW TRANSACTIONS YIELD transactionId AS id, metaData AS m, outerTransactionId AS outer "
+                            "WHERE outer = '' RETURN id, m", metadata=IMPORT_TAG)
+        deadline = time.monotonic() + READER_WAIT
+        waiting: set[str] | None = None
+        try:
+            with self._session() as session:
+                while waiting is None or waiting:
+                    running = {r["id"] for r in session.run(query) if (r["m"] or {}).get("role") != IMPORT_TAG["role"]}
+                    waiting = running if waiting is None else waiting & running
+                    if not waiting or time.monotonic() > deadline:
+                        return
+                    time.sleep(0.05)
+        except (Neo4jError, DriverError, OSError):
+            return
 
     def _last_entry(self, tx: Any) -> dict | None:
         last = tx.run("MATCH (a:AuditEntry) RETURN properties(a) AS p ORDER BY a.seq DESC LIMIT 1").single()
@@ -429,121 +726,6 @@ class Neo4jStore(Store):
         tx.run("CREATE (a:AuditEntry) SET a = $entry WITH a MATCH (m:Meta {_key: $key}) SET m.audit_head = $head",
                entry=entry, key=META_KEY, head=head).consume()
         return head
-
-    def _batch(self, tx: Any, query: str, rows: list) -> list[tuple]:
-        """One batch of one statement, and the records it returns (the unit an interrupted import is
-        tested with)."""
-        return [tuple(record.values()) for record in tx.run(query, rows=rows)]
-
-    def _batches(self, tx: Any, query: str, rows: list) -> list[tuple]:
-        out: list[tuple] = []
-        for i in range(0, len(rows), self.batch_size):
-            out += self._batch(tx, query, rows[i:i + self.batch_size])
-        return out
-
-    def _write_tx(self, tx: Any, rows: dict[str, list[dict]], digest: str, dataset: Dataset) -> WriteResult:
-        source = dataset.source
-        previous = self._lock_meta(tx)
-        result = WriteResult(digest, unchanged=False)
-        # Nodes are addressed by element id once read or created: a seek on the _key index inside a
-        # transaction that has already changed that index a lot costs time in proportion to the changes
-        # (measured: a county replaced by a small dataset took 330 s that way, 15 s this way).
-        node_ids: dict[str, dict[str, str]] = {}  # table → _key → element id, for every row kept or created
-        written: dict[str, list[tuple[str, dict]]] = {}  # table → (element id, properties) of rows written
-        created_ids: dict[str, dict[str, str]] = {}  # table → _key → element id, for every row created
-        for name, new in rows.items():
-            label = LABELS[name]
-            existing = {r["k"]: (r["id"], r["p"]) for r in tx.run(
-                f"MATCH (n:{label}) RETURN n._key AS k, elementId(n) AS id, properties(n) AS p")}
-            was_empty = not existing
-            ids = node_ids[name] = {}
-            created, updated, moved = [], [], []
-            # _seq keeps the dataset's row order (rows() reads in it); a row that only moved is not "updated"
-            for seq, props in enumerate(new):
-                props.pop("_seq", None)  # set by an attempt that was rolled back
-                found = existing.pop(props["_key"], None)
-                if found is None:
-                    created.append(props)
-                else:
-                    eid, old = found
-                    ids[props["_key"]] = eid
-                    old_seq = old.pop("_seq", None)
-                    if old != props:
-                        updated.append((eid, props))
-                    elif old_seq != seq:
-                        moved.append([eid, seq])
-                props["_seq"] = seq
-            # created before anything is deleted: the unique-key check of a CREATE slows down in proportion
-            # to the deletions of that label the transaction already holds
-            new_ids = dict(self._batches(tx, f"UNWIND $rows AS r CREATE (n:{label}) SET n = r "
-                                             "RETURN r._key, elementId(n)", created))
-            ids.update(new_ids)
-            self._batches(tx, "UNWIND $rows AS r MATCH (n) WHERE elementId(n) = r[0] SET n._seq = r[1]", moved)
-            # an updated row's relationships are re-derived from its new properties
-            for rel in (d for d in DERIVED if d.table == name):
-                pattern = f"(n)-[r:{rel.type}]->(:{LABELS[rel.target]})" if rel.outward else \
-                    f"(n)<-[r:{rel.type}]-(:{LABELS[rel.target]})"
-                self._batches(tx, f"UNWIND $rows AS id MATCH (n) WHERE elementId(n) = id MATCH {pattern} DELETE r",
-                              [eid for eid, _ in updated])
-            self._batches(tx, "UNWIND $rows AS r MATCH (n) WHERE elementId(n) = r[0] SET n = r[1]",
-                          [[eid, props] for eid, props in updated])
-            gone = [eid for eid, _ in existing.values()]
-            self._batches(tx, "UNWIND $rows AS id MATCH (n) WHERE elementId(n) = id DETACH DELETE n", gone)
-            written[name] = updated + [(new_ids[props["_key"]], props) for props in created]
-            created_ids[name] = new_ids
-            result.inserted[name] = len(created)
-            if not was_empty:  # as the embedded store counts: a table filled from empty only inserts
-                result.updated[name] = len(updated)
-                result.deleted[name] = len(gone)
-        for rel in DERIVED:
-            targets = node_ids[rel.target]
-            pairs = []
-            for eid, props in written.get(rel.table, ()):
-                value = props.get(rel.column)
-                for key in (value if isinstance(value, list) else (value,) if value is not None else ()):
-                    if key in targets:
-                        pairs.append([eid, targets[key]])
-            pairs += self._pointing_to_created(rel, rows[rel.table], written[rel.table], node_ids, created_ids)
-            arrow = f"(a)-[:{rel.type}]->(b)" if rel.outward else f"(a)<-[:{rel.type}]-(b)"
-            self._batches(tx, "UNWIND $rows AS p MATCH (a) WHERE elementId(a) = p[0] "
-                              f"MATCH (b) WHERE elementId(b) = p[1] CREATE {arrow}", pairs)
-        changed = any(n for c in (result.inserted, result.updated, result.deleted) for n in c.values())
-        if previous == digest and not changed:
-            result = WriteResult(digest, unchanged=True)  # nothing to change; the trail records it
-        else:
-            # chains written back describe the dataset being replaced
-            tx.run("MATCH ()-[r:ACCOUNTABLE_FOR]->() DELETE r").consume()
-            tx.run("MATCH (w:WriteBack) DELETE w").consume()
-            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            tx.run("MATCH (m:Meta {_key: $key}) SET m.dataset_hash = $hash, m.imported_at = $now, "
-                   "m.source = $source, m.schema_version = $version", key=META_KEY, hash=digest, now=now,
-                   source=source, version=str(SCHEMA_VERSION)).consume()
-        kept = _manifests(tx.run("MATCH (a:AuditRows) RETURN a._key AS k, a.manifest AS m"))
-        digests, manifests = audit.vouch(self._last_entry(tx), dataset, digest, kept, changed)
-        for name, blob in manifests.items():  # base64 text: Cypher tools and JSON show it, unlike a byte array
-            tx.run("MERGE (a:AuditRows {_key: $name}) SET a.manifest = $text", name=name,
-                   text=base64.b64encode(blob).decode()).consume()
-        result.audit = self._append_audit(tx, result, source, previous, digests=digests)
-        return result
-
-    @staticmethod
-    def _pointing_to_created(rel: Derived, rows: list[dict], written: list[tuple[str, dict]],
-                             node_ids: dict[str, dict[str, str]], created_ids: dict[str, dict[str, str]]) -> list:
-        """The ``rel`` relationships of rows not written that point to a node created by this import: a
-        node deleted outside an import (``DETACH DELETE`` takes its relationships along) and put back gets
-        back those of the rows that refer to it, as a re-import restores the rows."""
-        created = created_ids.get(rel.target)
-        if not created or len(written) == len(rows):
-            return []
-        mine, ids, pairs = {props["_key"] for _, props in written}, node_ids[rel.table], []
-        for props in rows:
-            value = props.get(rel.column)
-            if value is None or props["_key"] in mine:
-                continue
-            for key in value if isinstance(value, list) else (value,):
-                if key in created:
-                    pairs.append([ids[props["_key"]], created[key]])
-        return pairs
 
     def write_back(self, chains: Iterable[Any], as_of: str) -> dict[str, Any]:
         """Write traced chains as ``ACCOUNTABLE_FOR`` relationships for ``as_of``, replacing the ones
@@ -560,15 +742,18 @@ class Neo4jStore(Store):
         if digest is None:
             raise StoreError(f"Neo4j at {self.uri} holds no dataset: import or push one first")
         chains = iter(chains)
-        post_query = ("UNWIND $rows AS r MATCH (p:Post {_key: r.post_id}) MATCH (h:Hazard {_key: r.hazard_id}) "
+        post_query = ("UNWIND $rows AS r MATCH (p:Post {_key: r.post_id, _gen: $gen}) "
+                      "MATCH (h:Hazard {_key: r.hazard_id, _gen: $gen}) "
                       "CREATE (p)-[:ACCOUNTABLE_FOR {duty: r.duty, degree: r.degree, rules: r.rules, "
                       "escalated: r.escalated, vacant: r.vacant, as_of: $as_of}]->(h)")
-        person_query = ("UNWIND $rows AS r MATCH (p:Person {_key: r.person_id}) MATCH (h:Hazard {_key: r.hazard_id}) "
+        person_query = ("UNWIND $rows AS r MATCH (p:Person {_key: r.person_id, _gen: $gen}) "
+                        "MATCH (h:Hazard {_key: r.hazard_id, _gen: $gen}) "
                         "CREATE (p)-[:ACCOUNTABLE_FOR {duty: r.duty, degree: r.degree, rules: r.rules, "
                         "escalated: r.escalated, acting: r.acting, post_id: r.post_id, as_of: $as_of}]->(h)")
 
         def work(tx: Any) -> dict[str, Any]:
-            if self._lock_meta(tx) != digest:
+            held, gen = self._lock_meta(tx)
+            if held != digest:
                 raise StoreError(f"the dataset in Neo4j at {self.uri} changed while the chains were traced: "
                                  "run write-back again")
             counts = {"as_of": as_of, "chains": 0, "post_links": 0, "person_links": 0}
@@ -580,7 +765,7 @@ class Neo4jStore(Store):
             def flush(force: bool = False) -> None:
                 for query, rows, name in ((post_query, posts, "post_links"), (person_query, people, "person_links")):
                     if rows and (force or len(rows) >= self.batch_size):
-                        tx.run(query, rows=rows, as_of=as_of).consume()
+                        tx.run(query, rows=rows, as_of=as_of, gen=gen).consume()
                         counts[name] += len(rows)
                         rows.clear()
 
@@ -611,7 +796,47 @@ class Neo4jStore(Store):
         finally:
             self.retries = retries
 
-    # -- reading ----------------------------------------------------------------------------------------
+    # -- reading: every read pins one generation ----------------------------------------------------------
+
+    def _pinned(self) -> tuple[int, dict[str, Any]] | None:
+        """The generation and Meta pinned by the snapshot this thread is in, if any."""
+        return getattr(self._local, "pin", None)
+
+    def _data(self, query: str, **params: Any) -> Iterator[Any]:
+        """Records of a read of data nodes: ``query`` names the generation it reads ``g``, which is the
+        snapshot's, or else read from Meta in the same statement."""
+        pin = self._pinned()
+        if pin is not None:
+            return self._read("WITH $gen AS g " + query, gen=pin[0], **params)
+        return self._read("OPTIONAL MATCH (meta:Meta {_key: $meta_key}) WITH coalesce(meta._gen, 0) AS g " + query,
+                          meta_key=META_KEY, **params)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator["Neo4jStore"]:
+        """Meta read once and its generation pinned for every read of the block, in this thread; a read
+        transaction stays open meanwhile, so that an import switching generations waits for it before it
+        drops the one read here."""
+        if self._pinned() is not None:
+            yield self
+            return
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        try:
+            session = self._session()
+            tx = session.begin_transaction()
+            record = tx.run("OPTIONAL MATCH (m:Meta {_key: $key}) RETURN properties(m) AS p", key=META_KEY).single()
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise self._error(exc) from None
+        props = record["p"] or {}
+        self._generational = self._generational or "_gen" in props
+        self._local.pin = (props.get("_gen", 0), {k: v for k, v in props.items() if not k.startswith("_")})
+        try:
+            yield self
+        finally:
+            self._local.pin = None
+            for thing in (tx, session):
+                with contextlib.suppress(Neo4jError, DriverError, OSError):
+                    thing.close()
 
     def _table(self, table: str):
         if table not in self.schema.tables:
@@ -642,14 +867,25 @@ class Neo4jStore(Store):
 
         return names, returns, decode
 
+    def _current_by_key(self, var: str) -> str:
+        """The generation filter of a read by key: an equality, so that the seek uses the (_key, _gen)
+        index — once the database holds generations; one written before them (read before its first
+        import by this version) still has its index on _key alone, and nodes without ``_gen``."""
+        if not self._generational:
+            for record in self._read("MATCH (m:Meta {_key: $key}) RETURN m._gen IS NOT NULL AS g", key=META_KEY):
+                self._generational = bool(record["g"])
+        return f"{var}._gen = g" if self._generational else _CURRENT.format(var)
+
     def rows(self, table: str, **where: Any) -> Iterator[dict]:
         t = self._table(table)
         names, returns, decode = self._decoder(table)
         columns = {c.name: c for c in t.columns}
         clauses, params = [], {}
+        by_key = False
         for i, (column, value) in enumerate(where.items()):
             if column not in names:
                 raise UsageError(f"unknown column '{column}' of table '{table}'")
+            by_key = by_key or t.key == (column,)
             prop = "n._key" if t.key == (column,) else f"n.{_q(column)}"
             is_list = column in columns and columns[column].is_list
             if isinstance(value, (list, tuple, set, frozenset)):
@@ -663,15 +899,14 @@ class Neo4jStore(Store):
             else:
                 clauses.append(f"{prop} = $p{i}")
                 params[f"p{i}"] = _list_value(value) if is_list else value
-        query = f"MATCH (n:{LABELS[table]})"
-        if clauses:
-            query += " WHERE " + " AND ".join(clauses)
-        for record in self._read(f"{query} RETURN {returns} ORDER BY n._seq", **params):
+        clauses.append(self._current_by_key("n") if by_key else _CURRENT.format("n"))
+        query = f"MATCH (n:{LABELS[table]}) WHERE " + " AND ".join(clauses)
+        for record in self._data(f"{query} RETURN {returns} ORDER BY n._seq", **params):
             yield decode(list(record.values()))
 
     def count(self, table: str) -> int:
         self._table(table)
-        for record in self._read(f"MATCH (n:{LABELS[table]}) RETURN count(n) AS n"):
+        for record in self._data(f"MATCH (n:{LABELS[table]}) WHERE {_CURRENT.format('n')} RETURN count(n) AS n"):
             return record["n"]
         return 0
 
@@ -680,22 +915,27 @@ class Neo4jStore(Store):
         columns: Sequence[str] | None = None,
     ) -> Iterator[tuple[dict, list[dict]]]:
         _, returns, decode = self._decoder("hazards", columns)
-        event_returns = "RETURN e.hazard_id, e.`on`, e.kind, e.deadline ORDER BY e.hazard_id, e.`on`"
-        if ids is not None:
-            ids = sorted(set(ids))
-            hazards = self._read(f"MATCH (n:Hazard) WHERE n._key IN $ids RETURN {returns} ORDER BY n._key", ids=ids)
-            events = self._read(f"MATCH (e:Event) WHERE e.kind IN $kinds AND e.hazard_id IN $ids {event_returns}",
-                                kinds=list(STATE_EVENTS), ids=ids)
-        else:
-            if unresolved_on is None:
-                raise UsageError("hazard_records needs unresolved_on or ids")
-            unresolved = "n.found_on <= $d AND (n.closed_on IS NULL OR n.closed_on > $d)"
-            hazards = self._read(f"MATCH (n:Hazard) WHERE {unresolved} RETURN {returns} ORDER BY n._key",
-                                 d=unresolved_on)
-            events = self._read(f"MATCH (e:Event) WHERE e.kind IN $kinds {event_returns}", kinds=list(STATE_EVENTS))
-        # the events are read whole first: one open result per session, and they are few
-        event_rows = [tuple(r.values()) for r in events]
-        yield from merge_events((decode(list(r.values())) for r in hazards), event_rows)
+        event_returns = (f"AND {_CURRENT.format('e')} "
+                         "RETURN e.hazard_id, e.`on`, e.kind, e.deadline ORDER BY e.hazard_id, e.`on`")
+        if ids is None and unresolved_on is None:
+            raise UsageError("hazard_records needs unresolved_on or ids")
+        with self.snapshot():  # the hazards and their events of one generation
+            if ids is not None:
+                ids = sorted(set(ids))
+                hazards = self._data(f"MATCH (n:Hazard) WHERE n._key IN $ids AND {self._current_by_key('n')} "
+                                     f"RETURN {returns} "
+                                     "ORDER BY n._key", ids=ids)
+                events = self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds AND e.hazard_id IN $ids {event_returns}",
+                                    kinds=list(STATE_EVENTS), ids=ids)
+            else:
+                unresolved = "n.found_on <= $d AND (n.closed_on IS NULL OR n.closed_on > $d)"
+                hazards = self._data(f"MATCH (n:Hazard) WHERE {unresolved} AND {_CURRENT.format('n')} "
+                                     f"RETURN {returns} ORDER BY n._key", d=unresolved_on)
+                events = self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds {event_returns}",
+                                    kinds=list(STATE_EVENTS))
+            # the events are read whole first: one open result per session, and they are few
+            event_rows = [tuple(r.values()) for r in events]
+            yield from merge_events((decode(list(r.values())) for r in hazards), event_rows)
 
     def search(self, text: str, limit: int = 50, within: Collection[str] | None = None,
                table: str | None = None) -> list[dict]:
@@ -705,24 +945,41 @@ class Neo4jStore(Store):
         low = text.lower()
         places = {} if within is None else {"within": list(within)}
         found: list[dict] = []
-        for name, label in SEARCHABLE:
-            if table is not None and name != table:
-                continue
-            placed = "" if within is None else f" AND {PLACED_IN[name]}"
-            query = (f"MATCH (n:{LABELS[name]}) WHERE (n._key = $text OR toLower(n.id) CONTAINS $low "
-                     f"OR toLower(n.{_q(label)}) CONTAINS $low){placed} "
-                     f"RETURN n.id AS id, n.{_q(label)} AS name ORDER BY n.id = $text DESC, n.id LIMIT $limit")
-            for record in self._read(query, text=text, low=low, limit=limit, **places):
-                found.append({"type": name, "id": record["id"], "name": record["name"]})
+        with self.snapshot():
+            for name, label in SEARCHABLE:
+                if table is not None and name != table:
+                    continue
+                placed = "" if within is None else f" AND {PLACED_IN[name]}"
+                query = (f"MATCH (n:{LABELS[name]}) WHERE {_CURRENT.format('n')} AND (n._key = $text "
+                         f"OR toLower(n.id) CONTAINS $low OR toLower(n.{_q(label)}) CONTAINS $low){placed} "
+                         f"RETURN n.id AS id, n.{_q(label)} AS name ORDER BY n.id = $text DESC, n.id LIMIT $limit")
+                for record in self._data(query, text=text, low=low, limit=limit, **places):
+                    found.append({"type": name, "id": record["id"], "name": record["name"]})
         found.sort(key=lambda r: (r["id"] != text, r["type"] != "people", len(r["name"] or "")))
         return found[:limit]
 
+    def generation(self) -> int:
+        """The current generation (0 before the first import)."""
+        for record in self._read("MATCH (m:Meta {_key: $key}) RETURN coalesce(m._gen, 0) AS g", key=META_KEY):
+            return record["g"]
+        return 0
+
     def meta(self) -> dict[str, Any]:
+        pin = self._pinned()
+        if pin is not None:
+            return dict(pin[1])
         for record in self._read("MATCH (m:Meta {_key: $key}) RETURN properties(m) AS p", key=META_KEY):
             return {k: v for k, v in record["p"].items() if not k.startswith("_")}
         return {}
 
     def audit_entries(self) -> Iterator[dict]:
+        pin = self._pinned()
+        head = pin[1].get("audit_head") if pin is not None else None
+        if pin is not None:  # the log as the pinned Meta's head ends it: entries appended since are not shown
+            seq = int(str(head).partition(":")[0]) if head and str(head).partition(":")[0].isdigit() else 0
+            yield from (r["p"] for r in self._read("MATCH (a:AuditEntry) WHERE a.seq <= $seq "
+                                                   "RETURN properties(a) AS p ORDER BY a.seq", seq=seq))
+            return
         for record in self._read("MATCH (a:AuditEntry) RETURN properties(a) AS p ORDER BY a.seq"):
             yield record["p"]
 

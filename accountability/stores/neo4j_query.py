@@ -27,6 +27,12 @@ Resources are bounded as for SQL (see :mod:`accountability.rawquery`):
 
 Parameters are passed to the driver as parameters (``$name``), never pasted into the text.
 
+Generations: a query sees the labels as they are, so during an import (and after a killed one, until
+the next import sweeps) a label also holds the nodes of the pending generation, which the tool itself
+does not read (``accountability.stores.neo4j``). The console neither hides them nor refuses to run: a
+statement that must see exactly what the tool reads filters on the current generation,
+``MATCH (m:Meta {_key: 'store'}) MATCH (h:Hazard) WHERE h._gen = m._gen …``.
+
     >>> check_cypher("MATCH (h:Hazard {level: $level}) RETURN h.id // CREATE nothing")
     'MATCH (h:Hazard {level: $level}) RETURN h.id // CREATE nothing'
     >>> check_cypher("MATCH (n) WHERE n.note = 'DELETE me' RETURN n.set")
