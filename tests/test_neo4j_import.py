@@ -163,3 +163,18 @@ def test_a_database_written_before_generations_reads_and_takes_the_next_import(n
         assert [r["id"] for r in store.rows("hazards", id="H0000001")] == ["H0000001"]
         assert from_store(store).content_hash() == new.content_hash()
     assert CliRunner().invoke(main, ["audit", "verify", "--store", neo4j_server]).exit_code == 0
+
+
+def test_an_import_tells_its_progress_batch_by_batch(holding_old, old_and_new, neo4j_server):
+    """What `push` and `import --store bolt://…` draw on a terminal: the rows sent, up to every row."""
+    _, new = old_and_new
+    calls: list[tuple[int, int, str]] = []
+    store = Neo4jStore(neo4j_server, batch_size=500)
+    try:
+        store.write(new, progress=lambda done, total, phase: calls.append((done, total, phase)))
+    finally:
+        store.close()
+    rows = sum(len(r) for r in new.tables.values())
+    assert calls[0] == (0, rows, "write") and calls[-1] == (rows, rows, "write")
+    done = [c[0] for c in calls]
+    assert done == sorted(done) and len(calls) > rows // 500

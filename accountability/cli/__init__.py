@@ -81,6 +81,11 @@ def store_option(func: Callable) -> Callable:
     )(func)
 
 
+def quiet_option(func: Callable) -> Callable:
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="No progress bar (there is none either when stderr is not a terminal).")(func)
+
+
 def rules_option(func: Callable) -> Callable:
     return click.option("--rules", default=None, metavar="NAME|FILE",
                         help="A ruleset: reference-v1, reference-v2, or a YAML file (default: "

@@ -7,7 +7,7 @@ import time
 import click
 import orjson
 
-from accountability.cli import authorize, common, format_option, main, store_option
+from accountability.cli import authorize, common, format_option, main, quiet_option, store_option
 
 
 WARNINGS_SHOWN = 200
@@ -19,11 +19,6 @@ def warn(warnings: list[str]) -> None:
         click.echo(f"warning: {line}", err=True)
     if len(warnings) > WARNINGS_SHOWN:
         click.echo(f"warning: … and {len(warnings) - WARNINGS_SHOWN} more", err=True)
-
-
-def quiet_option(func):
-    return click.option("--quiet", "-q", is_flag=True,
-                        help="No progress bar (there is none either when stderr is not a terminal).")(func)
 
 
 def load_any(dataset: str, progress=None):

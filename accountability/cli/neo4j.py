@@ -15,7 +15,8 @@ import time
 import click
 import orjson
 
-from accountability.cli import authorize, common, format_option, main, open_session, rules_option, store_option
+from accountability.cli import (authorize, common, format_option, main, open_session, quiet_option, rules_option,
+                                store_option)
 from accountability.errors import UsageError
 from accountability.output import FORMATS
 from accountability.stores import is_neo4j, open_store
@@ -47,15 +48,16 @@ def _report(result, target: str, elapsed: float, fmt: str) -> None:
         click.echo(f"copied into {target} in {elapsed:.1f} s: {changes or 'no rows'}")
 
 
-def _copy(source: str, target: str, fmt: str) -> None:
+def _copy(source: str, target: str, fmt: str, quiet: bool) -> None:
     from accountability.dataset import from_store
+    from accountability.progress import terminal, write
 
     authorize("import")
     started = time.perf_counter()
     with open_store(source, readonly=True) as src:
         data = from_store(src)
-    with open_store(target) as dst:
-        result = dst.write(data)
+    with open_store(target) as dst, terminal(quiet) as progress:
+        result = write(dst, data, progress)
     _report(result, target, time.perf_counter() - started, fmt)
 
 
@@ -63,20 +65,22 @@ def _copy(source: str, target: str, fmt: str) -> None:
 @click.option("--to", "to", required=True, help="The Neo4j store: bolt://… or neo4j://…")
 @store_option
 @format_option("table", "json", default="table")
+@quiet_option
 @common
-def push(to: str, store: str, fmt: str) -> None:
+def push(to: str, store: str, fmt: str, quiet: bool) -> None:
     """Copy the embedded store (--store) into Neo4j: all of it, replacing what Neo4j held, or nothing."""
-    _copy(_need_embedded(store, "--store"), _need_neo4j(to, "--to"), fmt)
+    _copy(_need_embedded(store, "--store"), _need_neo4j(to, "--to"), fmt, quiet)
 
 
 @main.command()
 @click.option("--from", "from_", required=True, help="The Neo4j store: bolt://… or neo4j://…")
 @store_option
 @format_option("table", "json", default="table")
+@quiet_option
 @common
-def pull(from_: str, store: str, fmt: str) -> None:
+def pull(from_: str, store: str, fmt: str, quiet: bool) -> None:
     """Copy the dataset held by Neo4j into the embedded store (--store), replacing what it held."""
-    _copy(_need_neo4j(from_, "--from"), _need_embedded(store, "--store"), fmt)
+    _copy(_need_neo4j(from_, "--from"), _need_embedded(store, "--store"), fmt, quiet)
 
 
 @main.command("write-back")

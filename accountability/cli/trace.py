@@ -9,9 +9,8 @@ from collections.abc import Iterable, Iterator
 import click
 import orjson
 
-from accountability.cli import (common, format_option, lang_option, main, open_session, output_path, recorded,
-                                rules_option, store_option)
-from accountability.cli.data import quiet_option
+from accountability.cli import (common, format_option, lang_option, main, open_session, output_path, quiet_option,
+                                recorded, rules_option, store_option)
 from accountability.output import (FORMATS, chain_columns, chain_csv, chain_rows, chain_table, csv_fields,
                                    write_blocks, write_rows)
 from accountability.progress import terminal

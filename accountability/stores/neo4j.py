@@ -119,6 +119,7 @@ from accountability import audit, settings
 from accountability.dataset import EXTRA, Dataset
 from accountability.errors import StoreError, UsageError
 from accountability.lockout import Record, SignInLog
+from accountability.progress import Progress
 from accountability.stores.base import STATE_EVENTS, Store, WriteResult, merge_events
 from graph_schema import SCHEMA, Schema
 
@@ -454,14 +455,15 @@ class Neo4jStore(Store):
             props[EXTRA] = orjson.dumps(row[-1], option=orjson.OPT_SORT_KEYS).decode()
         return props
 
-    def write(self, dataset: Dataset) -> WriteResult:
+    def write(self, dataset: Dataset, progress: Progress | None = None) -> WriteResult:
+        """``progress`` (``accountability.progress``) hears of the rows sent, batch by batch."""
         # Every import diffs the rows, even of the dataset already held: the hash in Meta says what the last
         # import wrote, not what the nodes hold now, and rows changed outside an import are put back here.
         digest = dataset.content_hash()
         self.ensure_schema()
-        return self._import(dataset, digest)
+        return self._import(dataset, digest, progress)
 
-    def _import(self, dataset: Dataset, digest: str) -> WriteResult:
+    def _import(self, dataset: Dataset, digest: str, progress: Progress | None = None) -> WriteResult:
         """One attempt at the steps of the module's docstring."""
         from neo4j.exceptions import DriverError, Neo4jError
 
@@ -482,7 +484,7 @@ class Neo4jStore(Store):
             result, rewrite = self._diff(dataset, digest, previous, current)
             new = current + 1 if rewrite else current
             if rewrite:
-                self._write_generation(dataset, new, doing)
+                self._write_generation(dataset, new, doing, progress)
             try:
                 self._switch(guard, dataset, digest, previous, result, new, rewrite)
                 committing = True
@@ -590,10 +592,11 @@ class Neo4jStore(Store):
         tested with)."""
         return [tuple(record.values()) for record in tx.run(query, rows=rows)]
 
-    def _batches(self, query: str, rows: Iterable[Any], doing: str) -> None:
+    def _batches(self, query: str, rows: Iterable[Any], doing: str, sent: Callable[[int], None] | None = None) -> None:
         """``query`` over ``rows`` (streamed), ``batch_size`` at a time, each batch its own transaction;
         ``writers`` batches at once (the next batch is packed while the server writes one), never more in
-        memory. Returns when all are committed; the first error stops the rest and is raised."""
+        memory. Returns when all are committed; the first error stops the rest and is raised. ``sent`` hears
+        of each batch's size as it goes out."""
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
         def send(batch: list) -> None:
@@ -605,9 +608,13 @@ class Neo4jStore(Store):
                 batch.append(row)
                 if len(batch) >= self.batch_size:
                     yield batch
+                    if sent:
+                        sent(len(batch))
                     batch = []
             if batch:
                 yield batch
+                if sent:
+                    sent(len(batch))
 
         if self.writers <= 1:
             for batch in chunks():
@@ -629,11 +636,19 @@ class Neo4jStore(Store):
                     future.cancel()
                 raise
 
-    def _write_generation(self, dataset: Dataset, gen: int, doing: str) -> None:
+    def _write_generation(self, dataset: Dataset, gen: int, doing: str, progress: Progress | None = None) -> None:
         """Every row as a node of generation ``gen``, then the relationships between them (step 4). A
         relationship to a table written before is made in the statement that creates the node (one seek
         less); the others (to the same table, or one written later) in a pass of their own."""
         written, later = set(), []
+        total, done = sum(len(dataset.tables.get(n, ())) for n in self.schema.tables), [0]
+
+        def sent(n: int) -> None:
+            done[0] += n
+            progress(done[0], total, "write")
+
+        if progress:
+            progress(0, total, "write")
         for name in self.schema.tables:
             rows = dataset.tables.get(name, [])
             query = f"UNWIND $rows AS r CREATE (n:{LABELS[name]}) SET n = r"
@@ -648,7 +663,7 @@ class Neo4jStore(Store):
                 query += (f" WITH n, r CALL {{ WITH n, r {keys} MATCH (b:{LABELS[rel.target]} {{_key: k, _gen: {gen}}}) "
                           f"CREATE {arrow} }}")
             self._batches(query, ({**self._props(name, row), "_seq": i, "_gen": gen} for i, row in enumerate(rows)),
-                          doing)
+                          doing, sent if progress else None)
             written.add(name)
         for rel in later:
             src, dst = LABELS[rel.table], LABELS[rel.target]
