@@ -188,4 +188,4 @@ def test_under_v1_the_incident_view_says_reporting_is_not_judged(duty_store, mon
     at.run()
     at = open_page(at, "report", incident="A1")
     assert not at.get("image") and "事故信息报告情况" not in [s.value for s in at.subheader]
-    assert "occurred_at" in texts(at)
+    assert "该事故未记录发生时刻，或当前规则集不核查事故报告。" in texts(at)
