@@ -122,19 +122,9 @@ def closed_on(hazard: dict, events: Iterable[dict], on: str) -> bool:
 def state(hazard: dict, events: list[dict], on: str) -> dict:
     """The hazard on ``on``: its deadline (the latest extension's), first escalation, whether it is unresolved
     and the days it is overdue — the keys of ``trace.hazard_state``, read the v2 way."""
-    from accountability.trace import day
+    from accountability.trace import hazard_state
 
-    deadline, escalated_on = hazard["deadline"], None
-    for e in events:
-        if e["on"] > on:
-            break
-        if e["kind"] == "deadline_extended" and e.get("deadline"):
-            deadline = e["deadline"]
-        elif e["kind"] == "escalated" and escalated_on is None:
-            escalated_on = e["on"]
-    unresolved = hazard["found_on"] <= on and not closed_on(hazard, events, on)
-    overdue = day(on) - day(deadline) if unresolved and deadline and on > deadline else 0
-    return {"deadline": deadline, "escalated_on": escalated_on, "unresolved": unresolved, "overdue_days": overdue}
+    return hazard_state(hazard, events, on, hazard["found_on"] <= on and not closed_on(hazard, events, on))
 
 
 def began(hazard: dict) -> str:

@@ -767,8 +767,9 @@ def _prefixed(links: Iterable[Link], prefix: tuple[str, ...]) -> list[Link]:
     return [link.with_prefix(prefix) for link in links]
 
 
-def hazard_state(hazard: dict, events: list[dict], on: str) -> dict:
-    """A hazard's deadline (the latest extension replaces it), escalation and overdue days on ``on``."""
+def hazard_state(hazard: dict, events: list[dict], on: str, unresolved: bool | None = None) -> dict:
+    """A hazard's deadline (the latest extension replaces it), escalation and overdue days on ``on``;
+    ``unresolved`` as the caller reads it (v2 reads closures from the events too), else from the row."""
     deadline = hazard["deadline"]
     escalated_on = None
     for e in sorted(events, key=lambda e: e["on"]) if events else ():
@@ -778,8 +779,9 @@ def hazard_state(hazard: dict, events: list[dict], on: str) -> dict:
             deadline = e["deadline"]
         elif e["kind"] == "escalated" and escalated_on is None:
             escalated_on = e["on"]
-    closed = hazard["closed_on"]
-    unresolved = hazard["found_on"] <= on and (not closed or closed > on)
+    if unresolved is None:
+        closed = hazard["closed_on"]
+        unresolved = hazard["found_on"] <= on and (not closed or closed > on)
     overdue = day(on) - day(deadline) if unresolved and deadline and on > deadline else 0
     return {"deadline": deadline, "escalated_on": escalated_on, "unresolved": unresolved, "overdue_days": overdue}
 

@@ -129,3 +129,30 @@ def variant(**changes) -> dict:
     for table, rows in changes.items():
         data[table] = rows
     return data
+
+
+def assert_refused(folder: Path, good: dict, bad: dict, message: str) -> None:
+    """``bad`` is refused with ``message`` by the library and by ``import``, and the store that held ``good``
+    holds it still."""
+    import pytest
+    from click.testing import CliRunner
+
+    from accountability.cli import main
+    from accountability.dataset import from_store, load
+    from accountability.errors import InvalidDataset
+    from accountability.stores.sqlite import SQLiteStore
+
+    folder = Path(folder)
+    (folder / "good").mkdir()
+    (folder / "bad").mkdir()
+    path = folder / "store.db"
+    with SQLiteStore(path) as store:
+        store.write(load(write(good, folder / "good")))
+        before = from_store(store).content_hash()
+    with pytest.raises(InvalidDataset) as caught:
+        load(write(bad, folder / "bad"))
+    assert message in str(caught.value)
+    result = CliRunner().invoke(main, ["import", str(folder / "bad" / "dataset.json"), "--store", str(path)])
+    assert result.exit_code == 1 and message in result.output
+    with SQLiteStore(path) as store:
+        assert from_store(store).content_hash() == before

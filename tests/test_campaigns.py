@@ -240,24 +240,9 @@ def test_the_cli_shows_coverage_plan_and_report(tmp_path, monkeypatch):
     (lambda d: d["inspections"][0].update(outcome="bogus"), "inspections:1: outcome: unknown inspection outcome 'bogus'"),
 ])
 def test_bad_campaign_input_is_named_and_nothing_is_stored(tmp_path, change, message):
-    from accountability.stores.sqlite import SQLiteStore
-
-    good = data()
     bad = data()
     change(bad)
-    path = tmp_path / "store.db"
-    with SQLiteStore(path) as store:
-        (tmp_path / "good").mkdir()
-        store.write(load(scenario.write(good, tmp_path / "good")))
-        before = from_store(store).content_hash()
-    (tmp_path / "bad").mkdir()
-    with pytest.raises(InvalidDataset) as caught:
-        load(scenario.write(bad, tmp_path / "bad"))
-    assert message in str(caught.value)
-    result = CliRunner().invoke(main, ["import", str(tmp_path / "bad" / "dataset.json"), "--store", str(path)])
-    assert result.exit_code == 1 and message in result.output
-    with SQLiteStore(path) as store:
-        assert from_store(store).content_hash() == before
+    scenario.assert_refused(tmp_path, data(), bad, message)
 
 
 def test_campaigns_import_and_read_back_on_both_stores(any_store, tmp_path):
