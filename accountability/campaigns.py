@@ -29,7 +29,7 @@ from typing import Iterable
 
 from accountability import conduct
 from accountability.errors import NotFound, UsageError
-from accountability.trace import day, iso
+from accountability.dates import day, iso
 
 ORDERS = conduct.ORDERS  # inspection outcomes that count as orders issued
 # How much an industry weighs in a look-back's sample: where a relapse kills (DESIGN.md: "risk-weighted")

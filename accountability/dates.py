@@ -15,8 +15,37 @@ Chinese record keeps (DESIGN.md, "Datetimes without an offset are read as Asia/S
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
+from typing import NamedTuple
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+@lru_cache(maxsize=None)
+def day(iso: str) -> int:
+    """The ordinal of an ISO date (cached: the same few thousand dates recur everywhere)."""
+    return dt.date.fromisoformat(iso).toordinal()
+
+
+def iso(ordinal: int) -> str:
+    return dt.date.fromordinal(ordinal).isoformat()
+
+
+def today() -> str:
+    return dt.date.today().isoformat()
+
+
+class Window(NamedTuple):
+    start: str
+    end: str
+
+    @property
+    def is_day(self) -> bool:
+        return self.start == self.end
+
+    @classmethod
+    def on(cls, date: str) -> "Window":
+        return cls(date, date)
 
 
 def parse_datetime(text: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from accountability.campaigns import HEAD_ROLE
-from accountability.trace import day
+from accountability.dates import day
 from graph_schema.measures import BUILTIN_MEASURES
 
 RULE = "M1"

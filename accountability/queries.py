@@ -43,7 +43,8 @@ from accountability import conduct
 from accountability.errors import NotFound, UsageError
 from accountability.graph import FOREVER
 from accountability.output import chain_rows
-from accountability.trace import Chain, Window, day, hazard_state, iso, today
+from accountability.dates import Window, day, iso, today
+from accountability.trace import Chain, hazard_state
 from graph_schema import SCHEMA, InvalidSchema
 from graph_schema.loader import read_yaml
 

@@ -20,7 +20,8 @@ from accountability.graph import Graph
 from accountability.memory import gc_paused
 from accountability.progress import Progress, counted
 from accountability.stores import Store, open_store
-from accountability.trace import HAZARD_COLUMNS, Chain, Engine, IncidentChain, Window, day, iso, today
+from accountability.dates import Window, day, iso, today
+from accountability.trace import HAZARD_COLUMNS, Chain, Engine, IncidentChain
 from graph_schema import SCHEMA, Ruleset, load_rules
 
 

@@ -12,15 +12,14 @@ the distinct keys rather than with the hazards.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable, Iterable, NamedTuple
 
 import orjson
 
 from accountability import anchors
+from accountability.dates import Window, day, iso
 from accountability.graph import FOREVER, Graph, Organization, Post
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Ruleset, Selector
@@ -31,33 +30,6 @@ ENTERPRISE_ANCHORS = anchors.in_context("enterprise")
 ACCIDENT_MEASURES = ("deaths", "serious_injuries", "direct_loss_yuan")
 # what Engine.chain reads of a hazard (batch work reads no more)
 HAZARD_COLUMNS = ("id", "industry", "level", "jurisdiction_id", "organization_id", "found_on", "deadline", "closed_on")
-
-
-@lru_cache(maxsize=None)
-def day(iso: str) -> int:
-    """The ordinal of an ISO date (cached: the same few thousand dates recur everywhere)."""
-    return dt.date.fromisoformat(iso).toordinal()
-
-
-def iso(ordinal: int) -> str:
-    return dt.date.fromordinal(ordinal).isoformat()
-
-
-def today() -> str:
-    return dt.date.today().isoformat()
-
-
-class Window(NamedTuple):
-    start: str
-    end: str
-
-    @property
-    def is_day(self) -> bool:
-        return self.start == self.end
-
-    @classmethod
-    def on(cls, date: str) -> "Window":
-        return cls(date, date)
 
 
 Interval = tuple[int, int]  # ordinals, inclusive

@@ -25,10 +25,10 @@ from typing import Iterable, NamedTuple
 
 from accountability import anchors, conduct
 from accountability.conduct import Records
-from accountability.dates import local_date
+from accountability.dates import Window, day, iso, local_date
 from accountability.graph import FOREVER, Graph
 from accountability.trace import (EMPTY, REGULATOR_ANCHORS, Chain, Engine, Holder, IncidentChain, Link, Part, Title,
-                                  Window, _dedupe, _Level, _prefixed, _union, day, iso, merge_links, new_tuple)
+                                  _dedupe, _Level, _prefixed, _union, merge_links, new_tuple)
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Ruleset
 

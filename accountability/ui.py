@@ -41,7 +41,8 @@ from accountability.access import NOBODY_CONFIGURED, User
 from accountability.dataset import LIMITS, check_workbook, inflation_errors, too_large
 from accountability.errors import InvalidDataset, NotFound, StoreError, UsageError
 from accountability.graph import FOREVER
-from accountability.trace import Chain, Window, day, hazard_state, iso
+from accountability.dates import Window, day, iso
+from accountability.trace import Chain, hazard_state
 from accountability.trace_v2 import escalation_reason
 from graph_schema import SCHEMA
 

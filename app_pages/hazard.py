@@ -9,7 +9,7 @@ import streamlit as st
 
 from accountability.access import EXPORT
 from accountability.session import Session
-from accountability.trace import day, iso
+from accountability.dates import day, iso
 from accountability.ui import EXPORT_HEADERS, chain_export, chain_graph, escalation, export_bytes, gaps_since, \
     graph_html, holder_spans
 from app_pages import common

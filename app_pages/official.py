@@ -7,7 +7,7 @@ import streamlit as st
 
 from accountability import measures
 from accountability.errors import NotFound
-from accountability.trace import day, iso
+from accountability.dates import day, iso
 from accountability.ui import (
     conduct_of_person,
     exposure_scope,

@@ -412,7 +412,7 @@ class LowerBound:
 
 
 def _window(on: str):
-    from accountability.trace import Window
+    from accountability.dates import Window
 
     return Window.on(on)
 

@@ -186,7 +186,7 @@ def latency(store: str, on: str, sample: int, seed: int, loaded: bool) -> dict:
 @step
 def naive(store: str, on: str, sample: int, seed: int) -> dict:
     """The naive baseline on a random sample, each chain checked against the engine's (untimed)."""
-    from accountability.trace import Window
+    from accountability.dates import Window
     from benchmarks.baselines import Naive, build_graph, comparable, naive_v2_chain, records, unresolved_ids
 
     with _session(store) as s:

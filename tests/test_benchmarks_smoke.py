@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import scenario
 
-from accountability.trace import Window
+from accountability.dates import Window
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `benchmarks` is not an installed package: it lives beside `tests`

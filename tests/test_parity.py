@@ -13,7 +13,7 @@ import pytest
 from accountability.dataset import from_store, load
 from accountability.session import Session
 from accountability.stores.sqlite import SQLiteStore
-from accountability.trace import Window
+from accountability.dates import Window
 
 neo4j = pytest.importorskip("neo4j")
 pytestmark = pytest.mark.neo4j

@@ -444,7 +444,7 @@ def test_unknown_ids_are_not_found(session):
 def test_python_values_are_accepted_and_dates_default_to_today(session):
     import datetime as dt
 
-    from accountability.trace import today
+    from accountability.dates import today
 
     assert rows(session, "overdue-hazards", as_of=dt.date(2026, 6, 1), jurisdiction="K") == [H5_OVERDUE, H1_OVERDUE]
     with queries.run("overdue-hazards", session) as result:

@@ -24,7 +24,7 @@ from accountability.cli import (common, format_option, lang_option, main, open_s
 from accountability.errors import UsageError
 from accountability.output import write_rows, write_xlsx
 from accountability.session import parse_date
-from accountability.trace import today
+from accountability.dates import today
 
 CAMPAIGN_COLUMNS = ["id", "title", "kind", "jurisdiction_id", "start", "end", "industries"]
 COVERAGE_COLUMNS = ["jurisdiction_id", "in_scope", "inspected", "coverage_pct", "hazards_found", "orders"]

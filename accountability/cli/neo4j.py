@@ -97,7 +97,7 @@ def write_back(as_of: str | None, store: str, rules: str | None, fmt: str) -> No
     before for the same date are replaced.
     """
     from accountability.session import parse_date
-    from accountability.trace import today
+    from accountability.dates import today
 
     _need_neo4j(store, "--store")
     on = parse_date(as_of, "as_of") or today()

@@ -14,7 +14,8 @@ from accountability.cli import (common, format_option, lang_option, main, open_s
 from accountability.output import (FORMATS, chain_columns, chain_csv, chain_rows, chain_table, csv_fields,
                                    write_blocks, write_rows)
 from accountability.progress import terminal
-from accountability.trace import Chain, today
+from accountability.dates import today
+from accountability.trace import Chain
 from graph_schema.loader import Ruleset
 
 
