@@ -25,11 +25,10 @@ from accountability import rawquery
 from accountability.cli import main
 from accountability.dataset import from_store, load
 from accountability.errors import StoreError, UsageError
-from accountability.rawquery import QueryRefused, QueryTimeout
+from accountability.rawquery import QueryRefused, QueryTimeout, check_cypher, run_cypher
 from accountability.session import Session
 from accountability.stores import open_store
 from accountability.stores.neo4j import Neo4jStore
-from accountability.stores.neo4j_query import check_cypher, run_cypher
 from accountability.stores.sqlite import SQLiteStore
 
 neo4j = pytest.importorskip("neo4j")
@@ -480,10 +479,10 @@ def test_writes_are_refused_before_they_run_and_nothing_changes(loaded, statemen
 @pytest.mark.parametrize("statement", ["MATCH (n) DETACH DELETE n", "CREATE (:Evil)", "MATCH (h:Hazard) SET h.x = 1",
                                        "CALL db.createLabel('Evil')", "MATCH (n) REMOVE n.id"])
 def test_each_guard_below_the_statement_check_holds_on_its_own(loaded, statement, monkeypatch):
-    from accountability.stores import neo4j_query
+    from accountability.rawquery import cypher
 
     before = fingerprint(loaded)
-    monkeypatch.setattr(neo4j_query, "check_cypher", lambda text: text)
+    monkeypatch.setattr(cypher, "check_cypher", lambda text: text)
     with pytest.raises(QueryRefused, match="the plan of this query writes"):
         run_cypher(loaded, statement)
     # without the plan check, the READ-access transaction still refuses
@@ -563,12 +562,10 @@ def test_nodes_relationships_and_paths_come_out_as_plain_data(loaded):
     assert row["d"] == "2026-01-01" and row["start"] == row["start2"] == "2025-06-01"
 
 
-def test_cypher_runs_on_neo4j_only_and_sits_beside_sql(loaded, tmp_path, monkeypatch):
+def test_cypher_runs_on_neo4j_only_and_sits_beside_sql(loaded, tmp_path):
     result = cli("cypher", "MATCH (n) RETURN n", "--store", str(tmp_path / "x.db"))
     assert result.exit_code == 2 and "Cypher runs on a Neo4j store" in result.output
     assert rawquery.language_of(loaded.uri) == "cypher"
-    # rawquery finds the Cypher runner lazily (LAZY_RUNNERS); registered here for this test only
-    monkeypatch.setitem(rawquery.RUNNERS, "cypher", run_cypher)
     with rawquery.run(loaded.uri, "MATCH (h:Hazard) RETURN h.id AS id ORDER BY id") as r:
         assert [row["id"] for row in r] == ["H1", "H2", "H3"]
 

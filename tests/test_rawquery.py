@@ -307,8 +307,24 @@ def test_runners_sit_side_by_side(store_path):
         assert list(result) == [{"text": "hello"}] * 2 and result.truncated
     finally:
         del rawquery.RUNNERS["echo"]
-    with pytest.raises(UsageError, match="raw klingon queries are not available; available: sql"):
+    with pytest.raises(UsageError, match="raw klingon queries are not available; available: cypher, sql"):
         rawquery.run(store_path, "x", language="klingon")
+
+
+def test_sql_and_cypher_are_one_command_named_by_the_language(store_path, tmp_path):
+    assert main.commands["sql"] is main.commands["cypher"]
+    on_sqlite = CliRunner().invoke(main, ["cypher", "MATCH (n) RETURN n", "--store", str(store_path)])
+    assert on_sqlite.exit_code == 2 and "Cypher runs on a Neo4j store" in on_sqlite.output
+    missing = tmp_path / "no" / "such"
+    into_nowhere = CliRunner().invoke(main, ["cypher", "RETURN 1", "-o", f"{missing}/q.csv", "--store",
+                                             str(store_path)])
+    assert into_nowhere.exit_code == 2 and f"the folder '{missing}' does not exist" in into_nowhere.output
+
+
+def test_importing_the_raw_queries_leaves_the_neo4j_driver_unloaded():
+    code = "import sys, accountability.rawquery; print(sorted(m for m in sys.modules if m.split('.')[0] == 'neo4j'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"
 
 
 def test_a_store_object_is_read_through_its_own_read_only_connection(store_path):
@@ -346,18 +362,24 @@ ATTACKS = {  # name: (arguments, seconds allowed, what the message says) — bef
 }
 
 
-@pytest.mark.parametrize("name", list(ATTACKS))
-def test_an_attack_stops_at_its_limit(store_path, tmp_path, name):
-    args, seconds, message = ATTACKS[name]
-    before = fingerprint(store_path)
+def stops_at_its_limit(command, store: str, attack: tuple, tmp_path) -> None:
+    """The raw ``command`` (sql, cypher) given ``attack``'s arguments fails within its seconds (and 2 more),
+    saying what stopped it, and leaves no half-written export behind."""
+    args, seconds, message = attack
     started = time.monotonic()
-    result = sql(store_path, *(a.format(tmp=tmp_path) for a in args))
+    result = CliRunner().invoke(main, [command, "--store", store, *(a.format(tmp=tmp_path) for a in args)])
     elapsed = time.monotonic() - started
     assert result.exit_code == 1, result.stderr
     assert message in result.stderr
-    assert elapsed < seconds + 2, f"{name}: {elapsed:.1f} s"
+    assert elapsed < seconds + 2, f"{elapsed:.1f} s"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_an_attack_stops_at_its_limit(store_path, tmp_path, name):
+    before = fingerprint(store_path)
+    stops_at_its_limit("sql", str(store_path), ATTACKS[name], tmp_path)
     assert fingerprint(store_path) == before
-    assert list(tmp_path.iterdir()) == []  # no half-written export is left behind
 
 
 def run_cli(*args: str) -> tuple[float, float, int, str]:
@@ -486,20 +508,13 @@ CYPHER_ATTACKS = {  # name: (arguments, seconds allowed, what the message says)
 @pytest.mark.neo4j
 @pytest.mark.parametrize("name", list(CYPHER_ATTACKS))
 def test_a_cypher_attack_stops_at_its_limit(neo4j_server, tmp_path, name):
-    args, seconds, message = CYPHER_ATTACKS[name]
     assert cypher(neo4j_server, "RETURN 1 AS one").exit_code == 0  # connected once: the driver is warm
-    started = time.monotonic()
-    result = cypher(neo4j_server, *(a.format(tmp=tmp_path) for a in args))
-    elapsed = time.monotonic() - started
-    assert result.exit_code == 1, result.stderr
-    assert message in result.stderr
-    assert elapsed < seconds + 2, f"{name}: {elapsed:.1f} s"
-    assert list(tmp_path.iterdir()) == []
+    stops_at_its_limit("cypher", neo4j_server, CYPHER_ATTACKS[name], tmp_path)
 
 
 @pytest.mark.neo4j
 def test_a_slow_cypher_reader_is_stopped(neo4j_server):
-    from accountability.stores.neo4j_query import run_cypher
+    from accountability.rawquery import run_cypher
 
     got = []
     with pytest.raises(QueryTimeout, match="stopped after 1.5 s"), \
@@ -512,7 +527,7 @@ def test_a_slow_cypher_reader_is_stopped(neo4j_server):
 
 @pytest.mark.neo4j
 def test_a_cypher_view_stops_at_the_byte_cap(neo4j_server, tmp_path):
-    from accountability.stores.neo4j_query import run_cypher
+    from accountability.rawquery import run_cypher
 
     statement = "UNWIND range(1, 100000) AS x RETURN x, 'abcdefghij' AS s"  # 18 bytes a row
     with run_cypher(neo4j_server, statement, max_bytes=10_000, max_rows=0) as result:

@@ -1,9 +1,9 @@
-"""Commands for the Neo4j store: push, pull, write-back, and the raw read-only Cypher console.
+"""Commands for the Neo4j store: push, pull and write-back (the raw read-only Cypher console is ``cypher``,
+in :mod:`accountability.cli.query`).
 
     accountability push --to bolt://db:7687 --store accountability.db
     accountability pull --from bolt://db:7687 --store copy.db
     accountability write-back --as-of 2026-06-30 --store bolt://db:7687
-    accountability cypher "MATCH (h:Hazard {level: \\$level}) RETURN h.id" --param level=major --store bolt://db:7687
 
 Credentials come from NEO4J_USER / NEO4J_PASSWORD only, the database from NEO4J_DATABASE.
 """
@@ -18,7 +18,6 @@ import orjson
 from accountability.cli import (authorize, common, format_option, main, open_session, quiet_option, rules_option,
                                 store_option)
 from accountability.errors import UsageError
-from accountability.output import FORMATS
 from accountability.stores import is_neo4j, open_store
 
 
@@ -112,31 +111,3 @@ def write_back(as_of: str | None, store: str, rules: str | None, fmt: str) -> No
                    f"{counts['post_links']} post and {counts['person_links']} person ACCOUNTABLE_FOR relationships"
                    f" (replaced {counts['replaced']})")
 
-
-@main.command()
-@click.argument("statement", metavar="CYPHER")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-              help="Passed as $NAME (a string; repeatable); never pasted into the statement.")
-@click.option("--timeout", type=float, default=None,
-              help="Seconds before the query is stopped (default ACCOUNTABILITY_QUERY_TIMEOUT or 5; 0: none).")
-@click.option("--max-rows", type=int, default=None,
-              help="Rows returned at most (default ACCOUNTABILITY_QUERY_ROW_CAP or 10000, except csv: all; 0: all).")
-@click.option("--max-bytes", type=int, default=None,
-              help="Bytes of values returned at most (default ACCOUNTABILITY_QUERY_BYTE_CAP or 50000000, except "
-                   "csv: all; 0: all).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-@store_option
-@format_option(*FORMATS, default="table")
-@common
-def cypher(statement: str, params: tuple[str, ...], timeout: float | None, max_rows: int | None,
-           max_bytes: int | None, output: str | None, store: str, fmt: str) -> None:
-    """Run one read-only Cypher statement on the Neo4j store; CYPHER '-' reads it from stdin.
-
-    Writes are refused before they run, and the statement runs in a read-only transaction. The time
-    limit counts everything, writing the rows included. A view (table, json, jsonl) stops at the row or
-    byte cap and says so; a CSV export holds every row unless --max-rows or --max-bytes is given.
-    """
-    from accountability.cli.query import run_raw
-    from accountability.stores.neo4j_query import run_cypher
-
-    run_raw(run_cypher, store, statement, params, timeout, max_rows, output, fmt, max_bytes)

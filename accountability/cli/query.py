@@ -1,8 +1,10 @@
-"""Commands for auditors: named queries (``query``) and raw read-only SQL (``sql``).
+"""Commands for auditors: named queries (``query``) and raw read-only statements in the store's language
+(``sql`` on the embedded store, ``cypher`` on Neo4j: one command, two names).
 
     accountability query --list
     accountability query overdue-hazards --param jurisdiction=K --param as_of=2026-06-01 --format csv
     accountability sql "SELECT level, count(*) AS n FROM hazards WHERE status = :s GROUP BY level" --param s=open
+    accountability cypher "MATCH (h:Hazard {level: \\$level}) RETURN h.id" --param level=major --store bolt://db:7687
 """
 
 from __future__ import annotations
@@ -127,35 +129,6 @@ def query(name: str | None, list_: bool, describe: bool, params: tuple[str, ...]
             write_rows(result, result.columns, fmt, out)
 
 
-@main.command()
-@click.argument("statement", metavar="SQL")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-              help="Bound to :NAME in the statement (repeatable); never pasted into it.")
-@click.option("--timeout", type=float, default=None,
-              help="Seconds before the query is stopped (default ACCOUNTABILITY_QUERY_TIMEOUT or 5; 0: none).")
-@click.option("--max-rows", type=int, default=None,
-              help="Rows returned at most (default ACCOUNTABILITY_QUERY_ROW_CAP or 10000, except csv: all; 0: all).")
-@click.option("--max-bytes", type=int, default=None,
-              help="Bytes of values returned at most (default ACCOUNTABILITY_QUERY_BYTE_CAP or 50000000, except "
-                   "csv: all; 0: all); no single value may be longer.")
-@click.option("-o", "--output", callback=output_path, type=click.Path(dir_okay=False),
-              help="Write to this file instead of stdout.")
-@store_option
-@format_option(*FORMATS, default="table")
-@common
-def sql(statement: str, params: tuple[str, ...], timeout: float | None, max_rows: int | None, max_bytes: int | None,
-        output: str | None, store: str, fmt: str) -> None:
-    """Run one read-only SQL statement (SELECT or WITH) on the embedded store; SQL '-' reads it from stdin.
-
-    Writes are refused before they run. The time limit counts everything, writing the rows included.
-    A view (table, json, jsonl) stops at the row or byte cap and says so; a CSV export holds every row
-    unless --max-rows or --max-bytes is given.
-    """
-    from accountability.rawquery import run_sql
-
-    run_raw(run_sql, store, statement, params, timeout, max_rows, output, fmt, max_bytes)
-
-
 @contextlib.contextmanager
 def _export(output: str | None) -> Iterator[IO[str]]:
     """:func:`_sink`, with the file it opened deleted again if the block fails: a query stopped half-way
@@ -182,16 +155,43 @@ def _shown(rows: Iterator[dict]) -> Iterator[dict]:
         yield {k: v[:TABLE_WIDTH] if isinstance(v, str) else v for k, v in row.items()}
 
 
-def run_raw(runner, store: str, statement: str, params: tuple[str, ...], timeout: float | None,
-            max_rows: int | None, output: str | None, fmt: str, max_bytes: int | None = None) -> None:
-    """Run a raw read-only statement with ``runner`` (run_sql, run_cypher) and write its rows.
+class _Statement(click.Argument):
+    """The statement, named in usage lines and errors by the language the command was called by: SQL, CYPHER."""
 
-    A view (table, json, jsonl) stops at the row or byte cap and says so; a CSV export holds every row
-    unless --max-rows or --max-bytes is given. The time limit runs from here to the last byte written,
-    backed by a signal (:func:`rawquery.alarm`): this process runs nothing else.
+    def make_metavar(self, ctx: click.Context) -> str:
+        return ctx.info_name.upper()
+
+
+@main.command("sql")
+@click.argument("statement", cls=_Statement)
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="Bound to :NAME in SQL, passed as $NAME (a string) in Cypher (repeatable); never pasted into the "
+                   "statement.")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds before the query is stopped (default ACCOUNTABILITY_QUERY_TIMEOUT or 5; 0: none).")
+@click.option("--max-rows", type=int, default=None,
+              help="Rows returned at most (default ACCOUNTABILITY_QUERY_ROW_CAP or 10000, except csv: all; 0: all).")
+@click.option("--max-bytes", type=int, default=None,
+              help="Bytes of values returned at most (default ACCOUNTABILITY_QUERY_BYTE_CAP or 50000000, except "
+                   "csv: all; 0: all); in SQL no single value may be longer.")
+@click.option("-o", "--output", callback=output_path, type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout.")
+@store_option
+@format_option(*FORMATS, default="table")
+@common
+def raw(statement: str, params: tuple[str, ...], timeout: float | None, max_rows: int | None, max_bytes: int | None,
+        output: str | None, store: str, fmt: str) -> None:
+    """Run one read-only statement in the store's language: SQL (SELECT or WITH) on the embedded store, Cypher
+    on Neo4j; a statement '-' is read from stdin.
+
+    sql and cypher are one command: the name says which language the statement is in, and the store must
+    be of that kind. Writes are refused before they run (Cypher runs in a read-only transaction as well).
+    The time limit counts everything, writing the rows included. A view (table, json, jsonl) stops at the
+    row or byte cap and says so; a CSV export holds every row unless --max-rows or --max-bytes is given.
     """
     from accountability import rawquery
 
+    language = click.get_current_context().info_name  # sql or cypher
     authorize("raw")
     if statement == "-":
         statement = sys.stdin.read()
@@ -199,9 +199,9 @@ def run_raw(runner, store: str, statement: str, params: tuple[str, ...], timeout
         max_rows = 0 if max_rows is None else max_rows
         max_bytes = 0 if max_bytes is None else max_bytes
     limit = rawquery.limits(timeout, max_rows, max_bytes)  # usage errors before anything runs
-    given = {} if max_bytes is None else {"max_bytes": max_bytes}  # a runner may predate byte caps
+    # the time limit runs from here to the last byte written, backed by a signal: this process runs nothing else
     with (rawquery.alarm(limit.timeout),
-          runner(store, statement, parse_params(params), timeout, max_rows, **given) as result,
+          rawquery.run(store, statement, parse_params(params), timeout, max_rows, language, max_bytes) as result,
           _export(output) as out):
         if fmt == "json":
             out.write('{"columns":' + orjson.dumps(result.columns).decode() + ',"rows":[')
@@ -221,3 +221,6 @@ def run_raw(runner, store: str, statement: str, params: tuple[str, ...], timeout
                        f"rows); raise --max-bytes (0: all){hint}", err=True)
         else:
             click.echo(f"warning: truncated at {result.max_rows} rows; raise --max-rows (0: all){hint}", err=True)
+
+
+main.add_command(raw, "cypher")  # one command under two names: the name the user wrote is the language

@@ -1,4 +1,4 @@
-"""Raw, read-only Cypher for auditors on the Neo4j store — the twin of ``rawquery.run_sql``.
+"""Raw, read-only Cypher for auditors on the Neo4j store — the twin of :mod:`accountability.rawquery.sql`.
 
 The database must come out of a raw query exactly as it went in, so a write is refused by three
 independent guards, each enough on its own:
@@ -12,13 +12,13 @@ independent guards, each enough on its own:
 2. the plan: ``EXPLAIN`` must report a read-only query (query type ``r``);
 3. the query runs in a READ-access transaction, which the server itself keeps from writing.
 
-Resources are bounded as for SQL (see :mod:`accountability.rawquery`):
+Resources are bounded as for every raw query (see :mod:`accountability.rawquery.base`):
 
 - time: ``timeout`` seconds (default the ``query_timeout`` setting) of wall time from the call to the
   last row. What is left of it when the transaction begins is the transaction's timeout, enforced by
   the server — a runaway query is stopped there, not merely abandoned (the server looks every 2 s by
   default, ``db.transaction.monitor.check.interval``); the result raises :class:`QueryTimeout` at the
-  first row past the limit, so converting and writing rows count too; :func:`rawquery.alarm` stops even
+  first row past the limit, so converting and writing rows count too; :func:`~.base.alarm` stops even
   the decoding of one huge record, which the driver does in Python (five million numbers: 25 s);
 - size: a row cap (default ``query_row_cap``) and a byte cap (default ``query_byte_cap``, bytes of the
   values as plain data) keep a view small and say ``truncated`` once the rows are read. What one record
@@ -40,24 +40,29 @@ statement that must see exactly what the tool reads filters on the current gener
     >>> check_cypher("MATCH (n) /* harmless */ DETACH DELETE n")
     Traceback (most recent call last):
     ...
-    accountability.rawquery.QueryRefused: refused: raw queries are read-only; DETACH is not allowed
+    accountability.rawquery.base.QueryRefused: refused: raw queries are read-only; DETACH is not allowed
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator
 
 from accountability.errors import AccountabilityError, StoreError, UsageError
-from accountability.rawquery import (
+from accountability.rawquery.base import (
     Deadline,
+    Grammar,
     QueryRefused,
     QueryTooLarge,
     RawResult,
+    Tokens,
     capped,
+    check,
     check_params,
+    doubled,
+    escaped,
     limits,
     timeout_error,
+    tokenizer,
     unique_columns,
 )
 from accountability.stores import Store, is_neo4j
@@ -78,37 +83,19 @@ READ_PROCEDURES = frozenset(
      "db.schema.nodetypeproperties", "db.schema.reltypeproperties", "db.info", "db.ping", "dbms.components",
      "db.index.fulltext.querynodes", "db.index.fulltext.queryrelationships", "db.index.vector.querynodes"]
 )
-_TOKENS = re.compile(
-    r"""
-      (?P<space>\s+)
-    | (?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))
-    | (?P<string>'(?:[^'\\]|\\.)*(?:'|\Z)|"(?:[^"\\]|\\.)*(?:"|\Z))
-    | (?P<quoted>`(?:[^`]|``)*(?:`|\Z))
-    | (?P<parameter>\$(?:[^\W\d]\w*|\d+|`(?:[^`]|``)*`))
-    | (?P<number>\d[\w.]*)
-    | (?P<word>[^\W\d]\w*)
-    | (?P<semicolon>;)
-    | (?P<other>.)
-    """,
-    re.DOTALL | re.VERBOSE,
+CYPHER = Grammar(
+    "Cypher",
+    tokenizer(comment=r"//[^\n]*", string=escaped("'") + "|" + escaped('"'), quoted=doubled("`"),
+              parameter=r"\$(?:[^\W\d]\w*|\d+|`(?:[^`]|``)*`)", number=r"\d[\w.]*", word=r"[^\W\d]\w*"),
+    FIRST_WORDS,
+    f"refused: a raw query starts with {', '.join(FIRST_WORDS)}, not {{first}}",
+    FORBIDDEN,
+    # a property, a label or a map key, not a clause
+    lambda word, before, after: before in (".", ":") or (after == ":" and before in ("{", ",")),
 )
 
 
-def _tokens(text: str) -> list[list[tuple[str, str]]]:
-    """Statements as lists of (kind, text) tokens, without spaces and comments."""
-    statements: list[list[tuple[str, str]]] = [[]]
-    for match in _TOKENS.finditer(text):
-        kind = match.lastgroup
-        if kind in ("space", "comment"):
-            continue
-        if kind == "semicolon":
-            statements.append([])
-        else:
-            statements[-1].append((kind, match.group()))
-    return [s for s in statements if s]
-
-
-def _name(tokens: list[tuple[str, str]], i: int) -> tuple[str, int]:
+def _name(tokens: Tokens, i: int) -> tuple[str, int]:
     """The dotted name starting at ``tokens[i]`` (``db.schema.visualization``) and the index after it."""
     parts = []
     while i < len(tokens) and tokens[i][0] in ("word", "quoted"):
@@ -124,35 +111,21 @@ def _name(tokens: list[tuple[str, str]], i: int) -> tuple[str, int]:
 
 def check_cypher(text: str) -> str:
     """``text`` when it is one read-only Cypher statement by the rules above; otherwise QueryRefused."""
-    statements = _tokens(text)
-    if not statements:
-        raise UsageError("no Cypher statement given")
-    if len(statements) > 1:
-        raise QueryRefused(f"refused: only one statement may run, found {len(statements)}")
-    tokens = statements[0]
-    first = tokens[0][1].upper() if tokens[0][0] == "word" else tokens[0][1]
-    if first not in FIRST_WORDS:
-        raise QueryRefused(f"refused: a raw query starts with {', '.join(FIRST_WORDS)}, not {first}")
-    for i, (kind, token) in enumerate(tokens):
-        if kind != "word":
-            continue
-        before = tokens[i - 1][1] if i else ""
-        after = tokens[i + 1][1] if i + 1 < len(tokens) else ""
-        if before in (".", ":") or (after == ":" and before in ("{", ",")):
-            continue  # a property, a label or a map key, not a clause
-        word = token.upper()
-        if word in FORBIDDEN:
-            raise QueryRefused(f"refused: raw queries are read-only; {word} is not allowed")
-        if word == "TRANSACTIONS" and before.upper() == "IN":
-            raise QueryRefused("refused: raw queries are read-only; CALL … IN TRANSACTIONS is not allowed")
-        if word == "CALL" and after not in ("{", "("):
-            name, _ = _name(tokens, i + 1)
-            if name.lower() not in READ_PROCEDURES:
-                raise QueryRefused(f"refused: the procedure {name or after} is not on the list of read-only "
-                                   f"procedures ({', '.join(sorted(READ_PROCEDURES))})")
-        if word == "SHOW" and after.upper() not in SHOWABLE:
-            raise QueryRefused("refused: SHOW may list indexes, constraints, procedures and functions only")
-    return text
+    return check(CYPHER, text, _clause)
+
+
+def _clause(tokens: Tokens, i: int, word: str, before: str, after: str) -> None:
+    """Refuses the reads that reach too far: CALL … IN TRANSACTIONS, a procedure off the list, SHOW of
+    anything but the schema and the catalogue."""
+    if word == "TRANSACTIONS" and before.upper() == "IN":
+        raise QueryRefused("refused: raw queries are read-only; CALL … IN TRANSACTIONS is not allowed")
+    if word == "CALL" and after not in ("{", "("):
+        name, _ = _name(tokens, i + 1)
+        if name.lower() not in READ_PROCEDURES:
+            raise QueryRefused(f"refused: the procedure {name or after} is not on the list of read-only "
+                               f"procedures ({', '.join(sorted(READ_PROCEDURES))})")
+    if word == "SHOW" and after.upper() not in SHOWABLE:
+        raise QueryRefused("refused: SHOW may list indexes, constraints, procedures and functions only")
 
 
 def _value(value: Any) -> Any:
