@@ -39,12 +39,12 @@ from typing import Any, Self
 
 
 import graph_schema
-from accountability import conduct
+from accountability import conduct, measures
 from accountability.errors import NotFound, UsageError
 from accountability.graph import FOREVER
 from accountability.output import chain_rows
 from accountability.dates import Window, day, iso, today
-from accountability.trace import Chain, hazard_state
+from accountability.trace import Chain, hazard_state, unresolved_on
 from graph_schema import SCHEMA, InvalidSchema
 from graph_schema.loader import read_yaml
 
@@ -408,12 +408,9 @@ def official_exposure(session, p: dict) -> Iterator[dict]:
     if person and p.get("limit"):
         raise UsageError("official-exposure: limit applies to the ranking (without person)")
 
-    def chains() -> Iterator[tuple[dict, Chain]]:
-        for hazard, events in _unresolved(session, on, scope):
-            yield hazard, session.engine.chain(hazard, events, window)
-
     def exposure() -> Iterator[dict]:
-        for hazard, chain in chains():
+        for hazard, events in unresolved_in(session, scope, set(), on):
+            chain = session.engine.chain(hazard, events, window)
             for link in chain.links:
                 if any(h.person_id == person for h in link.holders):
                     yield {
@@ -425,28 +422,90 @@ def official_exposure(session, p: dict) -> Iterator[dict]:
                     }
 
     def ranking() -> Iterator[dict]:
-        weight = SCHEMA.degree_weights
-        stats: dict[str, dict] = {}
-        for _, chain in chains():
-            heaviest: dict[str, str] = {}  # a person counts once per hazard, at their heaviest degree
-            for link in chain.links:
-                for h in link.holders:
-                    old = heaviest.get(h.person_id)
-                    if old is None or weight[link.degree] > weight[old]:
-                        heaviest[h.person_id] = link.degree
-                    entry = stats.setdefault(h.person_id, {"person_id": h.person_id, "name": h.name, "hazards": 0,
-                                                           **{d: 0 for d in weight}, "post_ids": []})
-                    if link.post_id not in entry["post_ids"]:
-                        entry["post_ids"].append(link.post_id)
-            for pid, degree in heaviest.items():
-                stats[pid]["hazards"] += 1
-                stats[pid][degree] += 1
-        ranked = sorted(stats.values(), key=lambda r: (-r["hazards"], -r[PRINCIPAL], r["person_id"]))
-        for row in ranked[: p.get("limit") or None]:
-            row["post_ids"] = sorted(row["post_ids"])
-            yield row
+        yield from exposure_ranking(session, on, p.get("jurisdiction"), p.get("limit"),
+                                    with_measures=False)["officials"]
 
     return exposure() if person else ranking()
+
+
+def exposure_ranking(session, as_of: str, jurisdiction: str | None = None, limit: int | None = 50,
+                     with_measures: bool = True) -> dict:
+    """People ranked by how many hazards unresolved on ``as_of`` (in ``jurisdiction``'s subtree, or all, as the
+    user sees them) they answer for — each hazard once, at the person's heaviest degree — the first ``limit``
+    (None: all), and how many of those hazards have a structural gap in their chain: ``{jurisdiction,
+    hazards, with_gaps, officials}``. The ``official-exposure`` query's ranking is ``officials``. With
+    ``with_measures``, under a v2 ruleset each official also carries ``measures_overdue``: the overdue measures
+    they answer for (rule M1, wherever in the user's view).
+
+    This traces every hazard in scope; for a whole province that is minutes, so the app asks for a
+    scope (a city) there.
+    """
+    weight = SCHEMA.degree_weights
+    window = Window.on(as_of)
+    people: dict[str, dict] = {}
+    hazards = with_gaps = 0
+    for hazard, events in unresolved_in(session, session.scope.within(jurisdiction), set(), as_of):
+        chain = session.engine.chain(hazard, events, window)
+        hazards += 1
+        if any(g["kind"] in SCHEMA.structural_gaps for g in chain.gaps):
+            with_gaps += 1
+        heaviest: dict[str, str] = {}  # a person counts once per hazard, at their heaviest degree
+        for link in chain.links:
+            for h in link.holders:
+                old = heaviest.get(h.person_id)
+                if old is None or weight[link.degree] > weight[old]:
+                    heaviest[h.person_id] = link.degree
+                entry = people.get(h.person_id)
+                if entry is None:
+                    entry = people[h.person_id] = {"person_id": h.person_id, "name": h.name, "hazards": 0,
+                                                   **{d: 0 for d in weight}, "post_ids": set()}
+                entry["post_ids"].add(link.post_id)
+        for pid, degree in heaviest.items():
+            people[pid]["hazards"] += 1
+            people[pid][degree] += 1
+    ranked = sorted(people.values(), key=lambda r: (-r["hazards"], -r[PRINCIPAL], r["person_id"]))[:limit]
+    overdue = measures.overdue_counts(session, as_of) if with_measures and session.ruleset.generation >= 2 else None
+    for r in ranked:
+        r["post_ids"] = sorted(r["post_ids"])
+        if overdue is not None:
+            r["measures_overdue"] = overdue.get(r["person_id"], 0)
+    return {"jurisdiction": jurisdiction, "hazards": hazards, "with_gaps": with_gaps, "officials": ranked}
+
+
+# Above this many jurisdictions, one pass over the unresolved hazards beats looking them up by jurisdiction.
+SCAN_ABOVE = 300
+
+
+def unresolved_in(session, jurisdictions: set[str] | None, enterprises: set[str],
+                  as_of: str) -> Iterator[tuple[dict, list[dict]]]:
+    """Hazards unresolved on ``as_of`` (with their events, in id order) lying in ``jurisdictions`` (None:
+    anywhere) or at one of ``enterprises``, and where the user may see them: looked up by jurisdiction when
+    the scope is small, else one pass over every unresolved hazard."""
+    within = session.scope.jurisdictions
+    for hazard, events in _unresolved_in(session, jurisdictions, enterprises, as_of):
+        if within is None or hazard["jurisdiction_id"] in within:
+            yield hazard, events
+
+
+def _unresolved_in(session, jurisdictions: set[str] | None, enterprises: set[str],
+                   as_of: str) -> Iterator[tuple[dict, list[dict]]]:
+    if jurisdictions is None or len(jurisdictions) > SCAN_ABOVE:
+        if jurisdictions is None or len(jurisdictions) > 4 * SCAN_ABOVE:
+            session.graph.load_all()  # many chains to come: read the graph at once, not piece by piece
+        for hazard, events in session.store.hazard_records(unresolved_on=as_of):
+            if jurisdictions is None or hazard["jurisdiction_id"] in jurisdictions \
+                    or hazard["organization_id"] in enterprises:
+                yield hazard, events
+        return
+    ids: set[str] = set()
+    if jurisdictions:
+        ids |= {h["id"] for h in session.store.rows("hazards", jurisdiction_id=sorted(jurisdictions))
+                if unresolved_on(h, as_of)}
+    if enterprises:
+        ids |= {h["id"] for h in session.store.rows("hazards", organization_id=sorted(enterprises))
+                if unresolved_on(h, as_of)}
+    if ids:
+        yield from session.store.hazard_records(ids=sorted(ids))
 
 
 def _vacancies(window: tuple[int, int], held: list[tuple[int, int]]) -> list[tuple[int, int]]:

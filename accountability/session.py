@@ -10,6 +10,7 @@ This is the library's front door; the CLI, the queries, the reports and the app 
 from __future__ import annotations
 
 import copy
+import itertools
 from pathlib import Path
 from typing import Iterator
 
@@ -134,6 +135,34 @@ class Session:
             self.check("incidents", row)
             return row
         raise NotFound(f"unknown incident '{incident_id}'")
+
+    def person(self, person_id: str) -> dict:
+        """The person's row; NotFound, or AccessDenied outside the user's scope."""
+        for row in self.store.rows("people", id=person_id):
+            self.check("people", row)
+            return row
+        raise NotFound(f"unknown person '{person_id}'")
+
+    def incidents(self) -> list[dict]:
+        """Every incident the user may see."""
+        return [row for row in self.store.rows("incidents") if self.visible("incidents", row)]
+
+    def unresolved_hazards(self, on: str, limit: int) -> list[dict]:
+        """The rows of the first ``limit`` hazards (in id order) unresolved on ``on`` that the user may see."""
+        rows = (hazard for hazard, _ in self.store.hazard_records(unresolved_on=on) if self.visible("hazards", hazard))
+        return list(itertools.islice(rows, limit))
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether the dataset records ``column`` of ``table`` (an optional column may be absent)."""
+        return column in self.store.schema.tables[table].names
+
+    def dataset_meta(self) -> dict:
+        """The store's dataset: its hash, when and from what it was imported ({} when nothing was)."""
+        return self.store.meta() or {}
+
+    def dataset_counts(self) -> dict[str, int]:
+        """The rows the store holds, per table of the dataset contract."""
+        return {table: self.store.count(table) for table in SCHEMA.tables}
 
     # -- tracing ----------------------------------------------------------------------------------------
 

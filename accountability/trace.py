@@ -739,6 +739,16 @@ def _prefixed(links: Iterable[Link], prefix: tuple[str, ...]) -> list[Link]:
     return [link.with_prefix(prefix) for link in links]
 
 
+def unresolved_on(hazard: dict, on: str) -> bool:
+    """Whether the hazard's row says it is unresolved on ``on``: found by then, and not closed by then (v2
+    reads the events too: ``conduct.state``). The stores' ``hazard_records(unresolved_on=…)`` select the same.
+
+    >>> unresolved_on({"found_on": "2026-01-01", "closed_on": "2026-03-01"}, "2026-03-01")
+    False
+    """
+    return hazard["found_on"] <= on and (not hazard["closed_on"] or hazard["closed_on"] > on)
+
+
 def hazard_state(hazard: dict, events: list[dict], on: str, unresolved: bool | None = None) -> dict:
     """A hazard's deadline (the latest extension replaces it), escalation and overdue days on ``on``;
     ``unresolved`` as the caller reads it (v2 reads closures from the events too), else from the row."""
@@ -752,8 +762,7 @@ def hazard_state(hazard: dict, events: list[dict], on: str, unresolved: bool | N
         elif e["kind"] == "escalated" and escalated_on is None:
             escalated_on = e["on"]
     if unresolved is None:
-        closed = hazard["closed_on"]
-        unresolved = hazard["found_on"] <= on and (not closed or closed > on)
+        unresolved = unresolved_on(hazard, on)
     overdue = day(on) - day(deadline) if unresolved and deadline and on > deadline else 0
     return {"deadline": deadline, "escalated_on": escalated_on, "unresolved": unresolved, "overdue_days": overdue}
 

@@ -24,7 +24,9 @@ from accountability.dates import far_from_today
 from accountability.errors import AccessDenied, AccountabilityError
 from accountability.lockout import TooManyAttempts
 from accountability.output import to_string
-from accountability.ui import Labels, LiveSession, exposure_ranking, hazard_summary, md
+from accountability.names import Labels
+from accountability.queries import exposure_ranking
+from accountability.ui import LiveSession, hazard_summary, md
 from graph_schema import InvalidSchema
 
 HERE = Path(__file__).resolve().parent

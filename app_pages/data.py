@@ -9,9 +9,8 @@ import streamlit as st
 from accountability.access import IMPORT
 from accountability.dataset import load
 from accountability.errors import AccountabilityError, InvalidDataset, reason_text
-from accountability.progress import Progress, write
-from accountability.stores import open_store
-from accountability.ui import save_upload, split_error
+from accountability.progress import Progress
+from accountability.uploads import save_upload, split_error
 from app_pages import common
 from app_pages.common import md, plain, t
 from graph_schema import SCHEMA
@@ -45,8 +44,8 @@ st.subheader(t("data.store"))
 live = common.live(uri)
 try:
     with live.use() as s:
-        meta = s.store.meta() or {}
-        counts = {table: s.store.count(table) for table in SCHEMA.tables}
+        meta = s.dataset_meta()
+        counts = s.dataset_counts()
     st.dataframe(pd.DataFrame([{plain("data.key"): common.word(f"data.meta_{k}", k), plain("data.value"): str(v)}
                                for k, v in meta.items()]), hide_index=True)
     st.dataframe(pd.DataFrame([{plain("data.table"): common.table_label(k), plain("data.rows"): v}
@@ -90,9 +89,7 @@ elif upload is not None:
         if st.button(plain("data.import"), type="primary", key="dt_import"):
             with common.errors():
                 bar = st.progress(0.0, text=plain("data.importing"))
-                with live.lock, open_store(uri) as store:
-                    result = write(store, dataset, _moving(bar))
-                live.reset()
+                result = live.write(dataset, _moving(bar))
                 st.cache_data.clear()
             if result.unchanged:
                 st.info(t("data.unchanged"))

@@ -68,7 +68,7 @@ with common.session() as s:
     for r in result["rows"]:
         by_place.setdefault(r["jurisdiction_id"], {}).setdefault(r["role"], []).append(r)
     table, uncovered = [], 0
-    phones = "phone" in s.store.schema.tables["people"].names  # a dataset that records them
+    phones = s.has_column("people", "phone")  # a dataset that records them
     for place, roles in by_place.items():
         leader, leader_post, leader_phone, leader_shift = _who(L, roles.get("leader_on_duty", []), phones)
         officer, officer_post, officer_phone, officer_shift = _who(L, roles.get("duty_officer", []), phones)

@@ -4,7 +4,7 @@ a chosen node or kind. The view lives in the URL's query parameters, so that it 
 
 import streamlit as st
 
-from accountability.ui import (
+from accountability.graphview import (
     PRIORITY,
     focus,
     graph_html,

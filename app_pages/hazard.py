@@ -10,8 +10,9 @@ import streamlit as st
 from accountability.access import EXPORT
 from accountability.session import Session
 from accountability.dates import day, iso
-from accountability.ui import EXPORT_HEADERS, chain_export, chain_graph, escalation, export_bytes, gaps_since, \
-    graph_html, holder_spans
+from accountability.graphview import chain_graph, graph_html
+from accountability.trace import unresolved_on
+from accountability.ui import EXPORT_HEADERS, chain_export, escalation, export_bytes, gaps_since, holder_spans
 from app_pages import common
 from app_pages.common import frame, md, page_link, plain, t
 
@@ -61,13 +62,7 @@ with common.session() as s:
                                  on_change=_picked, args=("hz_found",),
                                  format_func=lambda h: f"{h} · {names.get(h) or ''}")
         with b:
-            first = []
-            for hazard, _ in s.store.hazard_records(unresolved_on=on):
-                if not s.visible("hazards", hazard):
-                    continue
-                first.append(hazard)
-                if len(first) >= SUGGESTIONS:
-                    break
+            first = s.unresolved_hazards(on, SUGGESTIONS)
             described = {h["id"]: h["description"] for h in first}
             common.selectbox(plain("hazard.unresolved", n=len(first)), list(described), index=None, key="hz_list",
                              on_change=_picked, args=("hz_list",),
@@ -79,7 +74,7 @@ with common.session() as s:
 
     with common.errors():
         hazard, events = s.hazard(hid)
-    unresolved = hazard["found_on"] <= on and (not hazard["closed_on"] or hazard["closed_on"] > on)
+    unresolved = unresolved_on(hazard, on)
     when = on if unresolved else Session.default_as_of(hazard) if hazard["found_on"] <= on else hazard["found_on"]
     with common.errors():
         chain = s.trace(hid, as_of=when)

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from accountability import measures
-from accountability.errors import NotFound
 from accountability.dates import day, iso
 from accountability.ui import (
     conduct_of_person,
@@ -46,12 +45,8 @@ with common.session() as s:
     if not pid:
         st.info(t("official.pick_one"))
         st.stop()
-    person = next(iter(s.store.rows("people", id=pid)), None)
-    if person is None:
-        with common.errors():
-            raise NotFound(f"unknown person '{pid}'")
     with common.errors():
-        s.check("people", person)
+        person = s.person(pid)
 
     st.header(f"{md(person['name'])} ({md(pid)})")
     tenures = tenures_of_person(s, pid)

@@ -64,8 +64,7 @@ def _timeline(iid: str) -> None:
 st.title(t("report.title"))
 with common.session() as s:
     L = common.labels(s)
-    incidents = sorted((r for r in s.store.rows("incidents") if s.visible("incidents", r)),
-                       key=lambda r: (r["occurred_on"], r["id"]), reverse=True)[:LIST_CAP]
+    incidents = sorted(s.incidents(), key=lambda r: (r["occurred_on"], r["id"]), reverse=True)[:LIST_CAP]
     if not incidents:
         st.info(t("report.no_incidents"))
         st.stop()

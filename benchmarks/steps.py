@@ -347,11 +347,11 @@ def _library_calls(store: str, on: str, page: str, query: dict) -> dict:
     """The page's calls into ``accountability``, timed apart, in a new session (the hazard page's first
     200 suggestions, the hazard, its chain, the chain figure, the window chain; the explorer's neighbourhood
     and its figure)."""
-    from accountability import ui
+    from accountability import graphview, names, ui
 
     out = {}
     with _session(store) as s:
-        labels = ui.Labels(s, "zh")
+        labels = names.Labels(s, "zh")
         if page == "hazard":
             hid = query["hazard"]
             t = clock()
@@ -366,18 +366,18 @@ def _library_calls(store: str, on: str, page: str, query: dict) -> dict:
             chain = s.trace(hid, as_of=on)
             out["trace"] = clock() - t
             t = clock()
-            g = ui.chain_graph(s, chain, hazard, labels)
-            ui.graph_html(g, "zh", layout="chain")
+            g = graphview.chain_graph(s, chain, hazard, labels)
+            graphview.graph_html(g, "zh", layout="chain")
             out["figure"] = clock() - t
             t = clock()
             ui.holder_spans(s.trace(hid, start=hazard["found_on"], end=on))
             out["window"] = clock() - t
         else:
             t = clock()
-            hood = ui.neighbourhood(s, query["entity"], labels, on, depth=1, cap=150)
+            hood = graphview.neighbourhood(s, query["entity"], labels, on, depth=1, cap=150)
             out["neighbourhood"] = clock() - t
             t = clock()
-            ui.graph_html(hood.graph, "zh", center=hood.center)
+            graphview.graph_html(hood.graph, "zh", center=hood.center)
             out["figure"] = clock() - t
     return out
 

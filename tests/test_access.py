@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, texts
 from test_app import open_page as page
 
-from accountability import queries, ui
+from accountability import graphview, names, queries, ui
 from accountability.access import (
     Account,
     User,
@@ -203,11 +203,11 @@ def test_search_explore_summary_and_people_stay_inside(county, facts):
     found = county.search("C0", limit=500)
     assert found and all(county.visible(r["type"], r["id"]) for r in found)
     assert not any(r["id"].startswith(OTHER) for r in found)
-    hood = ui.neighbourhood(county, f"jurisdictions:{COUNTY}", ui.Labels(county, "en"), "2026-11-28", depth=2)
+    hood = graphview.neighbourhood(county, f"jurisdictions:{COUNTY}", names.Labels(county, "en"), "2026-11-28", depth=2)
     drawn = {hood.graph.nodes[n]["id"]: hood.graph.nodes[n]["table"] for n in hood.graph}
     assert "C01" not in drawn and all(county.visible(t, i) for i, t in drawn.items())
     with pytest.raises(AccessDenied):
-        ui.neighbourhood(county, f"organizations:{facts['org_out']}", ui.Labels(county, "en"), "2026-11-28")
+        graphview.neighbourhood(county, f"organizations:{facts['org_out']}", names.Labels(county, "en"), "2026-11-28")
     summary = ui.hazard_summary(county, "2026-11-28")
     assert [r["jurisdiction_id"] for r in summary["by_city"]] == [COUNTY]
     assert summary["totals"]["unresolved"] == sum(1 for _ in county.trace_all())

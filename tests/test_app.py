@@ -21,12 +21,12 @@ import pytest
 import scenario
 from streamlit.testing.v1 import AppTest
 
-from accountability import queries, ui
+from accountability import graphview, queries, ui, uploads
 from accountability.dataset import load
 from accountability.errors import InvalidDataset, NotFound, UsageError
 from accountability.session import Session
 from accountability.stores.sqlite import SQLiteStore
-from accountability.ui import Labels
+from accountability.names import Labels
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -204,12 +204,12 @@ def test_overview_agrees_with_the_engine_and_the_named_queries(session):
     assert sum(r["unresolved"] for r in data["by_city"]) == data["totals"]["unresolved"]
     assert {r["jurisdiction_id"] for r in data["by_city"]} == {"C"}
     for scope in (None, "K", "T"):
-        ranking = ui.exposure_ranking(session, ON, scope)
+        ranking = queries.exposure_ranking(session, ON, scope)
         with queries.run("official-exposure", session, as_of=ON, jurisdiction=scope) as rows:
             expected = [(r["person_id"], r["hazards"], r["principal_leadership"]) for r in rows]
         assert [(r["person_id"], r["hazards"], r["principal_leadership"]) for r in ranking["officials"]] \
             == expected[:50]
-    assert ui.exposure_ranking(session, ON, "K2")["with_gaps"] == 1  # H4: no regulator
+    assert queries.exposure_ranking(session, ON, "K2")["with_gaps"] == 1  # H4: no regulator
 
 
 # -- explore --------------------------------------------------------------------------------------------------
@@ -261,23 +261,23 @@ def test_explore_caps_the_drawing(tmp_path, monkeypatch):
 
 def test_neighbourhood_keeps_structure_first_and_counts_the_rest(session):
     labels = Labels(session, "zh")
-    full = ui.neighbourhood(session, "jurisdictions:T", labels, ON, depth=1, cap=150)
-    capped = ui.neighbourhood(session, "jurisdictions:T", labels, ON, depth=1, cap=4)
+    full = graphview.neighbourhood(session, "jurisdictions:T", labels, ON, depth=1, cap=150)
+    capped = graphview.neighbourhood(session, "jurisdictions:T", labels, ON, depth=1, cap=4)
     assert capped.graph.number_of_nodes() == 4
     assert capped.hidden == full.graph.number_of_nodes() - 4
     kinds = [capped.graph.nodes[n]["kind"] for n in capped.graph if n != capped.center]
     assert kinds[0] == "jurisdictions"
     assert "enterprise" not in kinds and "hazards" not in kinds
     with pytest.raises(UsageError):
-        ui.neighbourhood(session, "jurisdictions:T", labels, ON, depth=4)
+        graphview.neighbourhood(session, "jurisdictions:T", labels, ON, depth=4)
     with pytest.raises(NotFound):
-        ui.neighbourhood(session, "jurisdictions:NOPE", labels, ON)
+        graphview.neighbourhood(session, "jurisdictions:NOPE", labels, ON)
     with pytest.raises(NotFound):
-        ui.neighbourhood(session, "tables:T", labels, ON)
+        graphview.neighbourhood(session, "tables:T", labels, ON)
 
 
 def test_hazard_neighbours_include_its_chain(session):
-    hood = ui.neighbourhood(session, "hazards:H1", Labels(session, "en"), ON, depth=1)
+    hood = graphview.neighbourhood(session, "hazards:H1", Labels(session, "en"), ON, depth=1)
     accountable = [u for u, v, a in hood.graph.edges(data=True) if a["rel"] == "ACCOUNTABLE_FOR"]
     assert {node.split(":")[1] for node in accountable} == {link.post_id for link in session.trace("H1", ON).links}
 
@@ -293,7 +293,7 @@ def test_graph_html_shows_names_as_text(session):
     g.add_node("people:X", kind="people", name=HOSTILE, title=HOSTILE + " href")
     g.add_node("posts:Y", kind="posts", name="岗位</script><script>alert(1)</script>", title="岗位")
     g.add_edge("people:X", "posts:Y", label="任职")
-    page = ui.graph_html(g, "zh")
+    page = graphview.graph_html(g, "zh")
     assert "<img src=x" not in page and "</script><script>alert" not in page
     assert "popup.innerHTML" not in page and "popup.innerText = nodeData[0].title;" in page
     assert not _external_refs(page)
@@ -303,7 +303,7 @@ def test_graph_html_shows_names_as_text(session):
 def test_chain_graph_follows_every_path(session):
     hazard, _ = session.hazard("H1")
     chain = session.trace("H1", ON)
-    g = ui.chain_graph(session, chain, hazard, Labels(session, "zh"))
+    g = graphview.chain_graph(session, chain, hazard, Labels(session, "zh"))
     for i, link in enumerate(chain.links):
         assert any(i in a["links"] for _, _, a in g.edges(data=True))
         assert f"posts:{link.post_id}" in g
@@ -482,21 +482,21 @@ def test_a_zipped_csv_folder_loads(tmp_path):
     folder = export(load(scenario.write(app_data(), tmp_path)), tmp_path / "csv")
     members = {f"dataset/{p.name}": p.read_bytes() for p in folder.glob("*.csv")}
     members["__MACOSX/._jurisdictions.csv"] = b"junk"
-    path = ui.save_upload("dataset.zip", _zip(members), tmp_path / "up")
+    path = uploads.save_upload("dataset.zip", _zip(members), tmp_path / "up")
     assert load(path).counts()["hazards"] == 5
 
 
 @pytest.mark.parametrize("members, message", [
     ({"../x.csv": "a"}, "outside the folder"),
     ({"/etc/x.csv": "a"}, "outside the folder"),
-    ({f"t{i}.csv": "a" for i in range(ui.MAX_FILES + 1)}, "members"),
+    ({f"t{i}.csv": "a" for i in range(uploads.MAX_FILES + 1)}, "members"),
     ({"bomb.csv": b"0" * (5 * 1024 * 1024)}, "zip bomb"),
     ({"a/x.csv": "a", "b/y.csv": "b"}, "one folder"),
     ({"readme.txt": "a"}, "no dataset files"),
 ])
 def test_unsafe_or_odd_archives_are_refused(tmp_path, members, message):
     with pytest.raises(InvalidDataset) as err:
-        ui.save_upload("x.zip", _zip(members), tmp_path)
+        uploads.save_upload("x.zip", _zip(members), tmp_path)
     assert any(message in e for e in err.value.errors), err.value.errors
     assert not any(p.name == "x.csv" for p in tmp_path.parent.rglob("x.csv") if "etc" in str(p))
 
@@ -508,16 +508,16 @@ def test_symbolic_links_and_large_archives_are_refused(tmp_path):
         info.external_attr = (0o120777 << 16)
         z.writestr(info, "/etc/passwd")
     with pytest.raises(InvalidDataset, match="symbolic link"):
-        ui.save_upload("x.zip", buf.getvalue(), tmp_path)
+        uploads.save_upload("x.zip", buf.getvalue(), tmp_path)
     with pytest.raises(InvalidDataset, match="uncompressed"):
-        ui.extract_zip(io.BytesIO(_zip({"a.csv": "x" * 5000})), tmp_path / "small", max_bytes=1000)
+        uploads.extract_zip(io.BytesIO(_zip({"a.csv": "x" * 5000})), tmp_path / "small", max_bytes=1000)
 
 
 def test_an_uploaded_workbook_loads(tmp_path):
     from accountability.dataset import export
 
     book = export(load(scenario.write(app_data(), tmp_path)), tmp_path / "data.xlsx")
-    path = ui.save_upload("名单.xlsx", book.read_bytes(), tmp_path / "up")
+    path = uploads.save_upload("名单.xlsx", book.read_bytes(), tmp_path / "up")
     assert path.name == "dataset.xlsx" and load(path).counts()["incidents"] == 1
 
 
@@ -530,12 +530,12 @@ def test_language_default_from_the_environment(store_path, monkeypatch):
 
 def test_uploads_of_other_kinds(tmp_path):
     with pytest.raises(InvalidDataset, match=r"x.exe: not a dataset file. Upload a .zip"):
-        ui.save_upload("x.exe", b"MZ", tmp_path)
+        uploads.save_upload("x.exe", b"MZ", tmp_path)
     with pytest.raises(InvalidDataset, match=r"one CSV file is one table.*\(jurisdictions.csv, .*hazards.csv"):
-        ui.save_upload("hazards.csv", b"id\nH1\n", tmp_path)
+        uploads.save_upload("hazards.csv", b"id\nH1\n", tmp_path)
     with pytest.raises(InvalidDataset, match="xlsx"):
-        ui.save_upload("x.xlsx", b"not a zip", tmp_path)
-    assert ui.save_upload("../../a.json", b"{}", tmp_path) == tmp_path / "dataset.json"
+        uploads.save_upload("x.xlsx", b"not a zip", tmp_path)
+    assert uploads.save_upload("../../a.json", b"{}", tmp_path) == tmp_path / "dataset.json"
 
 
 def test_column_words_are_distinct():

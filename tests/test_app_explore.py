@@ -12,7 +12,7 @@ import networkx as nx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from accountability import ui
+from accountability import graphview, names
 from accountability.demo import TODAY
 from accountability.session import Session
 
@@ -84,7 +84,7 @@ def test_a_group_counts_its_members_and_expands_on_demand(explore, small_demo_st
     group = f"group:hazards@{COUNTY}"
     count = int(re.search(r"×(\d+)", next(n for n in before if n.startswith("事故隐患 ×"))).group(1))
     with Session(str(small_demo_store), readonly=True) as s:
-        flat = ui.neighbourhood(s, COUNTY, ui.Labels(s, "zh"), TODAY, depth=1, cap=10_000)
+        flat = graphview.neighbourhood(s, COUNTY, names.Labels(s, "zh"), TODAY, depth=1, cap=10_000)
     assert count == sum(a["kind"] == "hazards" for _, a in flat.graph.nodes(data=True))
     app.selectbox(key="ex_node").set_value(group).run()
     assert app.button(key="ex_expand_one").label == f"展开（{count} 个）"
@@ -100,11 +100,11 @@ def test_a_group_counts_its_members_and_expands_on_demand(explore, small_demo_st
 
 def test_grouping_leaves_a_few_hazards_alone(small_demo_store):
     with Session(str(small_demo_store), readonly=True) as s:
-        L = ui.Labels(s, "zh")
-        for _, a in ui.neighbourhood(s, COUNTY, L, TODAY, depth=2, group=True).graph.nodes(data=True):
+        L = names.Labels(s, "zh")
+        for _, a in graphview.neighbourhood(s, COUNTY, L, TODAY, depth=2, group=True).graph.nodes(data=True):
             if a["kind"] == "group":
-                assert a["count"] >= ui.GROUP_MIN == len(a["members"]) or a["count"] == len(a["members"])
-                assert a["of"] in ui.GROUPED
+                assert a["count"] >= graphview.GROUP_MIN == len(a["members"]) or a["count"] == len(a["members"])
+                assert a["of"] in graphview.GROUPED
 
 
 # -- filter and focus ------------------------------------------------------------------------------------------
@@ -140,8 +140,8 @@ def test_focus_keeps_every_shortest_path():
     g = nx.DiGraph([("c", "a"), ("c", "b"), ("a", "t"), ("b", "t"), ("c", "x"), ("x", "y")])
     for n in g:
         g.nodes[n]["kind"] = "k"
-    assert set(ui.focus(g, "c", "t")) == {"c", "a", "b", "t"}
-    assert set(ui.focus(g, "c", "nowhere")) == {"c"}
+    assert set(graphview.focus(g, "c", "t")) == {"c", "a", "b", "t"}
+    assert set(graphview.focus(g, "c", "nowhere")) == {"c"}
 
 
 # -- legend and layout -----------------------------------------------------------------------------------------

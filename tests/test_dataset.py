@@ -383,13 +383,13 @@ def test_a_workbook_that_inflates_a_hundredfold_is_refused_before_it_is_parsed(t
 def test_the_app_upload_refuses_the_bomb_with_the_same_message_and_writes_nothing(tmp_path):
     """The app's upload and the command line share one check (``check_workbook``); the upload refuses the
     workbook before writing it anywhere."""
-    from accountability import ui
+    from accountability import uploads
 
     bomb = zip_bomb(tmp_path / "bomb.xlsx")
     with pytest.raises(InvalidDataset) as read:
         load(bomb)
     with pytest.raises(InvalidDataset) as uploaded:
-        ui.save_upload("bomb.xlsx", bomb.read_bytes(), tmp_path / "up")
+        uploads.save_upload("bomb.xlsx", bomb.read_bytes(), tmp_path / "up")
     assert uploaded.value.errors == read.value.errors
     assert list((tmp_path / "up").iterdir()) == []
 

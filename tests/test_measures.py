@@ -165,14 +165,14 @@ def test_a_person_s_overdue_measures_and_the_counts_per_person(make_session):
 
 
 def test_the_exposure_ranking_carries_the_overdue_measures_under_v2_only(make_session):
-    from accountability import ui
+    from accountability import queries
 
     d = data()
     d["hazards"][0]["deadline"] = "2026-12-31"
-    v2 = ui.exposure_ranking(make_session(d, rules="reference-v2"), "2026-07-16")["officials"]
+    v2 = queries.exposure_ranking(make_session(d, rules="reference-v2"), "2026-07-16")["officials"]
     counts = {r["person_id"]: r["measures_overdue"] for r in v2}
     assert counts["PE-K-HOUSING-HEAD"] == 1 and counts["PE-E1-GM"] == 0
-    v1 = ui.exposure_ranking(make_session(d, rules="reference-v1"), "2026-07-16")["officials"]
+    v1 = queries.exposure_ranking(make_session(d, rules="reference-v1"), "2026-07-16")["officials"]
     assert [r["person_id"] for r in v1] == [r["person_id"] for r in v2] and "measures_overdue" not in v1[0]
 
 

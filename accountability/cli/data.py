@@ -30,7 +30,7 @@ def load_any(dataset: str, progress=None):
         return load(dataset, progress=progress)
     import tempfile
 
-    from accountability.ui import extract_zip
+    from accountability.uploads import extract_zip
 
     with tempfile.TemporaryDirectory() as tmp:
         data = load(extract_zip(dataset, tmp), progress=progress)

@@ -21,7 +21,8 @@ from graph_schema.loader import Ruleset
 
 def _table_words(session, chain, lang: str) -> dict:
     """What the table format shows instead of codes: each post with its organization, each gap as a sentence."""
-    from accountability.ui import Labels, escalation
+    from accountability.names import Labels
+    from accountability.ui import escalation
 
     L = Labels(session, lang)
     reason = None

@@ -31,6 +31,7 @@ import yaml
 from accountability import audit, conduct, measures
 from accountability.access import NOBODY_CONFIGURED
 from accountability.errors import UsageError
+from accountability.names import Names
 from accountability.trace import ACCIDENT_MEASURES, IncidentChain, Link, hazard_state, title_in
 from graph_schema import SCHEMA
 
@@ -376,72 +377,9 @@ class Report:
 # -- names ----------------------------------------------------------------------------------------------
 
 
-class _Names:
-    """Display names of ids, from the graph the engine already loaded, else from the store."""
-
-    def __init__(self, session):
-        self.session = session
-        self.graph = session.graph
-        self._rows: dict[tuple[str, str], dict | None] = {}
-        self._industries: dict[str, dict] | None = None
-
-    def row(self, table: str, rid: str) -> dict | None:
-        key = (table, rid)
-        if key not in self._rows:
-            self._rows[key] = next(iter(self.session.store.rows(table, id=rid)), None)
-        return self._rows[key]
-
-    def jurisdiction(self, jid: str) -> str:
-        j = self.graph.jurisdictions.get(jid)
-        return j.name if j else jid
-
-    def organization(self, oid: str) -> str:
-        o = self.graph.orgs.get(oid)
-        if o:
-            return o.name
-        row = self.row("organizations", oid)
-        return row["name"] if row else oid
-
-    def post(self, pid: str) -> str:
-        p = self.graph.posts.get(pid)
-        if p:
-            return p.title
-        row = self.row("posts", pid)
-        return row["title"] if row else pid
-
-    def post_with_org(self, pid: str) -> str:
-        p = self.graph.posts.get(pid)
-        oid = p.organization_id if p else (self.row("posts", pid) or {}).get("organization_id")
-        return (self.organization(oid) if oid else "") + self.post(pid)
-
-    def person(self, pid: str) -> str:
-        row = self.row("people", pid)
-        return row["name"] if row else pid
-
-    def place(self, jid: str) -> list[Ref]:
-        return [Ref(j.id, j.name) for j in reversed(list(self.graph.ancestors_or_self(jid)))]
-
-    def name_of(self, any_id: str) -> str:
-        """A name for an id on an evidence path: jurisdiction, organization or post."""
-        if any_id in self.graph.jurisdictions:
-            return self.graph.jurisdictions[any_id].name
-        if any_id in self.graph.orgs:
-            return self.graph.orgs[any_id].name
-        if any_id in self.graph.posts:
-            return self.graph.posts[any_id].title
-        for table, column in (("organizations", "name"), ("posts", "title")):
-            row = self.row(table, any_id)
-            if row:
-                return row[column]
-        return any_id
-
-    def industry(self, code: str, lang: str) -> str:
-        if code in SCHEMA.vocab("industries"):
-            return SCHEMA.label("industries", code, lang)
-        if self._industries is None:
-            self._industries = {r["code"]: r for r in self.session.store.rows("industries")}
-        row = self._industries.get(code)
-        return row[f"name_{lang}"] if row else code
+def _place(names: Names, jid: str) -> list[Ref]:
+    """The jurisdiction and those above it, province first, as the report names them."""
+    return [Ref(j.id, j.name) for j in names.ancestry(jid)]
 
 
 # -- building -------------------------------------------------------------------------------------------
@@ -459,7 +397,7 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
         meta = session.store.meta() or {}
         position = audit.position(session.store)
     words = labels(lang)
-    names = _Names(session)
+    names = Names(session, lang)
     ruleset = session.ruleset
     v2 = ruleset.generation >= 2
     incident = _incident(chain, names, words, lang)
@@ -511,7 +449,7 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     return report
 
 
-def _measures(session, chain: IncidentChain, links: list[LinkEntry], names: _Names, words: dict,
+def _measures(session, chain: IncidentChain, links: list[LinkEntry], names: Names, words: dict,
               lang: str) -> list[MeasureEntry]:
     """The measures overdue on the incident date assigned to the organizations of the chain (its links'
     and the incident's own), most overdue first; a lead assignment with the posts that answer for it (M1)."""
@@ -559,7 +497,7 @@ def _measure(measure: str, value: int, words: dict, lang: str) -> str:
     return say(words["words"]["persons"], n=value)
 
 
-def _incident(chain: IncidentChain, names: _Names, words: dict, lang: str) -> IncidentInfo:
+def _incident(chain: IncidentChain, names: Names, words: dict, lang: str) -> IncidentInfo:
     row = chain.incident
     levels = SCHEMA.vocab("accident_levels")
     level_label = SCHEMA.label("accident_levels", chain.level, lang)
@@ -588,11 +526,11 @@ def _incident(chain: IncidentChain, names: _Names, words: dict, lang: str) -> In
     elif levels[chain.level].extra.get("investigated_by"):
         tier = levels[chain.level].extra["investigated_by"]
         text = say(words["level"]["tier_missing"], tier=SCHEMA.label("jurisdiction_levels", tier, lang))
-    place = names.place(row["jurisdiction_id"])
+    place = _place(names, row["jurisdiction_id"])
     unit = Ref(row["organization_id"], names.organization(row["organization_id"])) if row.get("organization_id") else None
     info = IncidentInfo(
         id=row["id"], title=row.get("title") or row["id"], occurred_on=row["occurred_on"], place=place,
-        place_text=_place_text(place, lang), unit=unit, industry=names.industry(row["industry"], lang),
+        place_text=_place_text(place, lang), unit=unit, industry=names.industry(row["industry"]),
         deaths=int(row["deaths"]), serious_injuries=int(row["serious_injuries"]),
         direct_loss_yuan=int(row["direct_loss_yuan"]),
         loss_text=_amount(int(row["direct_loss_yuan"]), words, lang),
@@ -619,7 +557,7 @@ def _incident(chain: IncidentChain, names: _Names, words: dict, lang: str) -> In
     return info
 
 
-def _hazards(chain: IncidentChain, session, names: _Names, words: dict, lang: str) -> list[HazardHistory]:
+def _hazards(chain: IncidentChain, session, names: Names, words: dict, lang: str) -> list[HazardHistory]:
     ids = [c.hazard_id for c in chain.hazards]
     if not ids:
         return []
@@ -668,10 +606,10 @@ def _hazards(chain: IncidentChain, session, names: _Names, words: dict, lang: st
         else:
             state_text = w["not_overdue"]
         out.append(HazardHistory(
-            id=hid, description=h.get("description") or "", industry=names.industry(h["industry"], lang),
+            id=hid, description=h.get("description") or "", industry=names.industry(h["industry"]),
             level=h["level"], level_label=SCHEMA.label("hazard_levels", h["level"], lang),
             status_label=SCHEMA.label("hazard_statuses", h["status"], lang),
-            place_text=_place_text(names.place(h["jurisdiction_id"]), lang),
+            place_text=_place_text(_place(names, h["jurisdiction_id"]), lang),
             unit=Ref(h["organization_id"], names.organization(h["organization_id"])) if h["organization_id"] else None,
             found_on=h["found_on"], deadline=h["deadline"], effective_deadline=state["deadline"],
             escalated_on=state["escalated_on"], closed_on=h["closed_on"], unresolved=state["unresolved"],
@@ -680,7 +618,7 @@ def _hazards(chain: IncidentChain, session, names: _Names, words: dict, lang: st
     return out
 
 
-def _inspections(h: dict, session, names: _Names, words: dict, lang: str, on: str) -> list[TimelineEntry]:
+def _inspections(h: dict, session, names: Names, words: dict, lang: str, on: str) -> list[TimelineEntry]:
     """v2: the inspections of the hazard's units since it began — those that recorded it and those that did
     not (rule 10 judges both) — as entries of its history."""
     records = getattr(session.engine, "records", None)
@@ -707,7 +645,7 @@ def _inspections(h: dict, session, names: _Names, words: dict, lang: str, on: st
 DUTY_OFFICE = {"zh": "值班室", "en": " duty office"}
 
 
-def _link(link: Link, chain: IncidentChain, names: _Names, ruleset, words: dict, lang: str) -> LinkEntry:
+def _link(link: Link, chain: IncidentChain, names: Names, ruleset, words: dict, lang: str) -> LinkEntry:
     w = words["words"]
     p = words["punct"]
     on = chain.incident["occurred_on"]
@@ -769,7 +707,7 @@ def _rule_title(ruleset, rule_id: str) -> dict:
     return {"zh": rule_id, "en": rule_id}
 
 
-def _assess(holding: Holding, assessment: tuple[str, tuple[dict, ...]], link: Link, names: _Names, words: dict,
+def _assess(holding: Holding, assessment: tuple[str, tuple[dict, ...]], link: Link, names: Names, words: dict,
             lang: str) -> None:
     """The engine's assessment of a holder, in words: the status and the records or days behind it."""
     status, reasons = assessment
@@ -779,7 +717,7 @@ def _assess(holding: Holding, assessment: tuple[str, tuple[dict, ...]], link: Li
     holding.reasons_text = words["punct"]["semi"].join(r.text for r in holding.reasons)
 
 
-def _record(record: dict, names: _Names, words: dict, lang: str, link: Link | None = None) -> Record:
+def _record(record: dict, names: Names, words: dict, lang: str, link: Link | None = None) -> Record:
     """A record of conduct (an inspection, an event, a designation, a report) or a reason of an
     assessment (days in post), as one sentence of the report."""
     sentences = words["records"]
@@ -819,7 +757,7 @@ def _term(vocabulary: str, code: str | None, lang: str) -> str:
     return SCHEMA.label(vocabulary, code, lang) if code in SCHEMA.vocab(vocabulary) else code
 
 
-def _target(target_id: str, names: _Names, words: dict) -> str:
+def _target(target_id: str, names: Names, words: dict) -> str:
     """What a designation names: a hazard (by id), an organization or a jurisdiction (by name)."""
     name = names.name_of(target_id)
     if name == target_id and names.row("hazards", target_id):
@@ -827,7 +765,7 @@ def _target(target_id: str, names: _Names, words: dict) -> str:
     return name
 
 
-def _by_duty(links: list[LinkEntry], names: _Names, lang: str) -> list[DutyGroup]:
+def _by_duty(links: list[LinkEntry], names: Names, lang: str) -> list[DutyGroup]:
     groups = []
     for duty in SCHEMA.vocab("duties"):
         units: dict[str, Unit] = {}
@@ -837,7 +775,7 @@ def _by_duty(links: list[LinkEntry], names: _Names, lang: str) -> list[DutyGroup
             unit = units.get(link.organization.id)
             if unit is None:
                 unit = units[link.organization.id] = Unit(
-                    link.organization, _place_text(names.place(link.jurisdiction.id), lang), [])
+                    link.organization, _place_text(_place(names, link.jurisdiction.id), lang), [])
             unit.links.append(link)
         for unit in units.values():  # the principal leader before the deputies
             unit.links.sort(key=lambda link: (link.escalated, -link.weight, ROLE_ORDER.get(link.role, 99)))
@@ -907,7 +845,7 @@ def _assessed(persons: list[PersonEntry], ruleset, words: dict, lang: str) -> li
     return groups
 
 
-def _finding(gap: dict, names: _Names, words: dict, lang: str) -> Finding:
+def _finding(gap: dict, names: Names, words: dict, lang: str) -> Finding:
     kind = gap["kind"]
     sentences = words["gaps"]
     span = say(sentences["span"], start=gap["from"], end=gap["to"]) if gap.get("from") else ""
@@ -916,7 +854,7 @@ def _finding(gap: dict, names: _Names, words: dict, lang: str) -> Finding:
         "organization": names.organization(gap["organization_id"]) if gap.get("organization_id") else "",
         "jurisdiction": names.jurisdiction(gap["jurisdiction_id"]) if gap.get("jurisdiction_id") else "",
         "regulator": names.jurisdiction(gap["regulator_jurisdiction_id"]) if gap.get("regulator_jurisdiction_id") else "",
-        "industry": names.industry(gap["industry"], lang) if gap.get("industry") else "",
+        "industry": names.industry(gap["industry"]) if gap.get("industry") else "",
         "hazard": gap.get("hazard_id", ""), "deadline": gap.get("deadline", ""), "days": gap.get("days", ""),
         "span": span, "kind": kind,
     }
