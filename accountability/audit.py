@@ -13,7 +13,8 @@ An entry is a flat record (scalars only, so that SQLite columns and Neo4j proper
 ``v``                      the entry format (1)
 ``at``                     when, UTC, ISO 8601
 ``user``, ``host``         who: ``ACCOUNTABILITY_USER`` or the OS user, and the machine
-``action``                 ``import`` (stores that change in other ways add their own action names)
+``action``                 ``import``, ``append`` (rows added to a table, ``Store.append``: the dataset hash is
+                           then chained, :func:`appended_hash`), ``write-back`` (Neo4j's traced chains)
 ``source``                 the dataset as it was given (a path, an upload's name)
 ``dataset_hash``           the content hash of the dataset the store holds after this entry
 ``previous_dataset_hash``  … and before it (None for the first import)
@@ -346,6 +347,55 @@ def vouch(last: Mapping[str, Any] | None, dataset: Any, dataset_hash: str, kept:
     manifests = dataset_manifests(dataset)
     digests = digests_of(manifests)
     return digests, {name: blob for name, blob in manifests.items() if kept_digests.get(name) != digests[name]}
+
+
+def appended_hash(previous: str | None, table: str, rows: list[tuple]) -> str:
+    """The dataset hash after ``rows`` (dataset tuples) were appended to ``table`` of the dataset hashed
+    ``previous``: chained from it, so that an append names the new content without reading it all. A later
+    import of the same content hashes it the import's way (``Dataset.content_hash``) and records that."""
+    head = f"append\n{previous or ''}\n{table}\n".encode()
+    return hashlib.sha256(head + orjson.dumps(rows, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def vouch_append(last: Mapping[str, Any] | None, table: Any, rows: list[tuple],
+                 kept: bytes | None) -> tuple[dict[str, str] | None, bytes | None]:
+    """For an append of ``rows`` to ``table`` (a schema table) after the entry ``last``: the digests its entry
+    records and the table's manifest to keep — ``kept``, the one kept now, with the new rows in their place
+    (the other tables' stay as they are). ``(None, None)`` when ``last`` vouches for no rows (format 1, or
+    no entry): the append then vouches for none either.
+
+    Raises StoreError when ``kept`` is not the manifest ``last`` vouches for: an append never vouches for
+    rows that nothing vouched for before (``audit verify`` says what differs; an import restores both)."""
+    from accountability.errors import StoreError
+
+    digests = _digests(normalize(last)) if last else None
+    if digests is None:
+        return None, None
+    blob = kept or b""
+    if digest(blob) != digests.get(table.name, EMPTY_DIGEST):
+        raise StoreError(f"nothing appended: the row hashes of '{table.name}' kept beside the audit log are not those "
+                         f"its entry #{last['seq']} vouches for (run `accountability audit verify`; importing the "
+                         "dataset again restores them)")
+    blob = _insert(blob, manifest(table, rows))
+    return {**digests, table.name: digest(blob)}, blob
+
+
+def _insert(blob: bytes, added: bytes) -> bytes:
+    """The manifest ``blob`` with the (few) entries of the manifest ``added`` in their places, in one pass
+    that hashes nothing: a province's table holds millions."""
+    parts, i, size = [], 0, len(blob)
+    view = memoryview(blob)
+    for key, row_hash in manifest_rows(added):
+        k = key.encode()
+        start = i
+        while i < size:
+            n = int.from_bytes(blob[i:i + 4], "big")
+            if blob[i + 4:i + 4 + n] > k:
+                break
+            i += 4 + n + ROW_HASH_BYTES
+        parts += [view[start:i], len(k).to_bytes(4, "big") + k + row_hash]
+    parts.append(view[i:])
+    return b"".join(parts)
 
 
 def _digests(entry: Mapping[str, Any] | None) -> dict[str, str] | None:

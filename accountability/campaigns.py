@@ -13,22 +13,27 @@
 Campaign counts use the inspections whose ``campaign_id`` is the campaign. A user scoped to a jurisdiction
 sees the campaigns that reach it and, in each, only the rows of their own subtree.
 
-- :func:`reinspection` and :func:`add_rows` — a re-inspection's result entered by hand (the app's Campaigns
-  page): a ``reinspected`` event, written through the import path (validated with the whole dataset, one audit
-  entry naming who entered it).
+- :func:`reinspection` — a re-inspection's result entered by hand (the app's Campaigns page): a ``reinspected``
+  event, which ``Store.append`` adds (validated against the stored rows as an import would, one audit entry
+  naming who entered it).
 
-Pure functions of a session: no I/O beyond the store reads, no printing — but for :func:`add_rows`, which
-writes the store it is given.
+Pure functions of a session: no I/O beyond the store reads, no printing.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
+from bisect import bisect_left
 from collections import defaultdict
-from typing import Iterable
+from operator import attrgetter
+from typing import Iterable, NamedTuple
 
 from accountability import conduct
 from accountability.errors import NotFound, UsageError
+from accountability.memory import gc_paused
+from accountability.records import Event, new_tuple
+from accountability.stores.base import Before
 from accountability.dates import day, iso
 
 ORDERS = conduct.ORDERS  # inspection outcomes that count as orders issued
@@ -177,64 +182,94 @@ def _look_back(session, campaign_id: str) -> dict:
     return row
 
 
-def scope(session, row: dict, among: list[str] | None = None) -> list[tuple[dict, list[dict]]]:
+class Closed(NamedTuple):
+    """A closed hazard as a look-back reads it: the columns it uses, as a record that reads as a row does
+    (``hazard["level"]``; see ``accountability.records``) — a province's look-back reads a million."""
+
+    id: str
+    industry: str
+    level: str
+    closed_on: str
+    deadline: str | None
+
+    __getitem__ = object.__getattribute__
+
+
+def scope(session, row: dict, among: list[str] | None = None) -> list[tuple[Closed, list[Event]]]:
     """The hazards a look-back tests (DESIGN.md, "Look-back scope"): closed hazards of the campaign's subtree
     (as the user sees it) and industries whose ``closed_on`` is before its start and that are still closed
-    the day before it (a relapse recorded earlier reopened them); with their events, by id. ``among``: only
-    these hazards (those re-inspected, for the report)."""
+    the day before it (a relapse recorded earlier reopened them); with their events of the kinds
+    :data:`LOOK_BACK_EVENTS`, by id. ``among``: only these hazards (those re-inspected, for the report)."""
+    candidates, events, reopened = _scope(session, row, among)
+    return [(new_tuple(Closed, h), events.get(h[0], ())) for h in candidates if h[0] not in reopened]
+
+
+def _scope(session, row: dict, among: list[str] | None = None) -> tuple[list[tuple], dict[str, list[Event]], set]:
+    """:func:`scope` as a plan reads a million of them: the closed hazards before the start (tuples of
+    :class:`Closed`'s columns, by id), their events, and those of them reopened by the eve."""
     shown = set(_subtree(session, row))
     wanted = tuple(row["industries"] or ())
-    eve = iso(day(row["start"]) - 1)
-    rows = session.store.rows("hazards", status="closed") if among is None else \
-        (h for h in session.store.rows("hazards", id=among) if h["status"] == "closed")
-    candidates = [h for h in rows
-                  if h["jurisdiction_id"] in shown and h["closed_on"] and h["closed_on"] < row["start"]
-                  and _in_industries((h["industry"],) + tuple(h.get("also_industries") or ()), wanted)]
-    events = _events_of(session, [h["id"] for h in candidates], LOOK_BACK_EVENTS)
-    found = []
-    for hazard in sorted(candidates, key=lambda h: h["id"]):
-        mine = events.get(hazard["id"], [])
-        if conduct.closed_on(hazard, mine, eve):
-            found.append((hazard, mine))
-    return found
+    start, eve = row["start"], iso(day(row["start"]) - 1)
+    where = {"status": "closed", "closed_on": Before(start)}
+    if among is not None:
+        where["id"] = among
+    if len(shown) < len(session.graph.jurisdictions):  # else every hazard's jurisdiction is shown
+        where["jurisdiction_id"] = sorted(shown)
+    rows = session.store.tuples("hazards", Closed._fields + (("also_industries",) if wanted else ()), **where)
+    if wanted:
+        rows = (h[:-1] for h in rows if _in_industries((h[1],) + h[-1], wanted))
+    candidates = sorted(rows)
+    events = _events_of(session, None if len(candidates) >= BY_ID else [h[0] for h in candidates], LOOK_BACK_EVENTS)
+    # with no event but a closure the closure stands (closed_on is before the start, so on or before its
+    # eve): only the others are read through
+    reopened = set()
+    for hid, evs in events.items():
+        if len(evs) > 1 or evs[0].kind != "closed":
+            i = bisect_left(candidates, (hid,))  # by id: a tuple sorts by its first item, the id, which is unique
+            if i < len(candidates) and candidates[i][0] == hid and \
+                    not conduct.closed_on(new_tuple(Closed, candidates[i]), evs, eve):
+                reopened.add(hid)
+    return candidates, events, reopened
 
 
 # what a look-back reads of a hazard's events: its closures and what reopened them (conduct.closed_on), the
 # closure's signer, and the re-inspections
 LOOK_BACK_EVENTS = ("closed", "reopened", "reinspected")
 BY_ID = 50_000  # fewer hazards than this: their events are read by hazard id, more: by kind
+BY_DATE = attrgetter("on", "kind")
 
 
-def _events_of(session, hazard_ids: list[str], kinds: tuple[str, ...] | None = None) -> dict[str, list[dict]]:
-    """The events of the hazards (of ``kinds`` only, when given), by hazard, each list by date (one read: by
-    kind, the few events of those kinds, rather than every event of a million hazards by id)."""
-    out: dict[str, list[dict]] = defaultdict(list)
-    if kinds is None or len(hazard_ids) < BY_ID:
-        rows = session.store.rows("events", hazard_id=hazard_ids) if hazard_ids else ()
-        if kinds is not None:
-            rows = (e for e in rows if e["kind"] in kinds)
-    else:
-        wanted = set(hazard_ids)
-        rows = (e for e in session.store.rows("events", kind=list(kinds)) if e["hazard_id"] in wanted)
-    for e in rows:
-        out[e["hazard_id"]].append(e)
-    return {hid: sorted(evs, key=lambda e: (e["on"], e["kind"])) for hid, evs in out.items()}
+def _events_of(session, hazard_ids: list[str] | None, kinds: tuple[str, ...]) -> dict[str, list[Event]]:
+    """The events of ``kinds`` of the hazards, by hazard, each list by date; of every hazard when
+    ``hazard_ids`` is None or holds many (one read by kind, the few events of those kinds, rather than every
+    event of a million hazards by id: look them up by id)."""
+    if hazard_ids is not None and not hazard_ids:
+        return {}
+    where = {"hazard_id": hazard_ids} if hazard_ids is not None and len(hazard_ids) < BY_ID else {}
+    out: dict[str, list[Event]] = defaultdict(list)
+    for e in session.store.tuples("events", Event._fields, kind=list(kinds), **where):
+        out[e[0]].append(new_tuple(Event, e))
+    for evs in out.values():
+        if len(evs) > 1:
+            evs.sort(key=BY_DATE)
+    return out
 
 
-def _signer(events: list[dict], before: str) -> dict | None:
+def _signer(events: list[Event], before: str) -> Event | None:
     """The latest ``closed`` event signed by a post on or before ``before``: the sign-off a re-inspection tests."""
     signed = None
     for e in events:
-        if e["on"] > before:
+        if e.on > before:
             break
-        if e["kind"] == "closed" and e.get("post_id"):
+        if e.kind == "closed" and e.post_id:
             signed = e
     return signed
 
 
-def regulator_post(session, hazard: dict) -> str | None:
-    """Rule 2's department head for the hazard's industry at its regulator R (the first department by id)."""
-    _, _, departments = session.engine.regulator(hazard["jurisdiction_id"], hazard["industry"])
+def regulator_post(session, jurisdiction_id: str, industry: str) -> str | None:
+    """Rule 2's department head for a hazard of ``industry`` in ``jurisdiction_id`` at its regulator R (the
+    first department by id)."""
+    _, _, departments = session.engine.regulator(jurisdiction_id, industry)
     for dept in sorted(departments, key=lambda d: d.id):
         heads = session.graph.posts_in(dept.id, "department_head")
         if heads:
@@ -242,26 +277,22 @@ def regulator_post(session, hazard: dict) -> str | None:
     return None
 
 
-def _relapses_by_signer(session, before: str) -> dict[str, int]:
-    """Per post, relapsed re-inspections before ``before`` of closures it signed (the sample's third weight)."""
-    relapses = [e for e in session.store.rows("events", kind="reinspected")
-                if e.get("outcome") == "relapsed" and e["on"] < before]
-    events = _events_of(session, sorted({e["hazard_id"] for e in relapses}))
+def _relapses_by_signer(session, before: str, events: dict[str, list[Event]] | None = None) -> dict[str, int]:
+    """Per post, relapsed re-inspections before ``before`` of closures it signed (the sample's third weight).
+    ``events``: the look-back's events of every hazard, when they were read already."""
+    if events is None:
+        relapses = [new_tuple(Event, e) for e in session.store.tuples("events", Event._fields, kind="reinspected")
+                    if e[5] == "relapsed" and e[1] < before]
+        events = _events_of(session, sorted({e.hazard_id for e in relapses}), ("closed",))
+    else:
+        relapses = [e for evs in events.values() for e in evs
+                    if e.kind == "reinspected" and e.outcome == "relapsed" and e.on < before]
     out: dict[str, int] = defaultdict(int)
     for e in relapses:
-        signed = _signer(events.get(e["hazard_id"], []), e["on"])
+        signed = _signer(events.get(e.hazard_id, []), e.on)
         if signed is not None:
-            out[signed["post_id"]] += 1
+            out[signed.post_id] += 1
     return out
-
-
-def risk(hazard: dict, signer: str | None, relapses: dict[str, int]) -> float:
-    """A closed hazard's weight in the sample: its industry's risk, doubled when it closed after its deadline,
-    plus one per earlier relapse of its signer's closures."""
-    weight = INDUSTRY_RISK.get(hazard["industry"], 1.0)
-    if hazard["deadline"] and hazard["closed_on"] > hazard["deadline"]:
-        weight *= CLOSED_LATE_RISK
-    return weight + RELAPSE_RISK * relapses.get(signer or "", 0)
 
 
 PLAN_COLUMNS = ["hazard_id", "organization_id", "jurisdiction_id", "industry", "level", "closed_on",
@@ -271,42 +302,80 @@ PLAN_COLUMNS = ["hazard_id", "organization_id", "jurisdiction_id", "industry", "
 def plan(session, campaign_id: str, sample: int | None = None, seed: int = 1) -> dict:
     """``{campaign_id, rows: [{hazard_id, organization_id, level, closed_on, signer_post_id,
     regulator_post_id, …}]}``: every closed major hazard in scope (by id), then ``sample`` others drawn
-    without replacement with probability by :func:`risk` (Efraimidis–Spirakis keys from ``Random(seed)``,
-    drawn in hazard id order: the same seed gives the same plan); without ``sample``, every other one."""
+    without replacement with probability by their weight (Efraimidis–Spirakis keys from ``Random(seed)``,
+    drawn in hazard id order: the same seed gives the same plan); without ``sample``, every other one.
+
+    A hazard's weight is its industry's risk (:data:`INDUSTRY_RISK`), doubled when it closed after its
+    deadline, plus one per earlier relapse of its signer's closures."""
     if sample is not None and sample < 0:
         raise UsageError(f"--sample: {sample} is negative")
     row = _look_back(session, campaign_id)
-    hazards = scope(session, row)
-    relapses = _relapses_by_signer(session, row["start"])
-    rng = random.Random(seed)
-    majors, others = [], []
-    for hazard, events in hazards:
-        signed = _signer(events, hazard["closed_on"])
-        signer = signed["post_id"] if signed else None
-        weight = risk(hazard, signer, relapses)
-        entry = (hazard, signer, weight)
-        if hazard["level"] == "major":
-            majors.append(entry)
-        else:
-            key = rng.random() ** (1.0 / weight)
-            others.append((key, entry))
-    if sample is None:
-        chosen = [entry for _, entry in others]
-    else:
-        chosen = [entry for _, entry in sorted(others, key=lambda k: (-k[0], k[1][0]["id"]))[:sample]]
+    with gc_paused(freeze=False):  # a million closed hazards and no reference cycles
+        return _plan(session, row, sample, seed)
+
+
+def _plan(session, row: dict, sample: int | None, seed: int) -> dict:
+    candidates, events, reopened = _scope(session, row)
+    # many candidates: their events were read by kind, every hazard's (see _events_of)
+    relapses = _relapses_by_signer(session, row["start"], events if len(candidates) >= BY_ID else None)
+    majors = [h for h in candidates if h[2] == "major" and h[0] not in reopened]
+    # a million at a province: passes of comprehensions rather than one loop (twice as fast)
+    others = [h for h in candidates if h[2] != "major" and h[0] not in reopened]
+    draw = random.Random(seed).random
+    keys = [-(draw() ** (1.0 / w)) for w in _weights(others, events, relapses)]  # the largest first, ties by id
+    if sample is not None:  # without sorting a million keys
+        others = [others[i] for _, i in heapq.nsmallest(sample, zip(keys, range(len(keys))))]
+    chosen = [(new_tuple(Closed, h), _signer_of(h, events), w)
+              for h, w in zip(majors + others, _weights(majors + others, events, relapses))]
+    placed = _placed(session, [h.id for h, _, _ in chosen])
+    _load_regulators(session, {jid for _, jid in placed.values()})
     regulators: dict[tuple[str, str], str | None] = {}  # one lookup per (jurisdiction, industry)
-    rows = [_plan_row(session, hazard, signer, weight, regulators) for hazard, signer, weight in majors + chosen]
+    rows = [_plan_row(session, hazard, *placed[hazard.id], signer, weight, regulators)
+            for hazard, signer, weight in chosen]
     return {"campaign_id": row["id"], "rows": rows}
 
 
-def _plan_row(session, hazard: dict, signer: str | None, weight: float, regulators: dict) -> dict:
-    key = (hazard["jurisdiction_id"], hazard["industry"])
+def _weights(hazards: list[tuple], events: dict[str, list[Event]], relapses: dict[str, int]) -> list[float]:
+    """The hazards' weights in the sample (see :func:`plan`), the hazards tuples of :class:`Closed`'s columns.
+    A million at a province: the signer is looked for only where a post with relapses signed something."""
+    risk = INDUSTRY_RISK.get
+    signed_by_relapsing = {e.hazard_id for evs in events.values() for e in evs if e.post_id in relapses}
+    return [risk(h[1], 1.0) * (CLOSED_LATE_RISK if h[4] and h[3] > h[4] else 1.0)
+            + (RELAPSE_RISK * relapses.get(_signer_of(h, events), 0) if h[0] in signed_by_relapsing else 0.0)
+            for h in hazards]
+
+
+def _signer_of(hazard: tuple, events: dict[str, list[Event]]) -> str | None:
+    """The post that signed the closure of ``hazard`` (a tuple of :class:`Closed`'s columns), if any."""
+    mine = events.get(hazard[0])
+    if mine and len(mine) == 1:  # most hazards: :func:`_signer` of one event, without the call
+        e = mine[0]
+        return e.post_id if e.kind == "closed" and e.on <= hazard[3] else None
+    signed = _signer(mine, hazard[3]) if mine else None
+    return signed.post_id if signed else None
+
+
+def _placed(session, hazard_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Hazard id → (unit, jurisdiction): read for the few hazards a plan or a report shows."""
+    return {h[0]: h[1:] for h in session.store.tuples("hazards", ("id", "organization_id", "jurisdiction_id"),
+                                                      id=hazard_ids)}
+
+
+def _load_regulators(session, jurisdictions: set[str]) -> None:
+    """Read the government bodies of the jurisdictions and of those above them in one go (the regulators'
+    walks read them), rather than one jurisdiction at a time."""
+    session.graph.ensure_jurisdictions({a.id for jid in jurisdictions for a in session.graph.ancestors_or_self(jid)})
+
+
+def _plan_row(session, hazard: Closed, unit: str, jurisdiction_id: str, signer: str | None, weight: float,
+              regulators: dict) -> dict:
+    key = (jurisdiction_id, hazard.industry)
     if key not in regulators:
-        regulators[key] = regulator_post(session, hazard)
-    return {"hazard_id": hazard["id"], "organization_id": hazard["organization_id"],
-            "jurisdiction_id": hazard["jurisdiction_id"], "industry": hazard["industry"], "level": hazard["level"],
-            "closed_on": hazard["closed_on"], "signer_post_id": signer, "regulator_post_id": regulators[key],
-            "major": hazard["level"] == "major", "weight": round(weight, 3)}
+        regulators[key] = regulator_post(session, *key)
+    return {"hazard_id": hazard.id, "organization_id": unit, "jurisdiction_id": jurisdiction_id,
+            "industry": hazard.industry, "level": hazard.level, "closed_on": hazard.closed_on,
+            "signer_post_id": signer, "regulator_post_id": regulators[key], "major": hazard.level == "major",
+            "weight": round(weight, 3)}
 
 
 def holder_on(session, post_id: str | None, on: str) -> str | None:
@@ -338,13 +407,15 @@ def report(session, campaign_id: str) -> dict:
     # only a hazard re-inspected within the campaign counts: those first, then which of them are in scope
     tested = sorted({e["hazard_id"] for e in session.store.rows("events", kind="reinspected")
                      if row["start"] <= e["on"] <= row["end"]})
-    for hazard, events in scope(session, row, among=tested) if tested else ():
-        found = [e for e in events if e["kind"] == "reinspected" and row["start"] <= e["on"] <= row["end"]]
+    hazards = scope(session, row, among=tested) if tested else []
+    placed = _placed(session, [h.id for h, _ in hazards])
+    for hazard, events in hazards:
+        found = [e for e in events if e.kind == "reinspected" and row["start"] <= e.on <= row["end"]]
         if not found:
             continue
         relapsed = any(e.get("outcome") == "relapsed" for e in found)
         tally = (1, 0 if relapsed else 1, 1 if relapsed else 0)
-        for j in up(hazard["jurisdiction_id"]):
+        for j in up(placed[hazard.id][1]):
             if j in per_j:
                 per_j[j] = [a + b for a, b in zip(per_j[j], tally)]
         for org in sorted({_org_of(session, e.get("post_id")) for e in found} - {None}):
@@ -386,26 +457,3 @@ def reinspection(session, hazard_id: str, on: str, outcome: str, post_id: str | 
         session.check("hazards", hazard_id)
     return {"hazard_id": hazard_id, "on": on, "kind": "reinspected", "post_id": (post_id or "").strip() or None,
             "deadline": None, "note": (note or "").strip() or None, "outcome": outcome}
-
-
-def add_rows(store, table: str, rows: list[dict], source: str):
-    """Write the store's dataset with ``rows`` added to ``table``, through the import path: the whole
-    dataset is validated as an import validates it (every error as ``table:row: column: reason``; nothing is
-    stored when there is one) and written in one transaction with its audit entry. Returns the WriteResult.
-
-    A hand-entered row is a change of the dataset like any other: the audit trail records it (who, from
-    ``audit.acting_as`` or the environment; ``source`` says what), and the next import of the source
-    dataset, which does not hold it, takes it out again — record it in the source as well."""
-    from accountability.dataset import from_store, table_rows, validate
-
-    held = from_store(store)
-    raw = {}
-    for name in held.schema.tables:
-        header, cells = table_rows(held, name)
-        body = [(number, values) for number, values in enumerate(cells, start=1)]
-        if name == table:
-            header = header + [c for r in rows for c in r if c not in header]
-            body = [(n, values + [""] * (len(header) - len(values))) for n, values in body]
-            body += [(len(body) + i, [r.get(c) for c in header]) for i, r in enumerate(rows, start=1)]
-        raw[name] = (header, body)
-    return store.write(validate(raw, held.schema, source))

@@ -1026,3 +1026,84 @@ def from_store(store: Any, schema: Schema = SCHEMA) -> Dataset:
         tables[name] = [tuple(r[c] if not isinstance(r[c], list) else tuple(r[c]) for c in names) + (r.get(EXTRA),)
                         for r in store.rows(name)]
     return Dataset(tables, getattr(store, "uri", ""), schema)
+
+
+# -- appending rows to a stored dataset ------------------------------------------------------------------
+
+# Tables rows can be appended to (``Store.append``; the others go through an import), each with the column
+# whose value picks the stored rows its checks compare a new row with, besides those it references: a
+# hazard's events (their keys, and the closures a re-inspection tests).
+APPENDABLE = {"events": "hazard_id"}
+
+
+def validate_append(store: Any, table: str, rows: list[dict], source: str = "") -> list[tuple]:
+    """Check ``rows`` (cells by column name, as a form or a file gives them) for appending to ``table`` of
+    ``store``, as an import of the stored dataset with them added at the end of that table checks them: the
+    same ``table:row: column: reason`` errors, the new rows numbered after the stored ones. Only the stored
+    rows those checks compare them with are read: the rows they reference and, in turn, the rows those
+    reference (up the trees), the rows of ``table`` sharing their :data:`APPENDABLE` column, and the
+    industries. A new row with the key of a stored one is a duplicate ``(already stored)``.
+
+    Returns the rows as the dataset holds them; raises :class:`InvalidDataset` with every error."""
+    from accountability.errors import UsageError
+
+    schema = store.schema
+    if table not in APPENDABLE:
+        raise UsageError(f"rows are appended to {', '.join(APPENDABLE)} only, not to '{table}': import the dataset")
+    first = store.count(table) + 1
+    held: dict[str, dict[Any, tuple]] = defaultdict(dict)  # table → key → stored row, as a dataset holds it
+    wanted: dict[str, set] = defaultdict(set)  # table → ids referenced and not read yet
+
+    def keep(name: str, found: Iterable[dict]) -> None:
+        spec = schema.tables[name]
+        key = [spec.names.index(k) for k in spec.key]
+        for r in found:
+            row = tuple(tuple(r[c]) if isinstance(r[c], list) else r[c] for c in spec.names) + (r.get(EXTRA),)
+            held[name][tuple(row[i] for i in key)] = row
+            _references(spec, row, wanted)
+
+    spec = schema.tables[table]
+    for r in rows:
+        _references(spec, tuple(r.get(c) for c in spec.names), wanted, raw=True)
+    column = APPENDABLE[table]
+    keep(table, store.rows(table, **{column: sorted({_text(r.get(column)) for r in rows} - {""})}))
+    if "industries" in schema.tables:
+        keep("industries", store.rows("industries"))
+    asked: dict[str, set] = defaultdict(set)
+    while wanted:
+        name, ids = wanted.popitem()
+        ids -= asked[name]
+        if ids:
+            asked[name] |= ids
+            keep(name, store.rows(name, id=sorted(ids)))
+    context = Dataset({name: list(held[name].values()) for name in schema.tables}, schema=schema)
+    raw = {}
+    for name in schema.tables:
+        header, cells = table_rows(context, name)
+        body = [(n, values) for n, values in enumerate(cells, start=1)]
+        if name == table:
+            header = header + [c for r in rows for c in r if c not in header]
+            body = [(n, values + [""] * (len(header) - len(values))) for n, values in body]
+            body += [(first + i, [r.get(c) for c in header]) for i, r in enumerate(rows)]
+        raw[name] = (header, body)
+    try:
+        checked = validate(raw, schema, source)
+    except InvalidDataset as exc:
+        raise InvalidDataset([_stored_first(e, table, first) for e in exc.errors]) from None
+    return checked.tables[table][len(checked.tables[table]) - len(rows):]
+
+
+def _references(spec: Table, row: tuple, wanted: dict[str, set], raw: bool = False) -> None:
+    """Add the ids ``row`` (of the table ``spec``, cells in column order; ``raw``: as given, lists as text)
+    references to ``wanted``."""
+    for column, value in zip(spec.columns, row):
+        if not column.base.startswith("ref:") or value in (None, "", ()):
+            continue
+        items = value if isinstance(value, (list, tuple)) else _text(value).split(";") if raw else (value,)
+        wanted[column.base[4:]].update(v for v in (_text(i) for i in items) if v)
+
+
+def _stored_first(error: str, table: str, first: int) -> str:
+    """A duplicate of a stored row, named as such rather than by its place in the rows read for the check."""
+    found = re.fullmatch(rf"({re.escape(table)}:\d+: .*) \(first at row (\d+)\)", error)
+    return f"{found.group(1)} (already stored)" if found and int(found.group(2)) < first else error

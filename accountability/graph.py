@@ -71,6 +71,25 @@ class Portfolio(NamedTuple):
 
 
 class Graph:
+    """Jurisdictions, organizations, posts, tenures and portfolios as the rules read them; no rule lives here,
+    but each lookup serves some (numbers as in the rulesets and DESIGN.md):
+
+    ==========================  =============================================================================
+    ``ancestors_or_self``       the walk from J up: to R (rules 2–6), above R (rules 7 and 8's tiers)
+    ``organizations``           a jurisdiction's bodies of a kind: its government and party committee (rules
+                                4–6; rule 8's investigating seat)
+    ``departments``             a jurisdiction's departments for an industry (rule 2: which level is R) or of a
+                                supervision (rule 3)
+    ``posts_of``, ``posts_in``  an organization's posts, by role (every selector)
+    ``Post.tenures``            who held a post when (every link's holders; ``vacant_post``; min_days)
+    ``portfolios_of``           a post's portfolios (rules 4 and 2b)
+    ``org``                     an organization with its parent and ``controlled_by`` (rules 1, 1c, park)
+    ``post``                    a post wherever it sits (rules 9–12 name posts from the records)
+    ==========================  =============================================================================
+
+    Loaded lazily for one trace, whole (``load_all``) for batch work.
+    """
+
     def __init__(self, store: Store, schema: Schema = SCHEMA):
         self.store = store
         self.schema = schema
@@ -179,6 +198,14 @@ class Graph:
             return
         self._loaded_jurisdictions.add(jid)
         self._load_orgs(self.store.rows("organizations", jurisdiction_id=jid, kind=list(GOVERNMENT_KINDS)))
+
+    def ensure_jurisdictions(self, jids: Iterable[str]) -> None:
+        """:meth:`ensure_jurisdiction` for many at once, in one read (a look-back plan's thousands)."""
+        wanted = sorted(set(jids) - self._loaded_jurisdictions)
+        if self._complete or not wanted:
+            return
+        self._loaded_jurisdictions.update(wanted)
+        self._load_orgs(self.store.rows("organizations", jurisdiction_id=wanted, kind=list(GOVERNMENT_KINDS)))
 
     def org(self, oid: str) -> Organization | None:
         """The organization ``oid`` (loading it, its posts and its parent on first use)."""

@@ -250,6 +250,47 @@ def chain_csv(chain: Any) -> bytes:
     return head + head.join(rows) if rows else b""
 
 
+# -- traced chains as JSON, spliced from pieces rendered once ---------------------------------------------------
+# A link's JSON is the same for every chain that holds it but for its path: its facts before the path and its
+# explanation after it are serialized once per language (``Link.shared``) and the path spliced between; a
+# part's links once for every chain that joins it. The bytes are those of ``orjson.dumps(chain.as_dict())``.
+
+
+def link_json(link: Any, ruleset: Any, lang: str = "zh", keep: bool = True) -> bytes:
+    """A ``trace.Link`` as JSON, the same as its ``as_dict``; its pieces kept for every copy of it, unless not
+    ``keep`` (and none kept yet)."""
+    pieces = link.shared(lang, lambda link: _pieces(link, ruleset, lang, link.sentence(lang))) \
+        if keep or link.keeps else _pieces(link, ruleset, lang, link.sentence(lang, keep=False))
+    return pieces[0] + orjson.dumps(link.path) + pieces[1]
+
+
+def _pieces(link: Any, ruleset: Any, lang: str, sentence: str) -> tuple[bytes, bytes]:
+    """A link's JSON before its path, and after it."""
+    return (orjson.dumps(link.facts(ruleset, lang))[:-1] + b',"path":',
+            b',"explanation":' + orjson.dumps(sentence) + b"}")
+
+
+def part_json(part: Any, ruleset: Any, lang: str = "zh") -> bytes:
+    """A ``trace.Part``'s links as the items of a JSON array, kept. A link of which nothing is kept yet (no
+    copy of it shares pieces: an enterprise's own) is rendered without keeping its pieces, which the part's
+    bytes hold already (a gigabyte at province scale)."""
+    return part.shared(lang, lambda part: b",".join([link_json(link, ruleset, lang, keep=False)
+                                                     for link in part.links]))
+
+
+def chain_json(chain: Any, ruleset: Any, lang: str = "zh") -> bytes:
+    """A ``trace.Chain`` as JSON, the same as its ``as_dict``: by part when it joins parts, else by link."""
+    head = orjson.dumps({"hazard_id": chain.hazard_id, "as_of": chain.window.end})[:-1]
+    if not chain.window.is_day:
+        head += b',"window":' + orjson.dumps({"start": chain.window.start, "end": chain.window.end})
+    if chain.parts:
+        links = b",".join([part_json(p, ruleset, lang) for p in chain.parts if p.links])
+    else:
+        links = b",".join([link_json(link, ruleset, lang) for link in chain.links])
+    tail = b',"escalation":' + orjson.dumps(chain.escalation) if chain.escalation is not None else b""
+    return head + b',"links":[' + links + b'],"gaps":' + orjson.dumps(chain.gaps) + tail + b"}"
+
+
 def chain_rows(chain: dict) -> Iterator[dict]:
     """Flatten a chain (its ``as_dict``) to one row per link and holder, then one per gap."""
     base = {"hazard_id": chain.get("hazard_id") or chain.get("incident_id"), "as_of": chain.get("as_of") or chain["window"]["end"]}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 from pathlib import Path
-from typing import Iterator
+from typing import Collection, Iterator
 
 from accountability import settings
 from accountability.access import NOBODY_CONFIGURED, Scope, User
@@ -192,15 +192,19 @@ class Session:
             return max(hazard["found_on"], iso(day(hazard["closed_on"]) - 1))
         return today()
 
-    def trace_all(self, as_of: str | None = None, progress: Progress | None = None) -> Iterator[Chain]:
+    def trace_all(self, as_of: str | None = None, progress: Progress | None = None,
+                  part: Collection[str] | None = None) -> Iterator[Chain]:
         """Chains of every hazard unresolved on ``as_of`` (default today) that the user may see, streamed in
         hazard id order. ``progress`` (``accountability.progress``) hears of the hazards checked, every few
-        hundred, out of a count taken first."""
+        hundred, out of a count taken first. ``part`` (jurisdiction ids): only the hazards placed there
+        (``accountability.batch`` runs the parts of one run in several processes)."""
         on = parse_date(as_of, "as_of") or today()
         self.graph.load_all()
         window = Window.on(on)
         engine = self.engine
         within = self.scope.jurisdictions
+        if part is not None:
+            within = frozenset(part) if within is None else within & frozenset(part)
         if self.ruleset.generation >= 2:
             yield from self._trace_all_v2(on, window, within, progress)
             return
@@ -237,8 +241,9 @@ class Session:
             for hazard, _ in rows:
                 if within is not None and hazard["jurisdiction_id"] not in within:
                     continue
-                if conduct.state(hazard, records.events(hazard["id"]), on)["unresolved"]:
-                    yield engine.chain(hazard, None, window)
+                state = conduct.state(hazard, records.events(hazard["id"]), on)
+                if state["unresolved"]:
+                    yield engine.chain(hazard, None, window, state=state)
 
     def incident(self, incident_id: str) -> IncidentChain:
         """The incident's chain. Its linked hazards that lie outside the user's scope are withheld, whatever

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Callable, Iterable, NamedTuple
 
 import orjson
@@ -21,6 +22,7 @@ import orjson
 from accountability import anchors
 from accountability.dates import Window, day, iso
 from accountability.graph import FOREVER, Graph, Organization, Post
+from accountability.output import chain_json
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Ruleset, Selector
 
@@ -67,6 +69,28 @@ def _clip(start: str, end: str, window: Interval) -> Interval | None:
     return (a, b) if a <= b else None
 
 
+class Candidate(NamedTuple):
+    """A post that a plan reaches at a level, before it becomes a link (``Engine._finish``)."""
+
+    post: Post
+    org: Organization
+    selector: Selector  # or what stands for one (``trace_v2.Template``: rules 9–12)
+    rules: tuple[str, ...]
+    basis: tuple[str, ...]
+    intervals: list[Interval]  # when the post is reached (portfolios), ordinals within the window
+    order: int  # the rule's place in the ruleset
+
+    def merge(self, org: Organization, selector: Selector, rules: tuple[str, ...], basis: tuple[str, ...],
+              intervals: list[Interval], weight: dict[str, int]) -> "Candidate":
+        """The post reached again: rules and bases united, the intervals of both, the organization and
+        selector of the heavier degree."""
+        heavier = weight[selector.degree] > weight[self.selector.degree]
+        return self._replace(org=org if heavier else self.org, selector=selector if heavier else self.selector,
+                             rules=self.rules + tuple(r for r in rules if r not in self.rules),
+                             basis=self.basis + tuple(b for b in basis if b not in self.basis),
+                             intervals=self.intervals + intervals)
+
+
 class Holder(NamedTuple):  # a tuple: built once per link and holder, hundreds of thousands in batch work
     person_id: str
     name: str
@@ -92,6 +116,11 @@ class _Shares:
 
     __slots__ = ()
     _shared: dict | None
+
+    @property
+    def keeps(self) -> bool:
+        """Whether anything is kept for it (or for a copy sharing what it keeps) yet."""
+        return self._shared is not None
 
     def shared(self, key: Any, make: Callable[[Any], Any]) -> Any:
         """``make(self)``, computed once and kept."""
@@ -175,33 +204,43 @@ class Link(_Shares):
         """The sentence that explains the link, ``{"zh": …, "en": …}``."""
         return {lang: self.sentence(lang) for lang in self._explain[0]}
 
-    def sentence(self, lang: str) -> str:
-        """The explanation in ``lang``, rendered once for this link and its copies."""
+    def sentence(self, lang: str, keep: bool = True) -> str:
+        """The explanation in ``lang``, rendered once for this link and its copies (unless not ``keep``)."""
+        if not keep:
+            return _sentence(lang, *self._explain)
         return self.shared(("sentence", lang), lambda link: _sentence(lang, *link._explain))
 
     def with_prefix(self, prefix: tuple[str, ...]) -> "Link":
         """This link seen from further down; it shares what ``shared`` keeps (output without the path)."""
         if self._shared is None:
             self._shared = {}
-        other = Link.__new__(Link)
-        other.post_id, other.post_title, other.organization_id = self.post_id, self.post_title, self.organization_id
-        other.jurisdiction_id, other.duty, other.degree = self.jurisdiction_id, self.duty, self.degree
-        other.rules, other.basis, other.escalated = self.rules, self.basis, self.escalated
-        other.holders, other.path, other.rank = self.holders, prefix + self.path, self.rank
-        other._explain, other._shared = self._explain, self._shared
-        other.evidence, other.act = self.evidence, self.act
+        other = self._clone()
+        other.path = prefix + self.path
+        other._shared = self._shared
         return other
 
     def copy(self, **changes: Any) -> "Link":
         """A link with other facts (a merge): shares nothing cached with this one."""
-        fields = {name: getattr(self, name) for name in Link.__slots__[:12] + ("evidence", "act")}
-        fields.update(changes)
-        return Link(**fields, explain=self._explain)
+        other = self._clone()
+        other._shared = None
+        for name, value in changes.items():
+            setattr(other, name, value)
+        return other
+
+    def _clone(self) -> "Link":
+        """The same facts and explanation in a new link (its ``_shared`` for the caller to set)."""
+        other = Link.__new__(Link)
+        other.post_id, other.post_title, other.organization_id = self.post_id, self.post_title, self.organization_id
+        other.jurisdiction_id, other.duty, other.degree = self.jurisdiction_id, self.duty, self.degree
+        other.rules, other.basis, other.escalated = self.rules, self.basis, self.escalated
+        other.holders, other.path, other.rank = self.holders, self.path, self.rank
+        other.evidence, other.act, other._explain = self.evidence, self.act, self._explain
+        return other
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
-        return {**self._facts(ruleset, lang), "path": list(self.path), "explanation": self.sentence(lang)}
+        return {**self.facts(ruleset, lang), "path": list(self.path), "explanation": self.sentence(lang)}
 
-    def _facts(self, ruleset: Ruleset, lang: str) -> dict:
+    def facts(self, ruleset: Ruleset, lang: str) -> dict:
         """Everything in ``as_dict`` before the path: what copies with other paths have in common."""
         facts = {
             "post_id": self.post_id,
@@ -218,12 +257,6 @@ class Link(_Shares):
         if self.evidence is not None:
             facts["evidence"] = list(self.evidence)
         return facts
-
-    def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
-        """The link as JSON (the same as ``as_dict``), around pieces serialized once for every copy."""
-        pieces = self.shared(lang, lambda link: (orjson.dumps(link._facts(ruleset, lang))[:-1] + b',"path":',
-                                                 b',"explanation":' + orjson.dumps(link.sentence(lang)) + b"}"))
-        return pieces[0] + orjson.dumps(self.path) + pieces[1]
 
 
 class Part(_Shares):
@@ -257,10 +290,6 @@ class Part(_Shares):
             return list(self.links + other.links), (self, other)
         return sorted(self.links + other.links, key=_rank), ()
 
-    def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
-        """The links as the items of a JSON array, serialized once per language."""
-        return self.shared(lang, lambda part: b",".join([link.json(ruleset, lang) for link in part.links]))
-
 
 EMPTY = Part()
 
@@ -286,15 +315,8 @@ class Chain:
         return d
 
     def json(self, ruleset: Ruleset, lang: str = "zh") -> bytes:
-        head = orjson.dumps({"hazard_id": self.hazard_id, "as_of": self.window.end})[:-1]
-        if not self.window.is_day:
-            head += b',"window":' + orjson.dumps({"start": self.window.start, "end": self.window.end})
-        if self.parts:
-            links = b",".join([p.json(ruleset, lang) for p in self.parts if p.links])
-        else:
-            links = b",".join([link.json(ruleset, lang) for link in self.links])
-        tail = b',"escalation":' + orjson.dumps(self.escalation) if self.escalation is not None else b""
-        return head + b',"links":[' + links + b'],"gaps":' + orjson.dumps(self.gaps) + tail + b"}"
+        """The chain as JSON, the same as ``as_dict`` (``output.chain_json``: spliced from shared pieces)."""
+        return chain_json(self, ruleset, lang)
 
 
 @dataclass
@@ -343,6 +365,40 @@ class _Level:
 
 
 class Engine:
+    """The engine of generation-1 rulesets (reference-v1), and the machinery generation 2 extends.
+
+    Rules are data (``graph_schema/rulesets/*.yaml``): each rule's selectors name a role, a duty, a degree
+    and anchors — where the organizations whose posts they reach are found (``accountability.anchors``).
+    ``_plan`` resolves, per context, which selectors apply there; ``_evaluate`` runs a plan at one level.
+    What each method answers, by rule (numbers as in the ruleset and DESIGN.md):
+
+    =======================  =================================================================================
+    ``chain``                one hazard: the government side joined with the enterprise side, then its own
+                             gaps ``overdue`` and ``unescalated_major``
+    ``enterprise``           rule 1 (E's principal and safety manager; gap ``no_principal``), and the park of
+                             rule 6 where the ruleset anchors it at E
+    ``regulator``            R: the nearest jurisdiction from J up with a rule-2 department for the industry
+                             (none anywhere: R is J's county, gap ``no_regulator``)
+    ``government``           rules 2–5 at R (``_regulator_part``: sector and comprehensive departments, the
+                             deputy in charge by portfolio, the party secretary and the government head;
+                             gaps ``no_regulator``, ``no_portfolio``, ``vacant_post``), rule 6 at the township
+                             J lies in below R (``_township_part``), rule 7 at the levels above R
+    ``_escalates``           rule 7's condition: a major hazard, or one overdue beyond the rule's days
+    ``_reach``               where rules 7 and 8 reach above R (the parent; tiers up to the investigating one)
+    ``incident_chain``       an incident: its own chain with rule 8's reach, and the chains of its hazards
+    ``accident_level``       the accident's level by 国务院令第493号 Art. 3 (which tier investigates: rule 8)
+    ``_portfolio``           rule 4's portfolios (分管): the industry's, a department's, or the overall one
+    ``_finish``              a post's holders on the day or in the window (``Holder``), and ``vacant_post``
+    ``merge_links``          one link per post, duty and escalation: rules and bases united, the heaviest
+                             degree kept (a post reached by several rules)
+    =======================  =================================================================================
+
+    Parts (``Part``) are cached by the keys they depend on (jurisdiction, industry, window, escalation levels;
+    enterprise, window), so batch work computes each once however many hazards share it.
+    """
+
+    holder_assessment: tuple | None = None  # what a holder found on a day is judged when found (v1: nothing)
+
     def __init__(self, graph: Graph, ruleset: Ruleset | None = None, schema: Schema = SCHEMA):
         self.graph = graph
         self.schema = schema
@@ -586,9 +642,7 @@ class Engine:
         is_day = span[0] == span[1]
         escalated = level.escalated
         weight = self.weight
-        # (post, duty, escalated) → [post, org, selector, rules, basis, intervals, order]: plain lists, as a
-        # province builds half a million of them; a post reached twice merges into one
-        found: dict[tuple, list] = {}
+        found: dict[tuple, Candidate] = {}  # by (post, duty, escalated): a post reached twice merges into one
         gaps: list[dict] = []
         posts_of = self.graph.posts_of
         for selector, anchors, rules, basis, order in plan:
@@ -610,14 +664,10 @@ class Engine:
                             covered += intervals
                         key = (post.id, duty, escalated)
                         c = found.get(key)
-                        if c is None:
-                            found[key] = [post, org, selector, rules, basis, intervals, order]
-                            continue
-                        c[3] += tuple(r for r in rules if r not in c[3])
-                        c[4] += tuple(b for b in basis if b not in c[4])
-                        c[5] = c[5] + intervals
-                        if weight[selector.degree] > weight[c[2].degree]:
-                            c[1], c[2] = org, selector
+                        if c is None:  # tuple.__new__: a NamedTuple's own __new__ is Python
+                            found[key] = new_tuple(Candidate, (post, org, selector, rules, basis, intervals, order))
+                        else:
+                            found[key] = c.merge(org, selector, rules, basis, intervals, weight)
             if watch and (not covered or not is_day):
                 for a, b in _uncovered(span, _union(covered)):
                     gaps.append(self._gap(selector.gap_if_none, level, industry, window, (a, b)))
@@ -642,7 +692,7 @@ class Engine:
                     out.append(clipped)
         return _union(out)
 
-    def _finish(self, found: Iterable[list], level: _Level, window: Window, industry: str | None):
+    def _finish(self, found: Iterable[Candidate], level: _Level, window: Window, industry: str | None):
         links, gaps = [], []
         end = window.end
         is_day = window.is_day
@@ -650,6 +700,7 @@ class Engine:
         vacancies = level.raise_gaps and not escalated if level.vacancies is None else level.vacancies
         duty_order = self.duty_order
         explained = (self.labels, self.graph.jurisdictions, level.jurisdiction_id, industry)
+        assessed = self.holder_assessment
         for post, org, selector, rules, basis, intervals, order in found:
             if len(intervals) > 1:
                 intervals = _union(intervals)
@@ -658,7 +709,8 @@ class Engine:
                 for t in post.tenures:
                     if t.start <= end <= t.end:  # tuple.__new__: a NamedTuple's own __new__ is Python
                         holders.append(new_tuple(Holder, (t.person_id, t.name, t.start,
-                                                          None if t.end == FOREVER else t.end, t.acting, None, None)))
+                                                          None if t.end == FOREVER else t.end, t.acting, None,
+                                                          assessed)))
                 held = [intervals[0]] if holders else []
             else:
                 held = []
@@ -728,8 +780,7 @@ def _uses_industry(selector: Selector) -> bool:
             or any("{industry}" in text for text in selector.explain.values()))
 
 
-def _rank(link: Link) -> tuple:
-    return link.rank
+_rank = attrgetter("rank")  # a link's place in its chain
 
 
 def _prefixed(links: Iterable[Link], prefix: tuple[str, ...]) -> list[Link]:
@@ -772,7 +823,8 @@ def merge_links(groups: Iterable[Iterable[Link]], weight: dict[str, int]) -> lis
     merged: dict[tuple, Link] = {}
     for group in groups:
         for link in group:
-            key = link.key
+            # ``link.key``, without a property call for the links of posts (all but conduct links)
+            key = (link.post_id, link.duty, link.escalated) if link.act is None else link.key
             old = merged.get(key)
             if old is None:
                 merged[key] = link

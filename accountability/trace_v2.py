@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
 from accountability import anchors, conduct
-from accountability.conduct import Records
+from accountability.records import Designation, Records
 from accountability.dates import Window, day, iso, local_date
 from accountability.graph import FOREVER, Graph
-from accountability.trace import (EMPTY, REGULATOR_ANCHORS, Chain, Engine, Holder, IncidentChain, Link, Part, Title,
-                                  _dedupe, _Level, _prefixed, _union, merge_links, new_tuple)
+from accountability.trace import (EMPTY, REGULATOR_ANCHORS, Candidate, Chain, Engine, Holder, IncidentChain, Link,
+                                  Part, Title, _dedupe, _Level, _prefixed, _union, merge_links, new_tuple)
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Ruleset
 
@@ -82,6 +82,37 @@ def escalation_reason(escalation, hazard: dict, state: dict) -> dict:
 
 
 class EngineV2(Engine):
+    """The engine of generation-2 rulesets: :class:`~accountability.trace.Engine`'s machinery, with the rules of
+    DESIGN.md's "Reference rules v2" (the module's table) and the records of conduct (``records``).
+
+    =============================  ==========================================================================
+    ``chain``                      one hazard: every part below joined, its gaps (``overdue``,
+                                   ``unescalated_major``), ``escalation`` when rule 7 reaches above R
+    ``enterprise``, ``_other``     rules 1, 1a, 1c and the park of rule 6 at E; rule 1b at each other unit
+    ``_governments``, ``_gov``     per industry of the hazard: R's part seen from J, and rule 6 at every
+                                   level from J to R (``_below``); cached per (J, industries, unit, tier)
+    ``_core_v2``, ``_portfolio``   rules 2–5 and 2b at R (2b: a portfolio ``in_charge`` of the industry or
+                                   naming the unit, ``_unit_key``), and the tiers above R
+    ``_tiers``, ``_tier_plan``     the tier lists of rule 7 (R's parent) and rule 8 (up to the investigating
+                                   tier), less what an escalation spares at a level
+    ``_designated``                rule 9: designations of the hazard, of E, of a jurisdiction from J to R
+    ``_acts``, ``_act``            rules 10 (an inspection that missed the hazard or left a major one
+                                   unhandled) and 11 (a closure signed off, later reopened): acts on a day
+    ``_reporting``                 rule 12: late or missed reports of an accident, by the sender's head and
+                                   the duty officer on duty
+    ``_assess``, ``_holders``      each holder's assessment (Provisions Art. 23, 25): ``exempt`` with the
+                                   records of a duty done, ``no_conditions`` (``_brief``: under ``min_days``),
+                                   else ``accountable``
+    ``incident_chain``             an incident: rule 8's tiers by its investigating level, the chains of its
+                                   hazards, gap ``unregistered_hazard``, rule 12
+    =============================  ==========================================================================
+
+    Batch work shares what depends on less than the hazard: parts as in v1, designations per (unit, J),
+    the act of an inspection that missed several hazards of its unit; records are read once (``load_all``).
+    """
+
+    holder_assessment = ACCOUNTABLE  # a holder found on a day, until records say otherwise (``_assess``)
+
     def __init__(self, graph: Graph, ruleset: Ruleset, schema: Schema = SCHEMA, records: Records | None = None):
         super().__init__(graph, ruleset, schema)
         self.records = records or Records(graph.store)
@@ -101,57 +132,57 @@ class EngineV2(Engine):
 
     # -- public -----------------------------------------------------------------------------------------
 
-    def chain(self, hazard: dict, events: list[dict] | None, window: Window, context: Context | None = None) -> Chain:
-        """The chain of one hazard over ``window``; ``events`` are read from the records (every kind)."""
-        if self.graph.complete and not self.records.complete:
-            self.records.load_all()  # batch work (the whole graph is loaded): every record at once, too
-        events = self.records.events(hazard["id"])
+    def chain(self, hazard: dict, events: list[dict] | None, window: Window, context: Context | None = None,
+              state: dict | None = None) -> Chain:
+        """The chain of one hazard over ``window``; ``events`` are read from the records (the kinds a rule
+        reads), and ``state`` is the hazard's on the window's end (``conduct.state``) when the caller has it."""
+        records = self.records
+        if not records.complete and self.graph.complete:
+            records.load_all()  # batch work (the whole graph is loaded): every record at once, too
+        hid = hazard["id"]
+        events = records.events(hid)
         on = context.on if context else window.end
-        state = conduct.state(hazard, events, window.end)
+        if state is None:
+            state = conduct.state(hazard, events, window.end)
         jid, unit = hazard["jurisdiction_id"], hazard["organization_id"]
         escalation = self._hazard_escalation
         escalates = bool(escalation and self._escalates(escalation, hazard, state))
-        groups: list[Iterable[Link]] = []
-        gaps: list[dict] = []
-        regulators, governments = [], []
-        for industry in industries(hazard):
-            part = self._gov(jid, industry, window, unit, escalates, context)
-            governments.append(part)
-            groups.append(part.links)
-            gaps += part.gaps
-            regulators.append(self.regulator(jid, industry)[0])
+        governments, regulators = self._governments(jid, industries(hazard), window, unit, escalates, context)
+        gaps: list[dict] = [g for part in governments for g in part.gaps]
         units = [unit] if unit else []
         ent = EMPTY
         if unit:
             ent = self.enterprise(unit, window)
-            groups.append(ent.links)
-            gaps = list(ent.gaps) + gaps
-        for other in hazard.get("other_organization_ids") or ():
-            part = self._other(other, window)
-            groups.append(part.links)
+            if ent.gaps:
+                gaps[:0] = ent.gaps
+        others = [self._other(other, window) for other in hazard.get("other_organization_ids") or ()]
+        for other, part in zip(hazard.get("other_organization_ids") or (), others):
             gaps += part.gaps
             units.append(other)
-        designated = self._designated(hazard["id"], unit, jid, regulators, window)
-        groups.append(designated.links)
+        designated = self._designated(hid, unit, jid, regulators, window)
         gaps += designated.gaps
         acts = self._acts(hazard, events, units, on)
-        groups.append(acts)
         if state["unresolved"]:
             if state["overdue_days"] > 0:
-                gaps.append({"kind": "overdue", "hazard_id": hazard["id"], "deadline": state["deadline"],
+                gaps.append({"kind": "overdue", "hazard_id": hid, "deadline": state["deadline"],
                              "days": state["overdue_days"]})
             if hazard["level"] == "major" and not state["escalated_on"]:
-                gaps.append({"kind": "unescalated_major", "hazard_id": hazard["id"]})
-        records = conduct.duty_records(hazard, events, units, self.records, on)
+                gaps.append({"kind": "unescalated_major", "hazard_id": hid})
+        done = conduct.duty_records(hazard, events, units, records, on)
         # why the level above answers, said with the chain: a link marked escalated says only that R7 reached it
         why = escalation_reason(escalation, hazard, state) if escalates else None
-        if len(governments) == 1 and len(units) < 2 and not designated.links and not acts and not records:
-            # the common case — one industry, one unit, nothing on record: the parts join as in v1, and their
+        if not others and not acts and ent.posts.isdisjoint(designated.posts):
+            # the common case — one unit, no act: the government side (every industry, the designations) and
+            # the enterprise side join as in v1; when no record of a duty done touches their posts, their
             # output is rendered once for every chain that shares them
-            links, parts = governments[0].join(ent, self.weight)
-            return Chain(hazard["id"], window, links, gaps if len(gaps) < 2 else _dedupe(gaps), parts, why)
-        links = merge_links(groups, self.weight)
-        return Chain(hazard["id"], window, self._assess(links, records, window), _dedupe(gaps), escalation=why)
+            side = self._government_side(governments, designated, not records.designations(hid))
+            links, parts = side.join(ent, self.weight)
+            assessed = self._assess(links, done, window)
+            return Chain(hid, window, assessed, gaps if len(gaps) < 2 else _dedupe(gaps),
+                         parts if assessed is links else (), why)
+        groups = [part.links for part in governments] + [ent.links] + [part.links for part in others]
+        links = merge_links(groups + [designated.links, acts], self.weight)
+        return Chain(hid, window, self._assess(links, done, window), _dedupe(gaps), escalation=why)
 
     def incident_chain(self, incident: dict, hazards: list[tuple[dict, list[dict]]]) -> IncidentChain:
         level, decided_by = self.accident_level(incident)
@@ -201,6 +232,31 @@ class EngineV2(Engine):
         return chain
 
     # -- the government side ------------------------------------------------------------------------------
+
+    def _governments(self, jid: str, industries: tuple[str, ...], window: Window, unit: str | None, escalates: bool,
+                     context: Context | None) -> tuple[list[Part], list[str]]:
+        """The government parts of a hazard, one per industry (``_gov``), and the regulator of each."""
+        key = ("governments", jid, industries, window, self._unit_key(unit), escalates,
+               context.investigating_level if context else None)
+        found = self._parts.get(key)
+        if found is None:
+            found = self._parts[key] = ([self._gov(jid, i, window, unit, escalates, context) for i in industries],
+                                        [self.regulator(jid, i)[0] for i in industries])
+        return found
+
+    def _government_side(self, governments: list[Part], designated: Part, shared: bool) -> Part:
+        """The government parts of every industry and the designations, merged as one part (in that order: a
+        post that E's part also reaches merges with E's afterwards, as in ``chain``'s general case); kept
+        when ``shared`` (no designation of the hazard's own)."""
+        if len(governments) == 1 and not designated.links:
+            return governments[0]
+        key = ("government side", designated, *governments)
+        part = self._parts.get(key)
+        if part is None:
+            part = Part(tuple(merge_links([p.links for p in governments] + [designated.links], self.weight)))
+            if shared:
+                self._parts[key] = part
+        return part
 
     def _gov(self, jid: str, industry: str, window: Window, unit: str | None, escalates: bool,
              context: Context | None) -> Part:
@@ -377,10 +433,13 @@ class EngineV2(Engine):
         links keep: only a post with records of a duty done for the chain's hazards is judged again
         (``_assess``)."""
         links, gaps = super()._finish(found, level, window, industry)
+        since = iso(day(window.end) - self.ruleset.min_days)  # in the post since then at the latest: long enough
         for link in links:
             if link.evidence is None:
                 link.evidence = ()
-            link.holders = self._holders(link, (), (), window)
+            # a holder on a day is made accountable (``holder_assessment``): judged again if in the post briefly
+            if not window.is_day or any(h.start > since for h in link.holders):
+                link.holders = self._holders(link, (), (), window)
         return links, gaps
 
     # -- rule 9: designations -----------------------------------------------------------------------------
@@ -392,8 +451,14 @@ class EngineV2(Engine):
             return EMPTY
         if not self.records.any_designations():
             return EMPTY
-        key = ("places", jid, tuple(regulators))
-        places = self._parts.get(key)
+        own = self.records.designations(hazard_id) if hazard_id else ()
+        if unit and not self.records.designations(unit):
+            unit = None  # a unit that no designation names: the part is J's, shared by every such unit
+        key = ("designated", unit, jid, tuple(regulators), window)
+        part = None if own else self._parts.get(key)
+        if part is not None:
+            return part  # no designation of the hazard's own: the same for every hazard of the unit in J
+        places = self._parts.get(("places",) + key[2:4])
         if places is None:  # the jurisdictions from J up to each R that some designation names
             places = []
             for regulator in regulators:
@@ -402,8 +467,14 @@ class EngineV2(Engine):
                         places.append(j.id)
                     if j.id == regulator:
                         break
-            self._parts[key] = places
-        targets = [t for t in (hazard_id, unit) if t and t not in places] + places
+            self._parts[("places",) + key[2:4]] = places
+        targets = [t for t in (hazard_id if own else None, unit) if t and t not in places] + places
+        part = self._designations_of(rule, targets, window)
+        if not own:
+            self._parts[key] = part
+        return part
+
+    def _designations_of(self, rule, targets: list[str], window: Window) -> Part:
         groups, gaps = [], []
         for target in targets:
             for d in self.records.designations(target):
@@ -414,28 +485,29 @@ class EngineV2(Engine):
             return EMPTY
         return Part(tuple(merge_links(groups, self.weight)), tuple(_dedupe(gaps)))
 
-    def _designation(self, rule, d: dict, window: Window) -> tuple[list[Link], list[dict]]:
+    def _designation(self, rule, d: Designation, window: Window) -> tuple[list[Link], list[dict]]:
         """The link of one designation over ``window`` (none outside its period) and its vacancies; the same
         for every hazard the designation's target covers."""
-        key = ("designation", d["post_id"], d["kind"], d["target_id"], d["start"], window)
+        key = ("designation", d.post_id, d.kind, d.target_id, d.start, window)
         found = self._parts.get(key)
         if found is not None:
             return found
-        variant = rule.variants.get(d["kind"])
-        post = self.graph.post(d["post_id"])
+        variant = rule.variants.get(d.kind)
+        post = self.graph.post(d.post_id)
         span = (day(window.start), day(window.end))
-        a, b = max(day(d["start"]), span[0]), min(day(d["end"] or FOREVER), span[1])
+        a, b = max(day(d.start), span[0]), min(day(d.end or FOREVER), span[1])
         if variant is None or post is None or a > b:
             found = ([], [])
         else:
             org = self.graph.org(post.organization_id)
-            labels = {lang: self._status_labels[lang][d["kind"]] for lang in ("zh", "en")}
-            template = Template(variant["duty"], variant["degree"], _fill(rule.explain, d["start"], labels))
-            level = _Level(org.jurisdiction_id, (d["target_id"],), vacancies=True)
-            candidate = [post, org, template, (rule.id,), tuple(rule.basis), [(a, b)], self.rule_order[rule.id]]
+            labels = {lang: self._status_labels[lang][d.kind] for lang in ("zh", "en")}
+            template = Template(variant["duty"], variant["degree"], _fill(rule.explain, d.start, labels))
+            level = _Level(org.jurisdiction_id, (d.target_id,), vacancies=True)
+            candidate = Candidate(post, org, template, (rule.id,), tuple(rule.basis), [(a, b)],
+                                  self.rule_order[rule.id])
             links, vacant = self._finish([candidate], level, window, None)
-            evidence = ({"kind": "designation", "post_id": post.id, "designation": d["kind"],
-                         "target_id": d["target_id"], "date": d["start"]},)
+            evidence = ({"kind": "designation", "post_id": post.id, "designation": d.kind,
+                         "target_id": d.target_id, "date": d.start},)
             for link in links:
                 link.evidence = evidence
             found = (links, vacant)
@@ -449,14 +521,17 @@ class EngineV2(Engine):
         missed = self._conduct.get("missed_inspection")
         if missed is not None and units:
             for r, how in conduct.missed_inspections(hazard, events, units, self.records, on):
-                record = MISSED[how]
-                acts += self._act(missed, r["post_id"], r["on"], record, (conduct.inspection_evidence(r),),
-                                  r["organization_id"])
+                key = ("act", missed.id, r.id, how)  # the same for every hazard of the unit the inspection missed
+                found = self._parts.get(key)
+                if found is None:
+                    found = self._parts[key] = self._act(missed, r.post_id, r.on, MISSED[how],
+                                                         (conduct.inspection_evidence(r),), r.organization_id)
+                acts += found
         closure = self._conduct.get("false_closure")
         if closure is not None:
             for signed, after in conduct.false_closures(events, on):
-                record = RELAPSED if after["kind"] == "reinspected" else REOPENED
-                acts += self._act(closure, signed["post_id"], signed["on"], record,
+                record = RELAPSED if after.kind == "reinspected" else REOPENED
+                acts += self._act(closure, signed.post_id, signed.on, record,
                                   (conduct.event_evidence(signed), conduct.event_evidence(after)),
                                   hazard["organization_id"] or hazard["jurisdiction_id"])
         return acts
@@ -474,7 +549,8 @@ class EngineV2(Engine):
         template = Template(duty, degree, _fill(rule.explain, on, record))
         level = _Level(org.jurisdiction_id, (start,), vacancies=False)
         d = on[:10]
-        found = [[post, org, template, (rule.id,), tuple(rule.basis), [(day(d), day(d))], self.rule_order[rule.id]]]
+        found = [Candidate(post, org, template, (rule.id,), tuple(rule.basis), [(day(d), day(d))],
+                           self.rule_order[rule.id])]
         links, _ = self._finish(found, level, Window.on(d), None)
         for link in links:
             link.evidence, link.act = evidence, (rule.id, moment or on)
@@ -571,13 +647,14 @@ class EngineV2(Engine):
         for link in links:
             if link.act is not None:
                 acts.setdefault(link.post_id, []).append(link.act[1])
-        out = []
-        for link in links:
+        out = None  # a copy of ``links`` once a link changes: ``links`` itself when none does
+        for i, link in enumerate(links):
             if link.act is None and link.post_id in records:
-                link = link.copy(holders=self._holders(link, records[link.post_id], acts.get(link.post_id, ()),
-                                                       window))
-            out.append(link)
-        return out
+                if out is None:
+                    out = list(links)
+                out[i] = link.copy(holders=self._holders(link, records[link.post_id], acts.get(link.post_id, ()),
+                                                         window))
+        return links if out is None else out
 
     def _holders(self, link: Link, records: Iterable[dict], acts: Iterable[str], window: Window) -> tuple[Holder, ...]:
         if not records and window.is_day:  # most holders: nothing recorded, in the post long enough

@@ -209,7 +209,8 @@ def _entry_form(row: dict) -> None:
 
 
 def _save(hazard: str, on: str, outcome: str, post: str, note: str) -> None:
-    """Write one re-inspection through the import path; a refusal is shown and nothing is stored."""
+    """Append one re-inspection to the store (checked as an import would); a refusal is shown and nothing is
+    stored."""
     who = common.user()
     name = None if who is NOBODY_CONFIGURED else who.name
     with common.session() as s:
@@ -220,7 +221,7 @@ def _save(hazard: str, on: str, outcome: str, post: str, note: str) -> None:
         try:
             with st.spinner(plain("campaigns.entry_saving")), live.lock, open_store(common.store_uri()) as store, \
                     audit.acting_as(name):
-                result = campaigns.add_rows(store, "events", [event], source)
+                result = store.append("events", [event], source)
         except InvalidDataset as exc:
             st.error(t("campaigns.entry_invalid", n=len(exc.errors)) + "\n\n" +
                      "\n".join(f"- {md(line)}" for line in exc.errors[:20]))

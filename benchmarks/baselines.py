@@ -36,7 +36,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from accountability.conduct import Records
+from accountability.records import Records
 from graph_schema import SCHEMA
 
 FOREVER = "9999-12-31"

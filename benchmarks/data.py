@@ -34,15 +34,18 @@ def generator_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def prepare(data: Path, scale: str, seed: int, regenerate: bool = False, log=print) -> tuple[Path, dict]:
-    """The dataset folder for (scale, seed) and how it was generated (measured now, or when cached)."""
+def prepare(data: Path, scale: str, seed: int, regenerate: bool = False, log=print,
+            keep: bool = False) -> tuple[Path, dict]:
+    """The dataset folder for (scale, seed) and how it was generated (measured now, or when cached). ``keep``:
+    a cached dataset is used even when the generator changed since (its store is reused, never removed)."""
     home = data / f"{scale}-seed{seed}"
     info_path = home / "generated.json"
     digest = generator_digest()
     if not regenerate and info_path.exists():
         info = json.loads(info_path.read_text())
-        if info.get("digest") == digest and (home / "demo").is_dir():
+        if (info.get("digest") == digest or keep) and (home / "demo").is_dir():
             info["cached"] = True
+            info["stale"] = info.get("digest") != digest
             return home, info
         log(f"  {scale}: the generator changed since the cached dataset; generating again")
     if home.exists():

@@ -311,7 +311,7 @@ def test_a_reinspection_entered_by_hand_is_imported_and_recorded_for_its_user(an
     session = Session(any_store)
     event = campaigns.reinspection(session, " H11 ", "2026-10-01", "relapsed", "K-EM-HEAD", "复发")
     with audit.acting_as("chen"):
-        result = campaigns.add_rows(any_store, "events", [event], "reinspection H11 by chen")
+        result = any_store.append("events", [event], "reinspection H11 by chen")
     assert {t: n for t, n in result.inserted.items() if n} == {"events": 1}
     assert not any(result.updated.values()) and not any(result.deleted.values())
     entry = list(any_store.audit_entries())[-1]
@@ -339,7 +339,7 @@ def test_a_bad_reinspection_is_refused_with_its_reason_and_nothing_is_stored(tmp
         before, log = from_store(store).content_hash(), len(list(store.audit_entries()))
         event = campaigns.reinspection(Session(store), hazard, on, outcome)
         with pytest.raises(InvalidDataset) as caught:
-            campaigns.add_rows(store, "events", [event], "test")
+            store.append("events", [event], "test")
         assert message in str(caught.value)
         assert (from_store(store).content_hash(), len(list(store.audit_entries()))) == (before, log)
 

@@ -152,3 +152,15 @@ def test_a_store_made_by_an_earlier_version_opens_read_only_after_an_upgrade(tmp
         assert list(store.rows("hazards")) == before and list(store.rows("designations")) == []
     with Session(str(db), rules="reference-v2", readonly=True) as s:
         assert s.trace("H1", as_of="2026-02-01").links
+
+
+def test_rows_before_a_value(any_store, dataset):
+    from accountability.stores.base import Before
+
+    any_store.write(dataset)
+    assert [r["id"] for r in any_store.rows("hazards", closed_on=Before("2026-02-01"))] == ["H3"]  # NULL is not before
+    assert list(any_store.rows("hazards", closed_on=Before("2026-01-20"))) == []  # strictly before
+    assert sorted(any_store.tuples("hazards", ("id", "found_on"), found_on=Before("2026-01-10"))) == \
+        [("H1", "2026-01-01"), ("H3", "2025-12-01")]
+    assert sorted(any_store.tuples("events", ("kind",), hazard_id="H2", on=Before("2026-01-12"))) == \
+        [("escalated",), ("found",)]

@@ -4,7 +4,11 @@ Every store offers the same small surface, tested by one shared module against e
 (``tests/test_stores.py``):
 
 - ``write(dataset)``: make the store hold exactly ``dataset``, atomically; a no-op when it already does.
+- ``append(table, rows, source)``: add a few rows (a re-inspection entered by hand) without rewriting the
+  rest, validated against the stored rows as an import would, in one transaction with its audit entry.
 - ``rows(table, **where)``: rows of a table as dicts, filtered by ``column=value`` or ``column=[values]``.
+  ``tuples(table, columns, **where)``: the same rows, only those columns, as tuples. ``column=Before(v)``
+  filters on a range: the value is set and sorts before ``v`` (dates and ids, as text).
 - ``hazard_records(unresolved_on=D | ids=[…])``: hazards ordered by id, each with its escalation and
   deadline events, streamed.
 - ``search(text)``: entities by id, name or title, for the explorer.
@@ -23,9 +27,18 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Iterable, Iterator, Sequence
 
 from accountability.dataset import Dataset
+from accountability.errors import UsageError
 
 # Events the engine needs to judge a hazard (escalation, extended deadlines); the rest is history.
 STATE_EVENTS = ("escalated", "deadline_extended")
+
+
+@dataclass(frozen=True)
+class Before:
+    """A filter of ``rows`` and ``tuples``: ``closed_on=Before("2026-07-31")`` keeps the rows whose value is
+    set and less than this one (text order, which is date order for dates)."""
+
+    value: Any
 
 
 @dataclass
@@ -54,8 +67,31 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def write(self, dataset: Dataset) -> WriteResult: ...
 
+    def append(self, table: str, rows: list[dict], source: str) -> WriteResult:
+        """Add ``rows`` (cells by column name) to ``table`` (one of ``dataset.APPENDABLE``), atomically.
+
+        The rows are checked by ``dataset.validate_append`` against the stored rows they concern, as an
+        import of the stored dataset with them added would check them (every error as ``table:row:
+        column: reason``; nothing stored when there is one), and written in one transaction with their
+        audit entry (action ``append``), the dataset hash chained (``audit.appended_hash``) and the table's
+        digest and manifest updated (``audit.vouch_append``), so that ``audit verify`` vouches for them
+        and a later import diffs against them as against any rows."""
+        from accountability.errors import StoreError
+
+        raise StoreError(f"the store at {self.uri} cannot append rows: import the dataset")
+
     @abc.abstractmethod
     def rows(self, table: str, **where: Any) -> Iterator[dict]: ...
+
+    def tuples(self, table: str, columns: Sequence[str], **where: Any) -> Iterator[tuple]:
+        """The ``columns`` of ``rows(table, **where)`` as tuples, in that order: batch work reads a million
+        records with no more than it needs (a store may read them faster than its rows)."""
+        rows = self.rows(table, **where)
+        unknown = [c for c in columns if table in self.schema.tables and c not in self.schema.tables[table].names]
+        if unknown:
+            raise UsageError(f"unknown column '{unknown[0]}' of table '{table}'")
+        for r in rows:
+            yield tuple([r[c] for c in columns])
 
     @abc.abstractmethod
     def count(self, table: str) -> int: ...

@@ -96,7 +96,8 @@ Nodes a user makes without ``_gen`` count as current in whole-table and column r
 verify`` names them), not in reads by key, which seek on ``(_key, _gen)``.
 
 Costs: an import that changes anything rewrites every node (a re-import that changes one row of a
-province takes as long as the first one); ``count`` scans the label (the generation is a property).
+province takes as long as the first one) — a few rows entered by hand are appended instead (``append``:
+into the current generation, in one transaction); ``count`` scans the label (the generation is a property).
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ from accountability.dataset import EXTRA, Dataset
 from accountability.errors import StoreError, UsageError
 from accountability.lockout import Record, SignInLog
 from accountability.progress import Progress
-from accountability.stores.base import STATE_EVENTS, Store, WriteResult, merge_events
+from accountability.stores.base import STATE_EVENTS, Before, Store, WriteResult, merge_events
 from graph_schema import SCHEMA, Schema
 
 # The driver logs a dropped connection before raising; the raised error becomes one StoreError message,
@@ -651,17 +652,8 @@ class Neo4jStore(Store):
             progress(0, total, "write")
         for name in self.schema.tables:
             rows = dataset.tables.get(name, [])
-            query = f"UNWIND $rows AS r CREATE (n:{LABELS[name]}) SET n = r"
-            for rel in (d for d in DERIVED if d.table == name):
-                if rel.target not in written:
-                    later.append(rel)
-                    continue
-                column = next(c for c in self.schema.tables[name].columns if c.name == rel.column)
-                arrow = f"(n)-[:{rel.type}]->(b)" if rel.outward else f"(n)<-[:{rel.type}]-(b)"
-                keys = f"UNWIND coalesce(r.{_q(rel.column)}, []) AS k" if column.is_list else \
-                    f"WITH n, r.{_q(rel.column)} AS k WHERE k IS NOT NULL"
-                query += (f" WITH n, r CALL {{ WITH n, r {keys} MATCH (b:{LABELS[rel.target]} {{_key: k, _gen: {gen}}}) "
-                          f"CREATE {arrow} }}")
+            later += [d for d in DERIVED if d.table == name and d.target not in written]
+            query = self._create_query(name, gen, written)
             self._batches(query, ({**self._props(name, row), "_seq": i, "_gen": gen} for i, row in enumerate(rows)),
                           doing, sent if progress else None)
             written.add(name)
@@ -671,6 +663,52 @@ class Neo4jStore(Store):
             self._batches(f"UNWIND $rows AS p MATCH (a:{src} {{_key: p[0], _gen: {gen}}}) "
                           f"MATCH (b:{dst} {{_key: p[1], _gen: {gen}}}) CREATE {arrow}",
                           self._pairs(dataset, rel), doing)
+
+    def _create_query(self, name: str, gen: int, targets: Collection[str]) -> str:
+        """The statement creating ``$rows`` as nodes of ``name`` in generation ``gen``, with their derived
+        relationships to the nodes of the ``targets`` tables."""
+        query = f"UNWIND $rows AS r CREATE (n:{LABELS[name]}) SET n = r"
+        for rel in (d for d in DERIVED if d.table == name and d.target in targets):
+            column = next(c for c in self.schema.tables[name].columns if c.name == rel.column)
+            arrow = f"(n)-[:{rel.type}]->(b)" if rel.outward else f"(n)<-[:{rel.type}]-(b)"
+            keys = f"UNWIND coalesce(r.{_q(rel.column)}, []) AS k" if column.is_list else \
+                f"WITH n, r.{_q(rel.column)} AS k WHERE k IS NOT NULL"
+            query += (f" WITH n, r CALL {{ WITH n, r {keys} MATCH (b:{LABELS[rel.target]} {{_key: k, _gen: {gen}}}) "
+                      f"CREATE {arrow} }}")
+        return query
+
+    def append(self, table: str, rows: list[dict], source: str) -> WriteResult:
+        """Into the current generation, in one transaction that locks Meta as an import does: the rows as
+        nodes after the stored ones (``_seq``), their relationships, Meta, the table's manifest and the audit
+        entry. Chains written back stay, their ``WriteBack`` node naming the dataset they were traced from."""
+        from accountability.dataset import validate_append
+
+        self.ensure_schema()
+
+        def work(tx: Any) -> WriteResult:
+            previous, gen = self._lock_meta(tx)
+            new = validate_append(self, table, rows, source)  # no import switches generations meanwhile
+            label = LABELS[table]
+            seq = tx.run(f"MATCH (n:{label}) WHERE coalesce(n._gen, $g) = $g RETURN coalesce(max(n._seq), -1) + 1 "
+                         "AS s", g=gen).single()["s"]
+            tx.run(self._create_query(table, gen, self.schema.tables),
+                   rows=[{**self._props(table, row), "_seq": seq + i, "_gen": gen} for i, row in enumerate(new)]
+                   ).consume()
+            kept = _manifests(tx.run("MATCH (a:AuditRows {_key: $k}) RETURN a._key AS k, a.manifest AS m", k=table))
+            digests, manifest = audit.vouch_append(self._last_entry(tx), self.schema.tables[table], new,
+                                                   kept.get(table))
+            result = WriteResult(audit.appended_hash(previous, table, new), unchanged=False,
+                                 inserted={table: len(new)})
+            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            tx.run("MATCH (m:Meta {_key: $key}) SET m.dataset_hash = $hash, m.imported_at = $now, m.source = $source",
+                   key=META_KEY, hash=result.dataset_hash, now=now, source=source).consume()
+            if manifest is not None:
+                tx.run("MERGE (a:AuditRows {_key: $name}) SET a.manifest = $text", name=table,
+                       text=base64.b64encode(manifest).decode()).consume()
+            result.audit = self._append_audit(tx, result, source, previous, action="append", digests=digests)
+            return result
+
+        return self._retrying("append failed, store unchanged", work)
 
     def _pairs(self, dataset: Dataset, rel: Derived) -> Iterator[list[str]]:
         """``[row key, referenced key]`` for every reference of ``rel``'s column (a list column: each)."""
@@ -892,13 +930,21 @@ class Neo4jStore(Store):
         return f"{var}._gen = g" if self._generational else _CURRENT.format(var)
 
     def rows(self, table: str, **where: Any) -> Iterator[dict]:
+        return self._rows(table, where)
+
+    def tuples(self, table: str, columns: Sequence[str], **where: Any) -> Iterator[tuple]:
+        """Only the ``columns``' properties are returned by the server."""
+        for row in self._rows(table, where, columns):
+            yield tuple([row[c] for c in columns])
+
+    def _rows(self, table: str, where: dict[str, Any], only: Sequence[str] | None = None) -> Iterator[dict]:
         t = self._table(table)
-        names, returns, decode = self._decoder(table)
+        _, returns, decode = self._decoder(table, only)
         columns = {c.name: c for c in t.columns}
         clauses, params = [], {}
         by_key = False
         for i, (column, value) in enumerate(where.items()):
-            if column not in names:
+            if column not in columns and column != EXTRA:
                 raise UsageError(f"unknown column '{column}' of table '{table}'")
             by_key = by_key or t.key == (column,)
             prop = "n._key" if t.key == (column,) else f"n.{_q(column)}"
@@ -911,6 +957,9 @@ class Neo4jStore(Store):
                 params[f"p{i}"] = [_list_value(v) for v in value] if is_list else value
             elif value is None:
                 clauses.append(f"{prop} IS NULL")
+            elif isinstance(value, Before):
+                clauses.append(f"{prop} < $p{i}")
+                params[f"p{i}"] = value.value
             else:
                 clauses.append(f"{prop} = $p{i}")
                 params[f"p{i}"] = _list_value(value) if is_list else value

@@ -19,7 +19,7 @@ from accountability.dataset import EXTRA, Dataset
 from accountability.errors import StoreError, UsageError
 from accountability.lockout import Record, SignInLog
 from accountability.progress import Progress
-from accountability.stores.base import STATE_EVENTS, Store, WriteResult, merge_events
+from accountability.stores.base import STATE_EVENTS, Before, Store, WriteResult, merge_events
 from graph_schema import SCHEMA, Schema
 
 SCHEMA_VERSION = 1
@@ -310,11 +310,39 @@ class SQLiteStore(Store):
             raise self._write_error(exc) from None
         return result
 
-    def _write_error(self, exc: sqlite3.DatabaseError) -> StoreError:
+    def append(self, table: str, rows: list[dict], source: str) -> WriteResult:
+        from accountability.dataset import validate_append
+
+        try:
+            with self._transaction():  # the checks read what the write lock keeps as it is
+                new = validate_append(self, table, rows, source)
+                previous = self._meta_value("dataset_hash")
+                found = self.db.execute("SELECT manifest FROM audit_rows WHERE tbl = ?", (table,)).fetchone()
+                digests, manifest = audit.vouch_append(self._last_entry(), self.schema.tables[table], new,
+                                                       found[0] if found and isinstance(found[0], bytes) else None)
+                self._sentinels(lift=True)
+                columns = ([] if self._key_column(table) == "id" else ["_key"]) + list(self.schema.tables[table].names)
+                names = ", ".join(_quote(c) for c in columns + [EXTRA])
+                self.db.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * (len(columns) + 1))})",
+                                    map(self._encoder(table), new))
+                self._sentinels(lift=False)
+                result = WriteResult(audit.appended_hash(previous, table, new), unchanged=False,
+                                     inserted={table: len(new)})
+                now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                for key, value in (("dataset_hash", result.dataset_hash), ("imported_at", now), ("source", source)):
+                    self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+                if manifest is not None:
+                    self.db.execute("INSERT OR REPLACE INTO audit_rows VALUES (?, ?)", (table, manifest))
+                result.audit = self._append_audit(result, source, previous, digests, action="append")
+        except sqlite3.DatabaseError as exc:
+            raise self._write_error(exc, "append") from None
+        return result
+
+    def _write_error(self, exc: sqlite3.DatabaseError, doing: str = "import") -> StoreError:
         if getattr(exc, "sqlite_errorname", "") in NO_SPACE:
-            return StoreError(f"import failed, store unchanged: no room to write {self.path} ({exc}): free some "
-                              "disk space (or raise the file size limit) and import again")
-        return StoreError(f"import failed, store unchanged: {exc}")
+            return StoreError(f"{doing} failed, store unchanged: no room to write {self.path} ({exc}): free some "
+                              f"disk space (or raise the file size limit) and {doing} again")
+        return StoreError(f"{doing} failed, store unchanged: {exc}")
 
     def _meta_value(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -326,14 +354,14 @@ class SQLiteStore(Store):
         return dict(zip(audit.FIELDS, row)) if row else None
 
     def _append_audit(self, result: WriteResult, source: str, previous: str | None = None,
-                      digests: dict[str, str] | None = None) -> str:
+                      digests: dict[str, str] | None = None, action: str = "import") -> str:
         """Append the entry recording ``result``; called inside the write transaction, so that the entry
         and the data commit together or not at all."""
         columns = ", ".join(f'"{f}"' for f in audit.FIELDS)
         last = self._last_entry()
         if result.unchanged:
             previous = result.dataset_hash
-        entry = audit.next_entry(last, result, source, previous, digests=digests)
+        entry = audit.next_entry(last, result, source, previous, action=action, digests=digests)
         self.db.execute(f"INSERT INTO {AUDIT_TABLE} ({columns}) VALUES ({', '.join('?' * len(audit.FIELDS))})",
                         [int(entry[f]) if f == "unchanged" else entry[f] for f in audit.FIELDS])
         head = audit.head_of(entry)
@@ -404,27 +432,56 @@ class SQLiteStore(Store):
         if table not in self.schema.tables:
             raise UsageError(f"unknown table '{table}'")
         names, decode = self._decoder(table)
+        cursor = self._select(table, names, where)
+        for row in cursor or ():
+            yield decode(row)
+
+    def tuples(self, table: str, columns: Sequence[str], **where: Any) -> Iterator[tuple]:
+        if table not in self.schema.tables:
+            raise UsageError(f"unknown table '{table}'")
+        self._decoder(table, columns)  # unknown columns refused
+        kinds = {c.name: c for c in self.schema.tables[table].columns}
+        lists = [i for i, c in enumerate(columns) if kinds[c].is_list]
+        bools = [i for i, c in enumerate(columns) if kinds[c].base == "bool"]
+        cursor = self._select(table, columns, where) or ()
+        if not lists and not bools:
+            yield from cursor
+            return
+        for row in cursor:
+            row = list(row)
+            for i in lists:
+                row[i] = tuple(row[i].split(";")) if row[i] else ()
+            for i in bools:
+                row[i] = bool(row[i])
+            yield tuple(row)
+
+    def _select(self, table: str, names: Sequence[str], where: dict[str, Any]) -> sqlite3.Cursor | None:
+        """The rows' ``names`` where every ``column=value`` or ``column=[values]`` holds (None: an empty list
+        of values, so no row)."""
+        known = (*self.schema.tables[table].names, EXTRA)
         clauses, params = [], []
         for column, value in where.items():
-            if column not in names:
+            if column not in known:
                 raise UsageError(f"unknown column '{column}' of table '{table}'")
             if isinstance(value, (list, tuple, set, frozenset)):
                 value = list(value)
                 if not value:
-                    return
+                    return None
                 # large IN lists go through a temporary table rather than thousands of parameters
                 clauses.append(f"{_quote(column)} IN (SELECT value FROM json_each(?))")
                 params.append(orjson.dumps(value).decode())
             elif value is None:
                 clauses.append(f"{_quote(column)} IS NULL")
+            elif isinstance(value, Before):
+                clauses.append(f"{_quote(column)} < ?")
+                params.append(value.value)
             else:
                 clauses.append(f"{_quote(column)} = ?")
                 params.append(value)
         sql = f"SELECT {', '.join(_quote(n) for n in names)} FROM {table}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        for row in self.db.execute(sql, params):
-            yield decode(row)
+        return self.db.execute(sql, params)
 
     def count(self, table: str) -> int:
         if table not in self.schema.tables:
