@@ -57,6 +57,9 @@ generator wrote before them stays as it was, for every seed.
 
 Scales: ``small`` (tests, < 1 s), ``county`` and ``province`` (21 cities, 120 counties, 1,600
 townships, 300,000 enterprises, 2,000,000 hazards of which over 500,000 unresolved).
+
+``provinces=N`` writes N such provinces side by side (江南省, 江北省, …; every id prefixed ``JN-``, ``JB-``, …):
+a regional office's data, for the batch in parts (``accountability.batch``).
 """
 
 from __future__ import annotations
@@ -221,9 +224,8 @@ DEPARTMENTS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
     ("SL", "水利厅", "水利局", ("natural_disaster",), "sector"),
     ("ZR", "自然资源厅", "自然资源局", ("natural_disaster",), "sector"),
 )
-INDUSTRIES = ("road_traffic", "water_traffic", "tourism", "hazardous_chemicals", "mining", "urban_gas", "fire",
-              "forest_fire", "construction", "self_built_housing", "special_equipment", "industry_trade",
-              "natural_disaster")
+# the vocabulary's industries, in its order (random draws follow it); "*" is a portfolio's "every industry"
+INDUSTRIES = tuple(code for code in SCHEMA.vocabularies["industries"] if code != "*")
 # industries a government sometimes leaves out of every deputy's portfolio
 RARELY_ASSIGNED = ("tourism", "special_equipment", "forest_fire", "natural_disaster", "water_traffic")
 # the industry without a regulator at the province and in the last city's subtree
@@ -448,16 +450,94 @@ def _random_profile(rng: random.Random, level: str) -> tuple[int, int, int, tupl
 
 
 def generate(out: str | Path, scale: str = "small", seed: int = 1, today: str | None = None,
-             progress: Progress | None = None) -> dict[str, int]:
+             progress: Progress | None = None, provinces: int = 1) -> dict[str, int]:
     """Write the demo dataset for ``scale`` as CSV files into ``out``; return the row count of each table.
-    ``progress`` (``accountability.progress``) hears of each step done (:data:`STEPS` of them)."""
+    ``progress`` (``accountability.progress``) hears of each step done (:data:`STEPS` of them, per province).
+
+    ``provinces`` > 1: that many provinces side by side (:func:`generate_provinces`)."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale '{scale}' (expected one of {', '.join(SCALES)})")
+    if not 1 <= provinces <= len(PROVINCES):
+        raise ValueError(f"provinces: {provinces} is not between 1 and {len(PROVINCES)}")
     day = dt.date.fromisoformat(today or TODAY)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if provinces > 1:
+        return generate_provinces(out, SCALES[scale], int(seed), day, provinces, progress)
     with gc_paused(freeze=False):  # millions of rows and no reference cycles: reference counting frees them
         return _Generator(out, SCALES[scale], int(seed), day, progress).run()
+
+
+# -- many provinces ---------------------------------------------------------------------------------------------------
+
+# the provinces of a multi-province demo, in order: (name without 省, the prefix of every id generated for it)
+PROVINCES = (("江南", "JN"), ("江北", "JB"), ("河东", "HD"), ("河西", "HX"), ("岭南", "LN"), ("岭北", "LB"),
+             ("云中", "YZ"), ("关西", "GX"))
+
+
+def _id_columns(table: str) -> tuple[int, ...]:
+    """The positions of ``table``'s columns that hold ids (its own, references, lists of references)."""
+    types = {c.name: c.type.removeprefix("list:") for c in SCHEMA.tables[table].columns}
+    return tuple(i for i, name in enumerate(TABLES[table]) if types[name] == "id" or types[name].startswith("ref:"))
+
+
+def generate_provinces(out: Path, scale: Scale, seed: int, today: dt.date, provinces: int,
+                       progress: Progress | None = None) -> dict[str, int]:
+    """``provinces`` demo provinces side by side in ``out``: province k is the one-province demo of seed
+    ``seed + k`` named ``PROVINCES[k]``, every id it generates prefixed with its code (``JN-H0000001``), its
+    cities named apart from the earlier provinces' — so the first province is the one-province demo of the
+    same seed, prefixed. The built-in national measures (SC15-01 …) are shared; each province assigns them to
+    its own departments. Each province is generated into a folder of its own, then appended here."""
+    import shutil
+    import tempfile
+
+    from graph_schema.measures import BUILTIN_IDS
+
+    columns = {t: _id_columns(t) for t in TABLES}
+    counts = {t: 0 for t in TABLES}
+    files = {t: (out / f"{t}.csv").open("w", encoding="utf-8", newline="") for t in TABLES}
+    used_cities: set[str] = set()
+    try:
+        writers = {t: csv.writer(fh, lineterminator="\n") for t, fh in files.items()}
+        for t, header in TABLES.items():
+            writers[t].writerow(header)
+        for k in range(provinces):
+            stem, code = PROVINCES[k]
+            tell = (lambda done, total, phase, k=k: progress(k * total + done, provinces * total, phase)) \
+                if progress else None
+            part = Path(tempfile.mkdtemp(prefix=f".province-{code}-", dir=out))
+            try:
+                with gc_paused(freeze=False):
+                    _Generator(part, scale, seed + k, today, tell, province=stem, used_cities=used_cities).run()
+                for t in TABLES:
+                    counts[t] += _append_prefixed(part / f"{t}.csv", writers[t], columns[t], f"{code}-", BUILTIN_IDS)
+            finally:
+                shutil.rmtree(part, ignore_errors=True)
+    finally:
+        for fh in files.values():
+            fh.close()
+    return counts
+
+
+def _append_prefixed(source: Path, writer, columns: tuple[int, ...], prefix: str, shared: frozenset[str]) -> int:
+    """Append ``source``'s rows (not its header) to ``writer``, each non-empty id in ``columns`` — one or a
+    ``;`` list — prefixed, except the ``shared`` ones; returns the rows written."""
+
+    def prefixed(cell: str) -> str:
+        if not cell:
+            return cell
+        return ";".join(v if v in shared else prefix + v for v in cell.split(";"))
+
+    n = 0
+    with source.open(encoding="utf-8", newline="") as fh:
+        rows = csv.reader(fh)
+        next(rows)
+        for row in rows:
+            for i in columns:
+                row[i] = prefixed(row[i])
+            writer.writerow(row)
+            n += 1
+    return n
 
 
 @dataclass
@@ -471,8 +551,11 @@ class _Jur:
 
 
 class _Generator:
-    def __init__(self, out: Path, scale: Scale, seed: int, today: dt.date, progress: Progress | None = None):
+    def __init__(self, out: Path, scale: Scale, seed: int, today: dt.date, progress: Progress | None = None,
+                 province: str = "江南", used_cities: set[str] | None = None):
         self.out = out
+        self.province = province
+        self.used_cities = set() if used_cities is None else used_cities  # city names taken by other provinces
         self.progress = progress
         self.scale = scale
         self.seed = seed
@@ -602,9 +685,10 @@ class _Generator:
 
     def _jurisdictions(self) -> None:
         rng, s = self.rng, self.scale
-        province = self._add_jur("P", "江南", "省", "province", None)
+        province = self._add_jur("P", self.province, "省", "province", None)
         self.gov_jurs.append(province)
-        used_city: set[str] = {"江南"}
+        used_city = self.used_cities  # shared with the provinces generated after this one
+        used_city.add(self.province)
         used_county: set[str] = set()
         used_town: set[str] = set()
         county_sizes = self._spread(s.counties, s.cities)
@@ -1021,7 +1105,9 @@ class _Generator:
 
     def regulator(self, jid: str, industry: str) -> tuple[str, str]:
         """(R, the head post of R's first department regulating ``industry``) as the engine would find them;
-        with no regulator anywhere, R is the nearest county or higher and the post its emergency bureau's head."""
+        with no regulator anywhere, R is the nearest county or higher and the post its emergency bureau's head.
+        Rule 2 read from the generator's own tables, since the data it walks is still being written;
+        ``tests/test_demo.py`` checks it against the engine's reading (``Engine.regulator``) on the demo."""
         key = (jid, industry)
         found = self._reg.get(key)
         if found is None:

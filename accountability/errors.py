@@ -179,6 +179,13 @@ class ExportError(AccountabilityError):
     kind = "export"
 
 
+class BatchError(AccountabilityError):
+    """A run in parts (``trace --all --workers`` / ``--scheduler``, see ``accountability.batch``) lost a part:
+    its worker process died, or the cluster gave up on it. Nothing is written."""
+
+    kind = "batch_failed"
+
+
 class AccessDenied(AccountabilityError):
     """The user may not see or do this (their role, or their jurisdiction scope, does not reach it)."""
 

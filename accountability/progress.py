@@ -31,6 +31,7 @@ PHASES = {  # phase: (what the bar says, what it counts)
     "write": ("writing", "rows"),
     "trace": ("tracing", "hazards"),
     "generate": ("generating", "steps"),
+    "parts": ("tracing in parts", "parts"),
 }
 EVERY = 500  # hazards between two calls: a call costs microseconds, a hazard's chain about a hundred
 

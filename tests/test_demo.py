@@ -489,3 +489,71 @@ def test_both_rulesets_trace_the_demo_and_only_v2_reads_its_conduct(small, tmp_p
     assert len(result.output.splitlines()) == sum(1 for h in _rows(out, "hazards") if h["status"] != "closed")
     assert '"evidence"' not in result.output and '"assessment"' not in result.output
     assert not any(f'"{r}"' in result.output for r in V2_RULES)
+
+
+# -- several provinces (#18) ---------------------------------------------------------------------------------------
+
+
+def test_provinces_side_by_side(small, tmp_path):
+    from accountability.cli.data import DEMO_PROVINCES
+    from accountability.demo import PROVINCES
+
+    single, counts = small
+    first = tmp_path / "two"
+    both = generate(first, scale="small", seed=1, provinces=2)
+    generate(tmp_path / "again", scale="small", seed=1, provinces=2)
+    assert _files(first) == _files(tmp_path / "again")  # deterministic
+    assert not [p for p in first.iterdir() if p.suffix != ".csv"]  # the provinces' own folders are gone
+    _load(first)  # one valid dataset
+    provinces = [j for j in _rows(first, "jurisdictions") if j["level"] == "province"]
+    assert [(j["id"], j["name"]) for j in provinces] == [("JN-P", "江南省"), ("JB-P", "江北省")]
+    for table, n in counts.items():
+        rows = list(csv.reader((first / f"{table}.csv").open(encoding="utf-8", newline="")))[1:]
+        mine = list(csv.reader((single / f"{table}.csv").open(encoding="utf-8", newline="")))[1:]
+        # the first province is the one-province demo of the seed, its ids prefixed
+        assert [[c.replace("JN-", "") for c in r] for r in rows[:n]] == mine, table
+        assert not any("JN-" in c for r in rows[n:] for c in r), table
+    assert both["hazards"] == 2 * counts["hazards"]
+    ids = {t: [r["id"] for r in _rows(first, t)] for t in ("jurisdictions", "people", "posts", "hazards", "incidents")}
+    assert all(i[:3] in ("JN-", "JB-") for t in ids.values() for i in t)
+    jb = [i[3:] for i in ids["hazards"] if i.startswith("JB-")]
+    assert jb == [i[3:] for i in ids["hazards"] if i.startswith("JN-")]  # the same shape of ids …
+    hazards = _rows(first, "hazards")
+    assert [h["description"] for h in hazards[:50]] != [h["description"] for h in hazards[len(jb):len(jb) + 50]]  # … drawn anew
+    cities = [j["name"] for j in _rows(first, "jurisdictions") if j["level"] == "city"]
+    assert len(cities) == len(set(cities))  # no city name twice across provinces
+    # the built-in national measures are shared: both provinces assign SC15-01, neither prefixes it
+    assignments = _rows(first, "measure_assignments")
+    assert {a["organization_id"][:3] for a in assignments if a["measure_id"] == "SC15-01"} == {"JN-", "JB-"}
+    assert DEMO_PROVINCES == len(PROVINCES)
+    with pytest.raises(ValueError, match="provinces: 9 is not between 1 and 8"):
+        generate(tmp_path / "nine", scale="small", provinces=9)
+
+
+def test_the_generator_reads_rule_2_as_the_engine_does(tmp_path):
+    """The demo places events and signers with its own reading of rule 2 (the graph does not exist yet while
+    it writes): for every jurisdiction and industry of a hazard it names the engine's R, and the head of R's
+    first department regulating the industry (or, with none anywhere, R the nearest county or higher)."""
+    import datetime as dt
+
+    from accountability.demo import _Generator
+    from accountability.session import Session
+    from accountability.stores.sqlite import SQLiteStore
+
+    (tmp_path / "out").mkdir()
+    generator = _Generator(tmp_path / "out", SCALES["small"], 3, dt.date.fromisoformat(TODAY))
+    generator.run()
+    store = SQLiteStore(tmp_path / "demo.db")
+    store.write(_load(tmp_path / "out"))
+    pairs = {(h["jurisdiction_id"], h["industry"]) for h in _rows(tmp_path / "out", "hazards")}
+    with Session(store) as session:
+        regulated = 0
+        for jid, industry in sorted(pairs):
+            r, _, departments = session.engine.regulator(jid, industry)
+            demo_r, head = generator.regulator(jid, industry)
+            assert demo_r == r, (jid, industry)
+            if departments:
+                first = min(departments, key=lambda d: d.id)
+                assert head in {p.id for p in session.graph.posts_in(first.id, "department_head")}, (jid, industry)
+                regulated += 1
+        assert regulated > len(pairs) / 2 and regulated < len(pairs)  # both readings were exercised

@@ -11,6 +11,7 @@ from accountability.cli import authorize, common, format_option, main, quiet_opt
 
 
 WARNINGS_SHOWN = 200
+DEMO_PROVINCES = 8  # as many as accountability.demo.PROVINCES names (tests/test_demo.py checks)
 
 
 def warn(warnings: list[str]) -> None:
@@ -99,16 +100,18 @@ def import_(dataset: str, store: str, fmt: str, quiet: bool) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the CSV files.")
 @click.option("--scale", type=click.Choice(["small", "county", "province"]), default="small", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--provinces", type=click.IntRange(1, DEMO_PROVINCES), default=1, show_default=True,
+              help="Provinces side by side (each of --scale; ids prefixed JN-, JB-, … when more than one).")
 @quiet_option
 @common
-def demo(out: str, scale: str, seed: int, quiet: bool) -> None:
-    """Write a realistic, deterministic demo province as a CSV dataset."""
+def demo(out: str, scale: str, seed: int, provinces: int, quiet: bool) -> None:
+    """Write a realistic, deterministic demo province (or several) as a CSV dataset."""
     from accountability.demo import generate
     from accountability.progress import terminal
 
     started = time.perf_counter()
     with terminal(quiet) as progress:
-        counts = generate(out, scale=scale, seed=seed, progress=progress)
+        counts = generate(out, scale=scale, seed=seed, progress=progress, provinces=provinces)
     click.echo(f"wrote {out} in {time.perf_counter() - started:.1f} s: "
                + ", ".join(f"{k} {v}" for k, v in counts.items()))
 

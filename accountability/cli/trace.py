@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import sys
-from collections.abc import Iterable, Iterator
 
 import click
 import orjson
 
 from accountability.cli import (common, format_option, lang_option, main, open_session, output_path, quiet_option,
                                 recorded, rules_option, store_option)
-from accountability.output import (FORMATS, chain_columns, chain_csv, chain_rows, chain_table, csv_fields,
-                                   write_blocks, write_rows)
+from accountability.output import FORMATS, chain_columns, chain_rows, chain_table, write_rows
 from accountability.progress import terminal
 from accountability.dates import today
-from accountability.trace import Chain
-from graph_schema.loader import Ruleset
 
 
 def _table_words(session, chain, lang: str) -> dict:
@@ -69,6 +64,11 @@ def _emit_chain(chain: dict, fmt: str, v2: bool = False, words: dict | None = No
 @click.option("--to", "end", help="… to this date (inclusive).")
 @click.option("-o", "--output", callback=output_path, type=click.Path(dir_okay=False),
               help="Write to this file instead of stdout.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="With --all: trace in parts (by province, or by city) on this many local processes; the "
+                   "same output.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --all: send the parts to the Dask scheduler at ADDRESS (tcp://host:8786).")
 @store_option
 @rules_option
 @lang_option
@@ -76,10 +76,16 @@ def _emit_chain(chain: dict, fmt: str, v2: bool = False, words: dict | None = No
 @quiet_option
 @common
 def trace(hazard_id: str | None, all_: bool, as_of: str | None, start: str | None, end: str | None,
-          output: str | None, store: str, rules: str | None, lang: str, fmt: str, quiet: bool) -> None:
+          output: str | None, workers: int | None, scheduler: str | None, store: str, rules: str | None,
+          lang: str, fmt: str, quiet: bool) -> None:
     """Who is accountable for HAZARD_ID (or, with --all, for every unresolved hazard), and why."""
     if all_ == bool(hazard_id):
         raise click.UsageError("give a HAZARD_ID or --all")
+    if (workers or scheduler) and not all_:
+        raise click.UsageError("--workers and --scheduler split the work of --all; one hazard is traced in one "
+                               "process")
+    if workers and scheduler:
+        raise click.UsageError("give --workers (local processes) or --scheduler (a Dask cluster), not both")
     with open_session(store, rules, readonly=True, action="export" if all_ else "view") as session:
         if hazard_id:
             chain = session.trace(hazard_id, as_of=as_of, start=start, end=end)
@@ -91,21 +97,20 @@ def trace(hazard_id: str | None, all_: bool, as_of: str | None, start: str | Non
         with recorded(session, output, command="trace --all", as_of=as_of or today(), format=fmt, lang=lang,
                       rules=session.ruleset.version), \
                 terminal(quiet or (not output and sys.stdout.isatty())) as progress:  # no bar amid the chains
-            _trace_all(session, as_of, lang, fmt, output, progress)
+            if workers or scheduler:
+                _in_parts(session, store, rules, as_of or today(), lang, fmt, output, workers, scheduler, progress)
+            else:
+                _trace_all(session, as_of, lang, fmt, output, progress)
 
 
 def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | None, progress=None) -> None:
+    from accountability.batch import pieces, write_output
+
     ruleset = session.ruleset
     chains = session.trace_all(as_of, progress)
     sink = open(output, "wb") if output else sys.stdout.buffer
     try:
-        if fmt == "table":  # aligned columns: every row is held anyway, to measure them
-            text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
-            rows = (row for chain in chains for row in chain_rows(chain.as_dict(ruleset, lang)))
-            write_rows(rows, chain_columns(ruleset.generation >= 2), "table", text)
-            text.detach()
-        else:
-            write_blocks(_encoded(chains, ruleset, lang, fmt), sink)
+        write_output(pieces(chains, ruleset, lang, fmt), fmt, ruleset, sink)
     finally:
         if output:
             sink.close()
@@ -113,22 +118,13 @@ def _trace_all(session, as_of: str | None, lang: str, fmt: str, output: str | No
             sink.flush()
 
 
-def _encoded(chains: Iterable[Chain], ruleset: Ruleset, lang: str, fmt: str) -> Iterator[bytes]:
-    """``trace --all`` in a byte format (jsonl, json, csv), a piece per chain."""
-    if fmt == "jsonl":
-        for chain in chains:
-            yield chain.json(ruleset, lang) + b"\n"
-    elif fmt == "json":
-        yield b"["
-        separator = b"\n"
-        for chain in chains:
-            yield separator + chain.json(ruleset, lang)
-            separator = b",\n"
-        yield b"\n]\n"
-    else:
-        yield csv_fields(chain_columns(ruleset.generation >= 2)).encode() + b"\n"
-        for chain in chains:
-            yield chain_csv(chain)
+def _in_parts(session, store: str, rules: str | None, as_of: str, lang: str, fmt: str, output: str | None,
+              workers: int | None, scheduler: str | None, progress=None) -> None:
+    """``trace --all`` in parts on local worker processes or a Dask cluster (``accountability.batch``)."""
+    from accountability import batch
+
+    job = batch.Job(store, rules, session.user, as_of, lang, fmt)
+    batch.trace_all(session, job, output, workers=workers, scheduler=scheduler, progress=progress)
 
 
 @main.command()
