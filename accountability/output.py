@@ -11,9 +11,33 @@ import csv
 import io
 import re
 import unicodedata
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator, Self
 
 import orjson
+
+
+class RowStream:
+    """Rows streamed once (``rows``) and what to close after them (``_close``: the session or connection
+    the answer opened): iterate it for row dicts; use it as a context manager, or exhaust it, so that what it
+    opened is closed. The named queries' :class:`~accountability.queries.Result` and the raw console's
+    :class:`~accountability.rawquery.RawResult` are both one."""
+
+    rows: Iterator[dict]
+    _close: Callable[[], None] | None
+
+    def __iter__(self) -> Iterator[dict]:
+        return self.rows
+
+    def close(self) -> None:
+        if self._close is not None:
+            close, self._close = self._close, None
+            close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 FORMATS = ("table", "json", "csv", "jsonl")
 FORMULA = re.compile(r"^[=+\-@\t\r]")

@@ -35,14 +35,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 
 import graph_schema
 from accountability import conduct, measures
 from accountability.errors import NotFound, UsageError
 from accountability.graph import FOREVER
-from accountability.output import chain_rows
+from accountability.output import RowStream, chain_rows
 from accountability.dates import Window, day, iso, today
 from accountability.trace import Chain, hazard_state, unresolved_on
 from graph_schema import SCHEMA, InvalidSchema
@@ -963,7 +963,7 @@ def _check_references(session, query: Query, params: dict[str, Any]) -> None:
                                  f"{', '.join(sorted(known))}")
 
 
-class Result:
+class Result(RowStream):
     """The answer of a named query: ``columns`` (keys of every row), and the rows, streamed once.
 
     Iterate it (or ``result.rows``) for row dicts. Use it as a context manager, or exhaust it, so that a
@@ -995,19 +995,8 @@ class Result:
         finally:
             self.close()
 
-    def __iter__(self) -> Iterator[dict]:
-        return self.rows
-
-    def close(self) -> None:
-        if self._close is not None:
-            close, self._close = self._close, None
-            close()
-
-    def __enter__(self) -> Self:
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        self.rows.close()
+        self.rows.close()  # the generator's own ``finally`` first
         self.close()
 
 

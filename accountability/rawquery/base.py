@@ -40,10 +40,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 
 from accountability import settings
 from accountability.errors import AccountabilityError, UsageError
+from accountability.output import RowStream
 
 PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BLOCK_COMMENT = r"/\*.*?(?:\*/|\Z)"  # /* … */, in SQL and in Cypher; unclosed: to the end
@@ -173,7 +174,7 @@ def check_params(params: dict[str, Any] | None) -> dict[str, Any]:
 # -- the result and its limits ----------------------------------------------------------------------------
 
 @dataclass
-class RawResult:
+class RawResult(RowStream):
     """``columns``, the ``rows`` (dicts, streamed once) and, once they are read, ``truncated``: whether a
     cap stopped them, and ``truncated_by`` which one (``"rows"``: ``max_rows``, ``"bytes"``:
     ``max_bytes``). ``row_count`` counts the rows handed out, ``byte_count`` their values' bytes (counted
@@ -191,19 +192,6 @@ class RawResult:
     deadline: Deadline | None = field(default=None, repr=False)
     _close: Callable[[], None] | None = field(default=None, repr=False)
 
-    def __iter__(self) -> Iterator[dict]:
-        return self.rows
-
-    def close(self) -> None:
-        if self._close is not None:
-            close, self._close = self._close, None
-            close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class Limits(NamedTuple):
