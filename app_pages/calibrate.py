@@ -18,7 +18,7 @@ st.caption(t("calibrate.intro"))
 common.require(QUERY)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=common.BY_VIEW)
 def _result(uri: str, digest: str, rules: str, user) -> dict:
     with Session(uri, rules=rules, readonly=True, user=user) as s:
         return calibrate(s)

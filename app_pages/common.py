@@ -173,6 +173,18 @@ def user() -> User:
     return st.session_state.get("global_user") or NOBODY_CONFIGURED
 
 
+def view_of(who: User) -> tuple[str, str | None]:
+    """What ``who`` may see and do: their role and scope (nothing else of a user changes an answer). Users with
+    the same view get the same answers; a scope is a subtree, so no two views see the same otherwise."""
+    return who.role, who.scope
+
+
+# Results cached with this (``st.cache_data(hash_funcs=BY_VIEW)``) are shared by every session, and every
+# user, with the same view: a user argument is keyed by its view, not its name. Only for functions whose
+# answer depends on nothing else of the user (a report naming who made it is keyed by the user whole).
+BY_VIEW = {User: view_of}
+
+
 def must_sign_in() -> bool:
     """Whether access control is on and nobody has signed in in this browser session yet."""
     return st.session_state.get("global_user") is None and accounts() is not None
@@ -309,19 +321,21 @@ def labels(s) -> Labels:
 
 
 # -- cached computations ------------------------------------------------------------------------------------
+# Shared by every session of this server process, keyed by the store's dataset hash (an import changes it, so
+# nothing computed on the old data is shown again) and by the user's view (BY_VIEW).
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_VIEW)
 def summary_data(uri: str, digest: str, on: str, user: User) -> dict:
-    """The overview's counts, once per (store, dataset, date, user)."""
+    """The overview's counts, once per (store, dataset, date, view)."""
     with live(uri).batch(on, user) as s:
         return hazard_summary(s, on)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_VIEW)
 def ranking_data(uri: str, digest: str, on: str, jurisdiction: str | None, user: User) -> dict:
-    """The exposure ranking of a scope, once per (store, dataset, date, scope, user): it traces every hazard
-    there."""
+    """The exposure ranking of a jurisdiction, once per (store, dataset, date, jurisdiction, view): it traces
+    every hazard there."""
     with live(uri).batch(on, user) as s:
         return exposure_ranking(s, on, jurisdiction)
 
@@ -424,23 +438,32 @@ def page_link(page: str, label: str, **params: str) -> None:
 def jurisdiction_select(label_key: str, key: str, deepest: str = "township", allow_all: bool = True) -> str | None:
     """A jurisdiction down to level ``deepest`` (villages are too many to list), in tree order, shown with
     its ancestors; None means all."""
-    with session() as s:
+    # called within the session's lock, as the function computes within it: a session waiting for the cached
+    # answer never holds the lock that its computing session needs
+    with session():
+        names = _jurisdiction_names(store_uri(), dataset_hash(), deepest, lang(), user())
+    options = ([None] if allow_all else []) + list(names)
+    return selectbox(plain(label_key), options, key=key, format_func=lambda j: plain("common.all") if j is None
+                     else names[j])
+
+
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_VIEW)
+def _jurisdiction_names(uri: str, digest: str, deepest: str, names_lang: str, user: User) -> dict[str, str]:
+    """The jurisdictions ``user`` sees down to level ``deepest``, in tree order, each with its ancestors'
+    names: once per (dataset, level, language, view), not on every run of every page that offers them."""
+    with live(uri).use(user) as s:
         graph = s.graph
         limit = graph.rank_of_level[deepest]
-        roots = s.roots()
         order: list[str] = []
-        stack = list(reversed(roots))
+        stack = list(reversed(s.roots()))
         while stack:
             jid = stack.pop()
             if graph.jurisdictions[jid].rank > limit:
                 continue
             order.append(jid)
             stack.extend(sorted(graph.tree.successors(jid), reverse=True))
-        L = labels(s)
-        names = {jid: L.place(jid) for jid in order}
-    options = ([None] if allow_all else []) + order
-    return selectbox(plain(label_key), options, key=key, format_func=lambda j: plain("common.all") if j is None
-                     else names[j])
+        L = Labels(s, names_lang)
+        return {jid: L.place(jid) for jid in order}
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

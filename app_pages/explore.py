@@ -89,11 +89,11 @@ def _pick_result() -> None:
         _center(st.session_state["ex_result"])
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=common.BY_VIEW)
 def _drawn(uri: str, digest: str, key: str, depth: int, on: str, lang: str, user, kinds: tuple[str, ...] = (),
            group: bool = True, expand: tuple[str, ...] = (), target: str | None = None) -> dict:
     """The neighbourhood's HTML (only the paths to ``target`` when given) and its nodes (all of them), once
-    per (dataset, entity, depth, date, language, user, view)."""
+    per (dataset, entity, depth, date, language, user's view, drawing options)."""
     with common.live(uri).use(user) as s:
         hood = neighbourhood(s, key, common.Labels(s, lang), on, depth=depth, cap=CAP, kinds=kinds or None,
                              group=group, expand=expand)

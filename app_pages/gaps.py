@@ -17,7 +17,7 @@ query = queries.get("regulatory-gaps")
 st.caption(common.md(query.description[common.lang()]))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=common.BY_VIEW)
 def _gaps(uri: str, digest: str, jurisdiction: str | None, kind: str | None, on: str, user) -> list[dict]:
     with common.live(uri).batch(on, user) as s, \
             queries.run("regulatory-gaps", s, jurisdiction=jurisdiction, kind=kind, as_of=on) as result:

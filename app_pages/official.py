@@ -24,7 +24,7 @@ def _picked() -> None:
         st.query_params["person"] = st.session_state["of_pick"]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=common.BY_VIEW)
 def _exposure(uri: str, digest: str, person: str, on: str, user) -> list[dict]:
     with common.live(uri).batch(on, user) as s:
         return person_exposure(s, person, on)

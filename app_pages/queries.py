@@ -30,9 +30,9 @@ query = queries.get(name)
 st.caption(md(query.description[lang]))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=common.BY_VIEW)
 def _run(uri: str, digest: str, name: str, given: tuple, on: str, user) -> dict:
-    """A query's answer (at most ROW_CAP rows), once per (dataset, query, parameters, user)."""
+    """A query's answer (at most ROW_CAP rows), once per (dataset, query, parameters, view)."""
     with common.live(uri).batch(on, user) as s, queries.run(name, s, **dict(given)) as result:
         rows = list(itertools.islice(result, ROW_CAP + 1))
         return {"rows": rows[:ROW_CAP], "truncated": len(rows) > ROW_CAP, "columns": result.columns,

@@ -18,10 +18,10 @@ def _picked() -> None:
         st.query_params["incident"] = st.session_state["rp_pick"]
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=common.BY_VIEW)
 def _reporting(uri: str, digest: str, incident: str, lang: str, user):
     """The incident's reporting part (``reports.timeliness``) and its timeline figure as PNG, once per
-    (dataset, incident, language, user); (None, None) when its reporting is not judged."""
+    (dataset, incident, language, view); (None, None) when its reporting is not judged."""
     from accountability.reports.figure import draw_reporting
     from accountability.reports.timeliness import build_reporting
 

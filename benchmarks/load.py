@@ -3,6 +3,12 @@ WebSocket protocol (the messages a browser exchanges with the server, without dr
 
     python -m benchmarks.load --store benchmarks/.data/province-seed1/store.db [--users 20] [--pages 8]
     python -m benchmarks.load --url http://127.0.0.1:8501 --store STORE     # a server already running
+    python -m benchmarks.load --store STORE --processes 2 [--affinity ip --clients 20]  # 2 behind nginx
+    python -m benchmarks.load --url http://127.0.0.1:8500 --store STORE --clients 20   # behind a proxy
+
+``--clients N`` spreads the users over N client addresses (127.0.0.1 … 127.0.0.N, every one of them loopback
+on Linux): a proxy that keeps each client on one app process by its address (nginx ``ip_hash``) then sees N
+clients, as it would N people, instead of one.
 
 Each virtual user opens one session and walks the app as an inspector would — overview, a hazard, one of its
 accountable officials, the graph around the hazard's enterprise, the gaps, an incident report, another
@@ -19,68 +25,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import random
-import socket
 import sqlite3
-import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+# one app process on a free loopback port (the tests' browser walks use it too), several behind nginx
+from deploy.launch import deployment, streamlit_server  # noqa: F401  (streamlit_server: for the tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PAGE = "overview"
-
-
-# -- the server ---------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def streamlit_server(store: str | Path, log_dir: Path, timeout: float = 90, **env: str) -> Iterator[str]:
-    """``streamlit run streamlit_app.py`` on ``store`` (with ``env`` added) on a free loopback port; yields its
-    URL once it answers, stops it at the end (the tests' browser walks use it too)."""
-    port = free_port()
-    log = (Path(log_dir) / f"streamlit-{port}.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env={**os.environ, "ACCOUNTABILITY_STORE": str(store), **env}, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {Path(log.name).read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 # -- one session ---------------------------------------------------------------------------------------------
@@ -98,16 +55,18 @@ class Visit:
 class Session:
     """One browser tab's conversation with the server: ``open``, then ``visit`` pages, then ``close``."""
 
-    def __init__(self, url: str, timeout: float):
+    def __init__(self, url: str, timeout: float, source: str | None = None):
         self.ws_url = url.replace("http://", "ws://").replace("https://", "wss://").rstrip("/") + "/_stcore/stream"
         self.timeout = timeout
+        self.source = source  # the client address to connect from (None: the system's choice)
         self.ws = None
 
     async def open(self) -> None:
         import websockets
 
+        where = {"local_addr": (self.source, 0)} if self.source else {}
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
-                                           open_timeout=self.timeout)
+                                           open_timeout=self.timeout, **where)
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -203,9 +162,10 @@ def walk(ids: dict[str, str], pages: int, on: str) -> list[tuple[str, dict[str, 
     return [(page, {**params, "as_of": on}) for page, params in (steps * (pages // len(steps) + 1))[:pages]]
 
 
-async def user(url: str, steps: list[tuple[str, dict]], timeout: float, start_delay: float) -> list[Visit]:
+async def user(url: str, steps: list[tuple[str, dict]], timeout: float, start_delay: float,
+               source: str | None = None) -> list[Visit]:
     await asyncio.sleep(start_delay)
-    session = Session(url, timeout)
+    session = Session(url, timeout, source)
     visits = []
     try:
         await session.open()
@@ -221,11 +181,24 @@ async def user(url: str, steps: list[tuple[str, dict]], timeout: float, start_de
     return visits
 
 
+def client_addresses(n: int) -> list[str]:
+    """``n`` loopback addresses to connect from: 127.0.0.1 … 127.0.0.n.
+
+    >>> client_addresses(3)
+    ['127.0.0.1', '127.0.0.2', '127.0.0.3']
+    """
+    if not 1 <= n <= 254:
+        raise ValueError(f"between 1 and 254 client addresses, not {n}")
+    return [f"127.0.0.{i}" for i in range(1, n + 1)]
+
+
 async def run_load(url: str, walks: list[list[tuple[str, dict]]], timeout: float, deadline: float,
-                   ramp: float = 0.0) -> tuple[list[list[Visit]], float]:
-    """Every user at once (started over ``ramp`` seconds); returns their visits and the wall time."""
+                   ramp: float = 0.0, clients: int = 0) -> tuple[list[list[Visit]], float]:
+    """Every user at once (started over ``ramp`` seconds; with ``clients``, the users take turns connecting from
+    that many loopback addresses); returns their visits and the wall time."""
+    sources = client_addresses(clients) if clients else [None]
     started = time.perf_counter()
-    tasks = [asyncio.create_task(user(url, steps, timeout, ramp * i / max(1, len(walks))))
+    tasks = [asyncio.create_task(user(url, steps, timeout, ramp * i / max(1, len(walks)), sources[i % len(sources)]))
              for i, steps in enumerate(walks)]
     done, pending = await asyncio.wait(tasks, timeout=deadline)
     for task in pending:
@@ -278,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0])
     p.add_argument("--store", required=True, help="the SQLite store (ids are sampled from it)")
     p.add_argument("--url", help="a running server (default: start one on --store)")
+    p.add_argument("--processes", type=int, default=0,
+                   help="start this many app processes behind nginx (deploy/launch.py) instead of one alone")
+    p.add_argument("--affinity", choices=("cookie", "ip"), default="cookie", help="nginx's (with --processes)")
     p.add_argument("--users", type=int, default=20)
     p.add_argument("--pages", type=int, default=8, help="pages each user visits")
     p.add_argument("--as-of", default="2026-11-28")
@@ -286,19 +262,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--deadline", type=float, default=600, help="seconds for the whole load")
     p.add_argument("--ramp", type=float, default=2.0, help="seconds over which the users arrive")
     p.add_argument("--warm", action="store_true", help="visit each page once before measuring (caches built)")
+    p.add_argument("--clients", type=int, default=0,
+                   help="connect from this many loopback addresses, 127.0.0.1 … 127.0.0.N (default: one)")
     args = p.parse_args(argv)
     if not 1 <= args.users <= 200 or not 1 <= args.pages <= 100:
         p.error("--users must be 1–200 and --pages 1–100: this is a bounded load")
+    if not 0 <= args.processes <= 64:
+        p.error("--processes must be 0–64")
+    if not 0 <= args.clients <= 254:
+        p.error("--clients must be 0–254: loopback addresses 127.0.0.1 … 127.0.0.254")
     walks = [walk(ids, args.pages, args.as_of) for ids in sample_ids(args.store, args.as_of, args.users, args.seed)]
 
     def go(url: str) -> dict:
         if args.warm:
             asyncio.run(run_load(url, [walks[0]], args.timeout, args.deadline))
-        results, wall = asyncio.run(run_load(url, walks, args.timeout, args.deadline, args.ramp))
+        results, wall = asyncio.run(run_load(url, walks, args.timeout, args.deadline, args.ramp, args.clients))
         return summary(results, wall)
 
     if args.url:
         result = go(args.url)
+    elif args.processes:
+        with deployment(args.store, args.processes, affinity=args.affinity) as d:
+            result = go(d["url"])
     else:
         import tempfile
 
