@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
+from accountability import settings
 from accountability.dates import local_date, parse_datetime
 from accountability.errors import ExportError, InvalidDataset, one_line
 from accountability.memory import gc_paused
@@ -94,6 +95,8 @@ class Limits:
     Sizes are checked before a byte is parsed (file sizes; a workbook's directory, whose declared sizes
     zipfile enforces as it inflates), counts while rows are read. The defaults hold a province with room to
     spare: the province demo is 401 MB of CSV, 2,000,000 hazards in its largest table, 39 million cells.
+    A store for several provinces raises them (settings ``dataset_max_bytes``, ``_rows``, ``_cells``: read
+    once, when this module is imported).
     """
 
     bytes: int = 1 << 30  # the dataset's text: its CSV files together, its JSON file, its workbook inflated
@@ -102,7 +105,8 @@ class Limits:
     cells: int = 100_000_000  # cells of the whole dataset, as read
 
 
-LIMITS = Limits()
+LIMITS = Limits(bytes=settings.get("dataset_max_bytes"), rows=settings.get("dataset_max_rows"),
+                cells=settings.get("dataset_max_cells"))
 # The most rows a sheet holds in Excel and LibreOffice: a sheet with more was not made by a spreadsheet
 SHEET_ROWS = 1_048_576
 # A member smaller than this may inflate as it likes: it cannot hold a bomb (a workbook's theme inflates 7×)

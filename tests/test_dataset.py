@@ -474,3 +474,23 @@ def test_a_sheet_is_counted_as_openpyxl_makes_it_gaps_and_shared_parts_included(
     with pytest.raises(InvalidDataset) as err:
         load(_rewrite_workbook(book, tmp_path / "shared.xlsx", shared), limits=Limits(rows=1000))
     assert err.value.errors == ["shared.xlsx: more than 1,000 rows (the limit per workbook, all sheets together)"]
+
+
+def test_the_limits_are_settings_so_a_store_of_several_provinces_can_raise_them(tmp_path):
+    """``ACCOUNTABILITY_DATASET_MAX_*`` set the reader's limits (a national store holds more than one
+    province's rows): lowered here, the same import is refused naming the limit, and no store is made."""
+    import os
+    import subprocess
+    import sys
+
+    folder = scenario.write(scenario.base(), tmp_path)
+    program = [sys.executable, "-c", "from accountability.cli import run; run()", "import", str(folder)]
+    env = {**os.environ, "ACCOUNTABILITY_DATASET_MAX_ROWS": "3"}
+    refused = subprocess.run(program + ["--store", str(tmp_path / "low.db")], capture_output=True, text=True,
+                             env=env, timeout=120)
+    assert refused.returncode != 0 and "more than 3 rows (the limit per table)" in refused.stderr + refused.stdout
+    assert not (tmp_path / "low.db").exists()
+    env["ACCOUNTABILITY_DATASET_MAX_ROWS"] = "5000000"
+    done = subprocess.run(program + ["--store", str(tmp_path / "ok.db")], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
