@@ -51,6 +51,8 @@ def state(hazard: dict, events: list[Event] | list[dict], on: str) -> dict:
     and the days it is overdue — the keys of ``trace.hazard_state``, read the v2 way."""
     from accountability.trace import hazard_state
 
+    if not events:  # most hazards: the row says it all
+        return hazard_state(hazard, (), on)
     events = as_events(events)
     return hazard_state(hazard, events, on, hazard["found_on"] <= on and not _closed(hazard, events, on))
 
@@ -118,24 +120,29 @@ def false_closures(events: list[Event], on: str) -> list[tuple[Event, Event]]:
 
 
 def duty_records(hazard: dict, events: list[Event], units: Iterable[str], records: Records,
-                 on: str) -> dict[str, list[dict]]:
+                 on: str) -> dict[str, list[Event | Inspection]]:
     """Per post, the records on or before ``on`` of a duty done for the hazard (Provisions Art. 23): an
     inspection listing it with an order, a penalty or a suspension, an ``escalated`` or ``order_issued``
-    event signed by the post."""
+    event signed by the post (as records: ``evidence`` gives each as cited)."""
     hid = hazard["id"]
-    out: dict[str, list[dict]] = defaultdict(list)
+    out: dict[str, list[Event | Inspection]] = defaultdict(list)
     for e in events:
         if e.on > on:
             break
         if e.kind in DUTY_EVENTS and e.post_id:
-            out[e.post_id].append(event_evidence(e))
+            out[e.post_id].append(e)
     for unit in units:
         for r in records.inspections(unit):
             if r.on > on:
                 break
             if r.outcome in ORDERS and hid in r.hazard_ids:
-                out[r.post_id].append(inspection_evidence(r))
+                out[r.post_id].append(r)
     return out
+
+
+def evidence(record: Event | Inspection) -> dict:
+    """A record as a link or an assessment cites it."""
+    return inspection_evidence(record) if isinstance(record, Inspection) else event_evidence(record)
 
 
 def duty_of(kind: str, supervision: str | None) -> str:

@@ -694,22 +694,10 @@ def _unresolved_v2(session, on: str, scope: set[str] | None, industry: str | Non
     """Hazards unresolved on ``on`` by v2's reading, as ``trace --all`` reads them (a ``reopened`` or relapsed
     ``reinspected`` event makes a hazard unresolved although its row says closed; a ``closed`` event closes
     it), lying in ``scope`` and of ``industry`` (any of its industries), in id order."""
-    from accountability.session import _merged
-    from accountability.trace_v2 import HAZARD_COLUMNS, industries
+    from accountability.trace_v2 import industries
 
-    session.graph.load_all()
-    records = session.engine.records.load_all()
-    columns = tuple(c for c in HAZARD_COLUMNS if c in session.store.schema.tables["hazards"].names)
-    found = session.store.hazard_records(unresolved_on=on, columns=columns)
-    reopened = sorted(records.reopened())
-    if reopened:
-        found = _merged(found, session.store.hazard_records(ids=reopened, columns=columns))
-    for hazard, _ in found:
-        if scope is not None and hazard["jurisdiction_id"] not in scope:
-            continue
-        if industry is not None and industry not in industries(hazard):
-            continue
-        if conduct.state(hazard, records.events(hazard["id"]), on)["unresolved"]:
+    for hazard, _ in session.unresolved_v2(on, scope):
+        if industry is None or industry in industries(hazard):
             yield hazard
 
 
@@ -774,7 +762,7 @@ def false_closures(session, p: dict) -> Iterator[dict]:
         # only a hazard that was reopened or relapsed can have had a false closure, whatever its state today
         reopened = sorted(records.reopened())
         window = Window.on(on)
-        for hazard, _ in session.store.hazard_records(ids=reopened) if reopened else ():
+        for hazard, _ in session.store.hazard_records(ids=reopened, events=False) if reopened else ():
             events = records.events(hazard["id"])
             if scope is not None and hazard["jurisdiction_id"] not in scope or not conduct.false_closures(events, on):
                 continue

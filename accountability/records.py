@@ -109,6 +109,9 @@ class Records:
             self._inspections = self._read_all("inspections")
             self._designations = self._read_all("designations")
         self._complete = True
+        # every record is read: a lookup is one dictionary access (a key without records reads as none)
+        self.events, self.inspections = self._events.__getitem__, self._inspections.__getitem__
+        self.designations = self._designations.__getitem__
         return self
 
     def _read_all(self, table: str, **where: Any) -> dict[str, list]:
@@ -122,7 +125,7 @@ class Records:
         for group in grouped.values():
             if len(group) > 1:
                 group.sort(key=order)
-        return dict(grouped)
+        return _Grouped(grouped)
 
     @property
     def complete(self) -> bool:
@@ -169,6 +172,13 @@ class Records:
             self.load_all()
             self._reopened = {hid for hid, evs in self._events.items() if any(reopens(e) for e in evs)}
         return self._reopened
+
+
+class _Grouped(dict):
+    """Records by key, every one read: a key without any reads as an empty tuple (and is not added)."""
+
+    def __missing__(self, key: str) -> tuple:
+        return ()
 
 
 def reopens(event: Event) -> bool:

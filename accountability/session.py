@@ -218,32 +218,40 @@ class Session:
 
     def _hazards_to_check(self, on: str, reopened: list[str] | tuple = ()) -> int:
         """How many hazards a run over ``on`` reads: one more pass over their ids, made for progress only."""
-        ids = {hazard["id"] for hazard, _ in self.store.hazard_records(unresolved_on=on, columns=("id",))}
+        ids = {hazard["id"] for hazard, _ in self.store.hazard_records(unresolved_on=on, columns=("id",), events=False)}
         return len(ids.union(reopened))
 
     def _trace_all_v2(self, on: str, window: Window, within, progress: Progress | None = None) -> Iterator[Chain]:
-        """v2's reading: the hazards the store holds unresolved on ``on`` and those reopened by an event (their
-        rows may say closed), in id order, kept when unresolved by their events too."""
+        engine = self.engine
+        with gc_paused():
+            for hazard, state in self.unresolved_v2(on, within, progress):
+                yield engine.chain(hazard, None, window, state=state)
+
+    def unresolved_v2(self, on: str, within: Collection[str] | None = None,
+                      progress: Progress | None = None) -> Iterator[tuple[dict, dict]]:
+        """v2's reading of the hazards unresolved on ``on``, with their state (``conduct.state``), in id
+        order: those the store holds unresolved and those reopened by an event (their rows may say closed),
+        kept when unresolved by their events too; placed in ``within`` (jurisdiction ids) when given. Only
+        the columns a v2 chain reads; the events come from the engine's records, read whole."""
         from accountability import conduct
         from accountability.trace_v2 import HAZARD_COLUMNS as COLUMNS
 
-        engine = self.engine
-        records = engine.records.load_all()
+        self.graph.load_all()
+        records = self.engine.records.load_all()
         columns = tuple(c for c in COLUMNS if c in self.store.schema.tables["hazards"].names)
-        rows = self.store.hazard_records(unresolved_on=on, columns=columns)
+        rows = self.store.hazard_records(unresolved_on=on, columns=columns, events=False)
         reopened = sorted(records.reopened())
         if reopened:
-            more = self.store.hazard_records(ids=reopened, columns=columns)
-            rows = _merged(rows, more)
+            rows = _merged(rows, self.store.hazard_records(ids=reopened, columns=columns, events=False))
         if progress:
             rows = counted(rows, self._hazards_to_check(on, reopened), progress, "trace")
-        with gc_paused():
-            for hazard, _ in rows:
-                if within is not None and hazard["jurisdiction_id"] not in within:
-                    continue
-                state = conduct.state(hazard, records.events(hazard["id"]), on)
-                if state["unresolved"]:
-                    yield engine.chain(hazard, None, window, state=state)
+        events, state = records.events, conduct.state
+        for hazard, _ in rows:
+            if within is not None and hazard["jurisdiction_id"] not in within:
+                continue
+            found = state(hazard, events(hazard["id"]), on)
+            if found["unresolved"]:
+                yield hazard, found
 
     def incident(self, incident_id: str) -> IncidentChain:
         """The incident's chain. Its linked hazards that lie outside the user's scope are withheld, whatever

@@ -398,6 +398,7 @@ class Engine:
     """
 
     holder_assessment: tuple | None = None  # what a holder found on a day is judged when found (v1: nothing)
+    link_evidence: tuple | None = None  # a link's evidence when made (v1: none, no key in the output)
 
     def __init__(self, graph: Graph, ruleset: Ruleset | None = None, schema: Schema = SCHEMA):
         self.graph = graph
@@ -645,12 +646,16 @@ class Engine:
         found: dict[tuple, Candidate] = {}  # by (post, duty, escalated): a post reached twice merges into one
         gaps: list[dict] = []
         posts_of = self.graph.posts_of
+        orgs_at: dict[str, list[Organization]] = {}  # by anchor: several selectors share one
         for selector, anchors, rules, basis, order in plan:
             role, duty = selector.role, selector.duty
             watch = selector.gap_if_none and level.raise_gaps
             covered: list[Interval] = []
             for anchor in anchors:
-                for org in self._anchor(anchor, level):
+                orgs = orgs_at.get(anchor)
+                if orgs is None:
+                    orgs = orgs_at[anchor] = self._anchor(anchor, level)
+                for org in orgs:
                     for post in posts_of.get(org.id, ()):
                         if role is not None and post.role != role:
                             continue
@@ -700,7 +705,7 @@ class Engine:
         vacancies = level.raise_gaps and not escalated if level.vacancies is None else level.vacancies
         duty_order = self.duty_order
         explained = (self.labels, self.graph.jurisdictions, level.jurisdiction_id, industry)
-        assessed = self.holder_assessment
+        assessed, evidence = self.holder_assessment, self.link_evidence
         for post, org, selector, rules, basis, intervals, order in found:
             if len(intervals) > 1:
                 intervals = _union(intervals)
@@ -732,7 +737,7 @@ class Engine:
             links.append(Link(
                 post.id, post.title, org.id, org.jurisdiction_id, selector.duty, selector.degree, rules, basis,
                 escalated, tuple(holders), _path(level, org, post), explained + (selector, org, post),
-                (escalated, order, duty_order.get(selector.duty, 99), post.id),
+                (escalated, order, duty_order.get(selector.duty, 99), post.id), evidence,
             ))
         if len(links) > 1:
             links.sort(key=_rank)

@@ -49,6 +49,16 @@ class Template:
     explain: dict
 
 
+class Side(NamedTuple):
+    """A hazard's government side (``EngineV2._side``)."""
+
+    governments: list[Part]  # per industry
+    designated: Part  # rule 9
+    merged: Part  # both, as one part
+    government_gaps: list[dict]
+    gaps: list[dict]  # the governments', then the designations'
+
+
 @dataclass(frozen=True)
 class Context:
     """An incident seen from its hazards: the tier that investigates it (a jurisdiction level, or
@@ -89,6 +99,8 @@ class EngineV2(Engine):
     ``chain``                      one hazard: every part below joined, its gaps (``overdue``,
                                    ``unescalated_major``), ``escalation`` when rule 7 reaches above R
     ``enterprise``, ``_other``     rules 1, 1a, 1c and the park of rule 6 at E; rule 1b at each other unit
+    ``_side``                      the government side: every industry's part and the designations, merged;
+                                   shared by the hazards of J (and of a unit that a designation names)
     ``_governments``, ``_gov``     per industry of the hazard: R's part seen from J, and rule 6 at every
                                    level from J to R (``_below``); cached per (J, industries, unit, tier)
     ``_core_v2``, ``_portfolio``   rules 2–5 and 2b at R (2b: a portfolio ``in_charge`` of the industry or
@@ -108,10 +120,12 @@ class EngineV2(Engine):
     =============================  ==========================================================================
 
     Batch work shares what depends on less than the hazard: parts as in v1, designations per (unit, J),
-    the act of an inspection that missed several hazards of its unit; records are read once (``load_all``).
+    the act of an inspection that missed several hazards of its unit, a link judged on the records of an
+    inspection that listed several; records are read once (``load_all``).
     """
 
     holder_assessment = ACCOUNTABLE  # a holder found on a day, until records say otherwise (``_assess``)
+    link_evidence = ()  # a link of a post, until records are cited (rules 9–12)
 
     def __init__(self, graph: Graph, ruleset: Ruleset, schema: Schema = SCHEMA, records: Records | None = None):
         super().__init__(graph, ruleset, schema)
@@ -123,8 +137,11 @@ class EngineV2(Engine):
         for context in ("enterprise", "other", "below", "regulator", "township"):
             self._plans[(context, None)] = self._plan(everything, None, anchors.in_context(context))
         self._conduct = {c.kind: c for c in self.ruleset.conduct}
+        self._missed, self._closure = self._conduct.get("missed_inspection"), self._conduct.get("false_closure")
         self._tier_plans: dict[tuple, list] = {}
         self._parts: dict[tuple, Part] = {}
+        self._assessed: dict[tuple, Link] = {}  # links judged on records (``_assess``)
+        self._cited: dict[tuple, dict] = {}  # records as evidence (``_evidence``)
         self._named: set[str] | None = None  # organizations that some portfolio names (batch work)
         self._roster = None  # duty shifts (rule 12), read on first use
         self._status_labels = {lang: {c: t.label(lang) for c, t in schema.vocab("designation_kinds").items()}
@@ -147,41 +164,40 @@ class EngineV2(Engine):
         jid, unit = hazard["jurisdiction_id"], hazard["organization_id"]
         escalation = self._hazard_escalation
         escalates = bool(escalation and self._escalates(escalation, hazard, state))
-        governments, regulators = self._governments(jid, industries(hazard), window, unit, escalates, context)
-        gaps: list[dict] = [g for part in governments for g in part.gaps]
-        units = [unit] if unit else []
-        ent = EMPTY
-        if unit:
-            ent = self.enterprise(unit, window)
-            if ent.gaps:
-                gaps[:0] = ent.gaps
-        others = [self._other(other, window) for other in hazard.get("other_organization_ids") or ()]
-        for other, part in zip(hazard.get("other_organization_ids") or (), others):
-            gaps += part.gaps
-            units.append(other)
-        designated = self._designated(hid, unit, jid, regulators, window)
-        gaps += designated.gaps
-        acts = self._acts(hazard, events, units, on)
+        also = hazard.get("also_industries")
+        side = self._side(hid if records.designations(hid) else None, jid,
+                          industries(hazard) if also else (hazard["industry"],), window, unit, escalates, context)
+        others = hazard.get("other_organization_ids") or ()
+        units = [unit, *others] if unit else list(others)
+        ent = self.enterprise(unit, window) if unit else EMPTY
+        if others:
+            parts = [self._other(other, window) for other in others]
+            gaps = [*ent.gaps, *side.government_gaps, *(g for p in parts for g in p.gaps), *side.designated.gaps]
+        else:
+            gaps = [*ent.gaps, *side.gaps]
+        inspected = any([records.inspections(u) for u in units])
+        acts = self._acts(hazard, events, units, on) if inspected or events else ()
         if state["unresolved"]:
             if state["overdue_days"] > 0:
                 gaps.append({"kind": "overdue", "hazard_id": hid, "deadline": state["deadline"],
                              "days": state["overdue_days"]})
             if hazard["level"] == "major" and not state["escalated_on"]:
                 gaps.append({"kind": "unescalated_major", "hazard_id": hid})
-        done = conduct.duty_records(hazard, events, units, records, on)
+        done = conduct.duty_records(hazard, events, units, records, on) if inspected or events else None
         # why the level above answers, said with the chain: a link marked escalated says only that R7 reached it
         why = escalation_reason(escalation, hazard, state) if escalates else None
-        if not others and not acts and ent.posts.isdisjoint(designated.posts):
+        if not others and not acts and ent.posts.isdisjoint(side.designated.posts):
             # the common case — one unit, no act: the government side (every industry, the designations) and
             # the enterprise side join as in v1; when no record of a duty done touches their posts, their
             # output is rendered once for every chain that shares them
-            side = self._government_side(governments, designated, not records.designations(hid))
-            links, parts = side.join(ent, self.weight)
+            links, parts = side.merged.join(ent, self.weight)
             assessed = self._assess(links, done, window)
             return Chain(hid, window, assessed, gaps if len(gaps) < 2 else _dedupe(gaps),
                          parts if assessed is links else (), why)
-        groups = [part.links for part in governments] + [ent.links] + [part.links for part in others]
-        links = merge_links(groups + [designated.links, acts], self.weight)
+        groups = [part.links for part in side.governments] + [ent.links] + [part.links for part in parts] \
+            if others else [part.links for part in side.governments] + [ent.links]
+        links = merge_links(groups + [side.designated.links, acts] if acts else groups + [side.designated.links],
+                            self.weight)
         return Chain(hid, window, self._assess(links, done, window), _dedupe(gaps), escalation=why)
 
     def incident_chain(self, incident: dict, hazards: list[tuple[dict, list[dict]]]) -> IncidentChain:
@@ -244,19 +260,28 @@ class EngineV2(Engine):
                                         [self.regulator(jid, i)[0] for i in industries])
         return found
 
-    def _government_side(self, governments: list[Part], designated: Part, shared: bool) -> Part:
-        """The government parts of every industry and the designations, merged as one part (in that order: a
-        post that E's part also reaches merges with E's afterwards, as in ``chain``'s general case); kept
-        when ``shared`` (no designation of the hazard's own)."""
-        if len(governments) == 1 and not designated.links:
-            return governments[0]
-        key = ("government side", designated, *governments)
-        part = self._parts.get(key)
-        if part is None:
-            part = Part(tuple(merge_links([p.links for p in governments] + [designated.links], self.weight)))
-            if shared:
-                self._parts[key] = part
-        return part
+    def _side(self, hazard_id: str | None, jid: str, industries: tuple[str, ...], window: Window,
+              unit: str | None, escalates: bool, context: Context | None) -> "Side":
+        """A hazard's government side: its government parts (``_governments``), the designations (rule 9)
+        and both merged as one part (in that order: a post that E's part also reaches merges with E's
+        afterwards, as in ``chain``'s general case). ``hazard_id``: the hazard has designations of its own;
+        without, the side is the same for every hazard of the unit in J, and kept."""
+        named = unit if unit and self.records.designations(unit) else None  # else the designations are J's
+        key = ("side", jid, industries, window, self._unit_key(unit), named, escalates,
+               context.investigating_level if context else None)
+        side = None if hazard_id else self._parts.get(key)
+        if side is None:
+            governments, regulators = self._governments(jid, industries, window, unit, escalates, context)
+            designated = self._designated(hazard_id, unit, jid, regulators, window)
+            if len(governments) == 1 and not designated.links:
+                merged = governments[0]
+            else:
+                merged = Part(tuple(merge_links([p.links for p in governments] + [designated.links], self.weight)))
+            government_gaps = [g for part in governments for g in part.gaps]
+            side = Side(governments, designated, merged, government_gaps, government_gaps + list(designated.gaps))
+            if not hazard_id:
+                self._parts[key] = side
+        return side
 
     def _gov(self, jid: str, industry: str, window: Window, unit: str | None, escalates: bool,
              context: Context | None) -> Part:
@@ -433,13 +458,16 @@ class EngineV2(Engine):
         links keep: only a post with records of a duty done for the chain's hazards is judged again
         (``_assess``)."""
         links, gaps = super()._finish(found, level, window, industry)
+        if not window.is_day:
+            for link in links:
+                link.holders = self._holders(link, (), (), window)
+            return links, gaps
         since = iso(day(window.end) - self.ruleset.min_days)  # in the post since then at the latest: long enough
         for link in links:
-            if link.evidence is None:
-                link.evidence = ()
-            # a holder on a day is made accountable (``holder_assessment``): judged again if in the post briefly
-            if not window.is_day or any(h.start > since for h in link.holders):
-                link.holders = self._holders(link, (), (), window)
+            for h in link.holders:
+                if h.start > since:  # made accountable (``holder_assessment``): judged again, in the post briefly
+                    link.holders = self._holders(link, (), (), window)
+                    break
         return links, gaps
 
     # -- rule 9: designations -----------------------------------------------------------------------------
@@ -518,7 +546,7 @@ class EngineV2(Engine):
 
     def _acts(self, hazard: dict, events: list[dict], units: list[str], on: str) -> list[Link]:
         acts: list[Link] = []
-        missed = self._conduct.get("missed_inspection")
+        missed = self._missed
         if missed is not None and units:
             for r, how in conduct.missed_inspections(hazard, events, units, self.records, on):
                 key = ("act", missed.id, r.id, how)  # the same for every hazard of the unit the inspection missed
@@ -527,8 +555,8 @@ class EngineV2(Engine):
                     found = self._parts[key] = self._act(missed, r.post_id, r.on, MISSED[how],
                                                          (conduct.inspection_evidence(r),), r.organization_id)
                 acts += found
-        closure = self._conduct.get("false_closure")
-        if closure is not None:
+        closure = self._closure
+        if closure is not None and events:
             for signed, after in conduct.false_closures(events, on):
                 record = RELAPSED if after.kind == "reinspected" else REOPENED
                 acts += self._act(closure, signed.post_id, signed.on, record,
@@ -636,11 +664,12 @@ class EngineV2(Engine):
 
     # -- assessment ---------------------------------------------------------------------------------------
 
-    def _assess(self, links: list[Link], records: dict[str, list[dict]], window: Window) -> list[Link]:
+    def _assess(self, links: list[Link], records: dict[str, list[tuple]], window: Window) -> list[Link]:
         """Each holder's assessment (Provisions Art. 23, 25), one per person per link: exempt when the post
         recorded the duty done for the hazard during the person's tenure and no act of the post in that
         tenure stands against it; else no_conditions when the person held the post too briefly; else
-        accountable."""
+        accountable. A link judged on the same records before (another hazard of an inspection that listed
+        several) is that link again."""
         if not records:
             return links  # assessed when made (``_finish``): no records, nothing to judge again
         acts: dict[str, list[str]] = {}
@@ -648,15 +677,20 @@ class EngineV2(Engine):
             if link.act is not None:
                 acts.setdefault(link.post_id, []).append(link.act[1])
         out = None  # a copy of ``links`` once a link changes: ``links`` itself when none does
+        assessed = self._assessed
         for i, link in enumerate(links):
             if link.act is None and link.post_id in records:
+                found, against = tuple(records[link.post_id]), tuple(acts.get(link.post_id, ()))
+                key = (link, found, against, window)
+                judged = assessed.get(key)
+                if judged is None:
+                    judged = assessed[key] = link.copy(holders=self._holders(link, found, against, window))
                 if out is None:
                     out = list(links)
-                out[i] = link.copy(holders=self._holders(link, records[link.post_id], acts.get(link.post_id, ()),
-                                                         window))
+                out[i] = judged
         return links if out is None else out
 
-    def _holders(self, link: Link, records: Iterable[dict], acts: Iterable[str], window: Window) -> tuple[Holder, ...]:
+    def _holders(self, link: Link, records: Iterable[tuple], acts: Iterable[str], window: Window) -> tuple[Holder, ...]:
         if not records and window.is_day:  # most holders: nothing recorded, in the post long enough
             on, least = day(window.end), self.ruleset.min_days
             if all(on - day(h.start) >= least for h in link.holders):
@@ -670,14 +704,21 @@ class EngineV2(Engine):
         status: dict[str, tuple] = {}
         for person, hs in by_person.items():
             spans = [(t.start, t.end) for t in tenures if t.person_id == person]
-            own = [r for r in records if any(a <= r["date"] <= b for a, b in spans)]
+            own = [r for r in records if any(a <= r.on <= b for a, b in spans)]
             blocked = any(a <= d[:10] <= b for d in acts for a, b in spans)  # rule 12 acts at a time
             if own and not blocked:
-                status[person] = ("exempt", tuple(own))
+                status[person] = ("exempt", tuple([self._evidence(r) for r in own]))
                 continue
             brief = self._brief(person, tenures, held, window)
             status[person] = ("no_conditions", (brief,)) if brief else ("accountable", ())
-        return tuple(h._replace(assessment=status[h.person_id]) for h in link.holders)
+        return tuple([new_tuple(Holder, h[:6] + (status[h.person_id],)) for h in link.holders])
+
+    def _evidence(self, record: tuple) -> dict:
+        """``conduct.evidence``, one dictionary per record however many holders cite it."""
+        found = self._cited.get(record)
+        if found is None:
+            found = self._cited[record] = conduct.evidence(record)
+        return found
 
     def _brief(self, person: str, tenures: list, held: dict[str, int], window: Window) -> dict | None:
         """Why ``person`` had no conditions to perform (too few days in the post), or None."""

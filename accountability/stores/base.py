@@ -99,11 +99,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def hazard_records(
         self, unresolved_on: str | None = None, ids: Iterable[str] | None = None,
-        columns: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None, events: bool = True,
     ) -> Iterator[tuple[dict, list[dict]]]:
         """Hazards ordered by id with their STATE_EVENTS (ordered by date): those unresolved on
         ``unresolved_on``, or those with the given ``ids``; each with every column and ``extra``, or
-        ``columns`` only (batch work reads what the engine needs, ``trace.HAZARD_COLUMNS``)."""
+        ``columns`` only (batch work reads what the engine needs, ``trace.HAZARD_COLUMNS``). ``events=False``:
+        the hazards only, each with an empty list (v2 reads its events from ``records.Records``)."""
 
     @abc.abstractmethod
     def search(self, text: str, limit: int = 50, within: Collection[str] | None = None,

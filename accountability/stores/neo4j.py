@@ -976,7 +976,7 @@ class Neo4jStore(Store):
 
     def hazard_records(
         self, unresolved_on: str | None = None, ids: Iterable[str] | None = None,
-        columns: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None, events: bool = True,
     ) -> Iterator[tuple[dict, list[dict]]]:
         _, returns, decode = self._decoder("hazards", columns)
         event_returns = (f"AND {_CURRENT.format('e')} "
@@ -989,17 +989,18 @@ class Neo4jStore(Store):
                 hazards = self._data(f"MATCH (n:Hazard) WHERE n._key IN $ids AND {self._current_by_key('n')} "
                                      f"RETURN {returns} "
                                      "ORDER BY n._key", ids=ids)
-                events = self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds AND e.hazard_id IN $ids {event_returns}",
-                                    kinds=list(STATE_EVENTS), ids=ids)
+                found = self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds AND e.hazard_id IN $ids {event_returns}",
+                                   kinds=list(STATE_EVENTS), ids=ids) if events else ()
             else:
                 unresolved = "n.found_on <= $d AND (n.closed_on IS NULL OR n.closed_on > $d)"
                 hazards = self._data(f"MATCH (n:Hazard) WHERE {unresolved} AND {_CURRENT.format('n')} "
                                      f"RETURN {returns} ORDER BY n._key", d=unresolved_on)
-                events = self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds {event_returns}",
-                                    kinds=list(STATE_EVENTS))
+                found = self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds {event_returns}",
+                                   kinds=list(STATE_EVENTS)) if events else ()
             # the events are read whole first: one open result per session, and they are few
-            event_rows = [tuple(r.values()) for r in events]
-            yield from merge_events((decode(list(r.values())) for r in hazards), event_rows)
+            event_rows = [tuple(r.values()) for r in found]
+            rows = (decode(list(r.values())) for r in hazards)
+            yield from merge_events(rows, event_rows) if events else ((row, []) for row in rows)
 
     def search(self, text: str, limit: int = 50, within: Collection[str] | None = None,
                table: str | None = None) -> list[dict]:

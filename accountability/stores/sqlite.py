@@ -490,7 +490,7 @@ class SQLiteStore(Store):
 
     def hazard_records(
         self, unresolved_on: str | None = None, ids: Iterable[str] | None = None,
-        columns: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None, events: bool = True,
     ) -> Iterator[tuple[dict, list[dict]]]:
         names, decode = self._decoder("hazards", columns)
         cols = ", ".join(_quote(n) for n in names)
@@ -499,11 +499,11 @@ class SQLiteStore(Store):
             hazards = self.db.execute(
                 f"SELECT {cols} FROM hazards WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id", (ids,)
             )
-            events = self.db.execute(
+            found = self.db.execute(
                 'SELECT hazard_id, "on", kind, deadline FROM events WHERE kind IN (?, ?) '
                 "AND hazard_id IN (SELECT value FROM json_each(?)) ORDER BY hazard_id, \"on\"",
                 (*STATE_EVENTS, ids),
-            )
+            ) if events else ()
         else:
             if unresolved_on is None:
                 raise UsageError("hazard_records needs unresolved_on or ids")
@@ -511,11 +511,11 @@ class SQLiteStore(Store):
                 f"SELECT {cols} FROM hazards WHERE found_on <= ? AND (closed_on IS NULL OR closed_on > ?) ORDER BY id",
                 (unresolved_on, unresolved_on),
             )
-            events = self.db.execute(
+            found = self.db.execute(
                 'SELECT hazard_id, "on", kind, deadline FROM events WHERE kind IN (?, ?) ORDER BY hazard_id, "on"',
                 STATE_EVENTS,
-            )
-        yield from merge_events((decode(r) for r in hazards), events)
+            ) if events else ()
+        yield from merge_events((decode(r) for r in hazards), found) if events else ((decode(r), []) for r in hazards)
 
     def search(self, text: str, limit: int = 50, within: Collection[str] | None = None,
                table: str | None = None) -> list[dict]:
