@@ -80,7 +80,7 @@ def piece(chain: Any, ruleset: Any, lang: str, fmt: str) -> Any:
     if fmt == "json":
         return chain.json(ruleset, lang)
     if fmt == "csv":
-        return chain_csv(chain)
+        return chain_csv(chain, ruleset.generation >= 2)
     return list(chain_rows(chain.as_dict(ruleset, lang)))
 
 

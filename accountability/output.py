@@ -247,6 +247,10 @@ def _part_csv(part: Any) -> list[bytes]:
     return [row for link in part.links for row in link.shared("csv", _link_csv)]
 
 
+def _part_csv_v2(part: Any) -> list[bytes]:
+    return [row for link in part.links for row in link.shared("csv2", _link_csv_v2)]
+
+
 _GAP_ROW = ",".join(("",) * (len(CHAIN_COLUMNS) - 3)) + ","
 
 
@@ -255,22 +259,29 @@ def _gap_csv(gap: dict) -> bytes:
     return (_GAP_ROW + '"' + orjson.dumps(gap).decode().replace('"', '""') + '"\n').encode()
 
 
-def chain_csv(chain: Any) -> bytes:
+def _gap_csv_v2(gap: dict) -> bytes:
+    return _gap_csv(gap)[:-1] + b",,,\n"
+
+
+# per generation of ruleset: the rows of a link, of a part, of a gap, and the key they are kept under
+_CSV = {False: (_link_csv, _part_csv, _gap_csv, "csv"), True: (_link_csv_v2, _part_csv_v2, _gap_csv_v2, "csv2")}
+
+
+def chain_csv(chain: Any, v2: bool = False) -> bytes:
     """The CSV lines of a traced chain (a ``trace.Chain``) as UTF-8, the same as writing its ``chain_rows``
-    — built from pieces rendered once per part or link, however many hazards share it (``trace --all``)."""
+    with ``chain_columns(v2)`` — built from pieces rendered once per part or link, however many hazards
+    share it (``trace --all``). A link's holders, assessments included, and evidence are fixed when it is
+    made: a link judged otherwise for a chain is another link (``EngineV2._assess``)."""
+    link_rows, part_rows, gap_row, key = _CSV[v2]
     head = (csv_fields((chain.hazard_id, chain.window.end)) + ",").encode()
     rows: list[bytes] = []
-    if chain.links and chain.links[0].evidence is not None:  # v2: assessments are the chain's own
-        rows = [row for link in chain.links for row in _link_csv_v2(link)]
-        rows += [_gap_csv(gap)[:-1] + b",,,\n" for gap in chain.gaps]
-        return head + head.join(rows) if rows else b""
     if chain.parts:
         for part in chain.parts:
-            rows += part.shared("csv", _part_csv)
+            rows += part.shared(key, part_rows)
     else:
         for link in chain.links:
-            rows += link.shared("csv", _link_csv)
-    rows += [_gap_csv(gap) for gap in chain.gaps]
+            rows += link.shared(key, link_rows)
+    rows += [gap_row(gap) for gap in chain.gaps]
     return head + head.join(rows) if rows else b""
 
 

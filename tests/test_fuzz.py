@@ -551,14 +551,17 @@ def test_chain_csv_pieces_write_what_the_rows_write(hostile):
         chains = list(s.trace_all("2026-06-01"))
         chains += [s.trace(c.hazard_id, start="2025-01-01", end="2026-06-01") for c in chains[:5]]
         assert any(h.overlap for c in chains for link in c.links for h in link.holders)
-        for chain in chains:
-            rows = to_string(chain_rows(chain.as_dict(s.ruleset)), chain_columns(s.ruleset.generation >= 2), "csv")
-            assert chain_csv(chain).decode() == rows.split("\n", 1)[1], chain.hazard_id
+        v2 = s.ruleset.generation >= 2
+        # a chain of gaps only (no link to tell the generation by) has the columns of its ruleset too
+        gaps_only = dataclasses.replace(chains[0], links=[], parts=(), gaps=[{"kind": "no_principal"}])
+        for chain in chains + [gaps_only]:
+            rows = to_string(chain_rows(chain.as_dict(s.ruleset)), chain_columns(v2), "csv")
+            assert chain_csv(chain, v2).decode() == rows.split("\n", 1)[1], chain.hazard_id
         # a hazard id that CSV must quote or neutralize goes the slow, exact way
         for hid in ('H,"1', "=H1", "H\n1", "", "-1"):
             chain = dataclasses.replace(chains[0], hazard_id=hid)
-            rows = to_string(chain_rows(chain.as_dict(s.ruleset)), chain_columns(s.ruleset.generation >= 2), "csv")
-            assert chain_csv(chain).decode() == rows.split("\n", 1)[1], hid
+            rows = to_string(chain_rows(chain.as_dict(s.ruleset)), chain_columns(v2), "csv")
+            assert chain_csv(chain, v2).decode() == rows.split("\n", 1)[1], hid
 
 
 # -- oversized input ----------------------------------------------------------------------------------------
