@@ -22,6 +22,18 @@ from graph_schema import SCHEMA, Schema
 GOVERNMENT_KINDS = ("party_committee", "government", "department", "safety_committee", "park_committee", "other")
 FOREVER = "9999-12-31"
 
+# the columns the graph reads of each table, in the order ``Graph._add_*`` unpack them
+READ = {
+    "people": ("id", "name"),
+    "organizations": ("id", "name", "kind", "jurisdiction_id", "parent_id", "industries", "supervision",
+                      "controlled_by"),
+    "posts": ("id", "title", "organization_id", "role"),
+    "tenures": ("person_id", "post_id", "start", "end", "acting"),
+    "portfolios": ("post_id", "industry", "organization_id", "start", "end"),
+}
+
+new_tuple = tuple.__new__  # a NamedTuple's own __new__ is Python: millions of records at province scale
+
 
 class Jurisdiction(NamedTuple):
     id: str
@@ -68,6 +80,10 @@ class Portfolio(NamedTuple):
     organization_id: str | None
     start: str
     end: str
+
+
+def _tenure_order(t: Tenure) -> tuple[str, str]:
+    return (t.start, t.person_id)
 
 
 class Graph:
@@ -131,73 +147,84 @@ class Graph:
         self.posts_of.clear()
         self.portfolios_of.clear()
         with gc_paused():
-            self.people.update((p["id"], p["name"]) for p in self.store.rows("people"))
-            self._add_orgs(self.store.rows("organizations"))
-            self._add_posts(self.store.rows("posts"))
-            self._add_tenures(self.store.rows("tenures"))
-            self._add_portfolios(self.store.rows("portfolios"))
+            self.people.update(self._read("people"))
+            self._add_orgs(self._read("organizations"))
+            self._add_posts(self._read("posts"))
+            self._add_tenures(self._read("tenures"))
+            self._add_portfolios(self._read("portfolios"))
         self._loaded_jurisdictions = set(self.jurisdictions)
         self._complete = True
         return self
 
-    def _add_orgs(self, rows: Iterable[dict]) -> list[str]:
+    def _read(self, table: str, **where) -> Iterator[tuple]:
+        """The rows of ``table`` as tuples of the columns the graph keeps (``READ``); a column that a store
+        made before it existed lacks reads as None."""
+        columns = READ[table]
+        held = self.store.schema.tables[table].names
+        present = tuple(c for c in columns if c in held)
+        rows = self.store.tuples(table, present, **where)
+        if len(present) == len(columns):
+            return rows
+        at = [present.index(c) if c in present else None for c in columns]
+        return (tuple(None if i is None else row[i] for i in at) for row in rows)
+
+    def _add_orgs(self, rows: Iterable[tuple]) -> list[str]:
         new = []
-        for r in rows:
-            if r["id"] in self.orgs:
+        orgs, orgs_at = self.orgs, self.orgs_at
+        for oid, name, kind, jid, parent, industries, supervision, controlled_by in rows:
+            if oid in orgs:
                 continue
-            supervision = r["supervision"] or ("sector" if r["kind"] == "department" else None)
-            o = Organization(r["id"], r["name"], intern(r["kind"]), intern(r["jurisdiction_id"]), r["parent_id"],
-                             tuple(r["industries"] or ()), supervision, r.get("controlled_by"))
-            self.orgs[o.id] = o
-            self.orgs_at[(o.jurisdiction_id, o.kind)].append(o.id)
-            new.append(o.id)
+            o = new_tuple(Organization, (oid, name, intern(kind), intern(jid), parent, industries,
+                                         supervision or ("sector" if kind == "department" else None), controlled_by))
+            orgs[oid] = o
+            orgs_at[(o.jurisdiction_id, o.kind)].append(oid)
+            new.append(oid)
         return new
 
-    def _add_posts(self, rows: Iterable[dict]) -> list[str]:
+    def _add_posts(self, rows: Iterable[tuple]) -> list[str]:
         new = []
-        for r in rows:
-            p = Post(r["id"], r["title"], r["organization_id"], intern(r["role"]), [])
-            self.posts[p.id] = p
-            self.posts_of[p.organization_id].append(p)
-            new.append(p.id)
+        posts, posts_of = self.posts, self.posts_of
+        for pid, title, org_id, role in rows:
+            p = new_tuple(Post, (pid, title, org_id, intern(role), []))
+            posts[pid] = p
+            posts_of[org_id].append(p)
+            new.append(pid)
         return new
 
-    def _add_tenures(self, rows: Iterable[dict]) -> None:
+    def _add_tenures(self, rows: Iterable[tuple]) -> None:
         touched = {}
-        names = self.people
-        for r in rows:
-            pid = r["person_id"]
-            post = self.posts[r["post_id"]]
-            post.tenures.append(Tenure(pid, post.id, intern(r["start"]), intern(r["end"] or FOREVER),
-                                       bool(r["acting"]), names.get(pid, pid)))
-            touched[post.id] = post
+        names, posts = self.people, self.posts
+        for person, post_id, start, end, acting, in rows:
+            post = posts[post_id]
+            post.tenures.append(new_tuple(Tenure, (person, post_id, intern(start), intern(end or FOREVER), acting,
+                                                   names.get(person, person))))
+            touched[post_id] = post
         for post in touched.values():
-            post.tenures.sort(key=lambda t: (t.start, t.person_id))
+            if len(post.tenures) > 1:
+                post.tenures.sort(key=_tenure_order)
 
-    def _add_portfolios(self, rows: Iterable[dict]) -> None:
-        for r in rows:
-            self.portfolios_of[r["post_id"]].append(
-                Portfolio(r["post_id"], r["industry"], r["organization_id"], r["start"], r["end"] or FOREVER)
-            )
+    def _add_portfolios(self, rows: Iterable[tuple]) -> None:
+        for post_id, industry, org_id, start, end in rows:
+            self.portfolios_of[post_id].append(Portfolio(post_id, industry, org_id, start, end or FOREVER))
 
-    def _load_orgs(self, org_rows: Iterable[dict]) -> None:
+    def _load_orgs(self, org_rows: Iterable[tuple]) -> None:
         org_ids = self._add_orgs(org_rows)
         if not org_ids:
             return
-        post_ids = self._add_posts(self.store.rows("posts", organization_id=org_ids))
+        post_ids = self._add_posts(self._read("posts", organization_id=org_ids))
         if post_ids:
-            tenures = list(self.store.rows("tenures", post_id=post_ids))
-            missing = list({t["person_id"] for t in tenures} - self.people.keys())
+            tenures = list(self._read("tenures", post_id=post_ids))
+            missing = list({t[0] for t in tenures} - self.people.keys())
             if missing:
-                self.people.update((p["id"], p["name"]) for p in self.store.rows("people", id=missing))
+                self.people.update(self._read("people", id=missing))
             self._add_tenures(tenures)
-            self._add_portfolios(self.store.rows("portfolios", post_id=post_ids))
+            self._add_portfolios(self._read("portfolios", post_id=post_ids))
 
     def ensure_jurisdiction(self, jid: str) -> None:
         if self._complete or jid in self._loaded_jurisdictions:
             return
         self._loaded_jurisdictions.add(jid)
-        self._load_orgs(self.store.rows("organizations", jurisdiction_id=jid, kind=list(GOVERNMENT_KINDS)))
+        self._load_orgs(self._read("organizations", jurisdiction_id=jid, kind=list(GOVERNMENT_KINDS)))
 
     def ensure_jurisdictions(self, jids: Iterable[str]) -> None:
         """:meth:`ensure_jurisdiction` for many at once, in one read (a look-back plan's thousands)."""
@@ -205,16 +232,16 @@ class Graph:
         if self._complete or not wanted:
             return
         self._loaded_jurisdictions.update(wanted)
-        self._load_orgs(self.store.rows("organizations", jurisdiction_id=wanted, kind=list(GOVERNMENT_KINDS)))
+        self._load_orgs(self._read("organizations", jurisdiction_id=wanted, kind=list(GOVERNMENT_KINDS)))
 
     def org(self, oid: str) -> Organization | None:
         """The organization ``oid`` (loading it, its posts and its parent on first use)."""
         o = self.orgs.get(oid)
         if o is None and not self._complete:
-            self._load_orgs(self.store.rows("organizations", id=oid))
+            self._load_orgs(self._read("organizations", id=oid))
             o = self.orgs.get(oid)
             if o and o.parent_id and o.parent_id not in self.orgs:
-                self._load_orgs(self.store.rows("organizations", id=o.parent_id))
+                self._load_orgs(self._read("organizations", id=o.parent_id))
         return o
 
     def post(self, pid: str) -> Post | None:
