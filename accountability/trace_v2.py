@@ -275,6 +275,8 @@ class EngineV2(Engine):
             designated = self._designated(hazard_id, unit, jid, regulators, window)
             if len(governments) == 1 and not designated.links:
                 merged = governments[0]
+            elif len(governments) == 1 and governments[0].posts.isdisjoint(designated.posts):
+                merged = Part(tuple(governments[0].join(designated, self.weight)[0]))  # merge_links', cheaper
             else:
                 merged = Part(tuple(merge_links([p.links for p in governments] + [designated.links], self.weight)))
             government_gaps = [g for part in governments for g in part.gaps]
