@@ -27,7 +27,9 @@ def day(iso: str) -> int:
     return dt.date.fromisoformat(iso).toordinal()
 
 
+@lru_cache(maxsize=None)
 def iso(ordinal: int) -> str:
+    """The ISO date of an ordinal (cached, as ``day``)."""
     return dt.date.fromordinal(ordinal).isoformat()
 
 
