@@ -1,11 +1,13 @@
 """The Neo4j store beside the embedded one: import, re-import, ``trace --all``, single traces, write-back.
 
-    python -m benchmarks.neo4j_bench [--scale small|county|province] [--heap 3g] [--uri bolt://…]
+    python -m benchmarks.neo4j_bench [--scale small|county|province] [--heap 3g] [--profile deploy]
+                                     [--uri bolt://…]
 
 Generates the demo (seed 7, its "today" fixed), imports it into a SQLite file and into Neo4j — a server
-started by the project's launcher with ``--heap`` (the whole import is one transaction, so the heap must
-hold it), or the one at ``--uri`` (it is wiped first!) — then times each step once and prints a Markdown
-table to stdout (progress to stderr). It also checks that both stores give byte-identical chains.
+started by the project's launcher with the JVM options of ``--profile`` (``deploy``: C2, parallel GC, a
+4 GB page cache; ``test``: the tests' small ones) and ``--heap``, or the one at ``--uri`` (it is wiped
+first!) — then times each step once and prints a Markdown table to stdout (progress to stderr). It also
+checks that both stores give byte-identical chains.
 """
 
 from __future__ import annotations
@@ -58,7 +60,9 @@ def peak_rss_mb(pid: int | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.neo4j_bench", description=__doc__.split("\n\n")[1])
     p.add_argument("--scale", choices=["small", "county", "province"], default="county")
-    p.add_argument("--heap", default="3g", help="the Neo4j JVM's -Xmx (default 3g)")
+    p.add_argument("--heap", default="3g", help="the Neo4j JVM's -Xms and -Xmx (default 3g)")
+    p.add_argument("--profile", choices=["deploy", "test"], default="deploy",
+                   help="the launcher's JVM options (accountability.stores.neo4j_server; default deploy)")
     p.add_argument("--uri", help="use this Neo4j instead of starting one (its database is wiped!)")
     p.add_argument("--data", type=Path, help="keep the demo and the SQLite file here (default: a temp dir)")
     p.add_argument("--latency-sample", type=int, default=200, help="hazards traced one by one (default 200)")
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from accountability.demo import generate
     from accountability.session import Session
     from accountability.stores.neo4j import Neo4jStore
-    from accountability.stores.neo4j_server import DEFAULT_JAVA_OPTS, Neo4jServer
+    from accountability.stores.neo4j_server import Neo4jServer
     from accountability.stores.sqlite import SQLiteStore
 
     folder = args.data or Path(tempfile.mkdtemp(prefix="neo4j-bench-"))
@@ -89,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.uri:
         uri = args.uri
     else:
-        log(f"starting Neo4j with -Xmx{args.heap} …")
-        server, started = timed(lambda: Neo4jServer(java_opts=(*DEFAULT_JAVA_OPTS, f"-Xmx{args.heap}")).start())
+        log(f"starting Neo4j ({args.profile} profile) with -Xmx{args.heap} …")
+        server, started = timed(lambda: Neo4jServer(profile=args.profile, heap=args.heap).start())
         uri = server.uri
         log(f"Neo4j ready in {started:.1f} s at {uri}")
     try:
@@ -144,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
 
-    print(f"\n### Neo4j vs embedded store — {args.scale} demo ({rows:,} rows), Neo4j heap -Xmx{args.heap}\n")
+    print(f"\n### Neo4j vs embedded store — {args.scale} demo ({rows:,} rows), Neo4j heap -Xmx{args.heap}, {args.profile} profile\n")
     print("| step | SQLite | Neo4j |")
     print("|---|---|---|")
     for label, a, b in t.rows:

@@ -69,9 +69,11 @@ many small ones and makes the change visible in one small one at the end:
    updated and deleted counts are the embedded store's. When no row differs (and none moved), nothing
    is written but the audit entry (``unchanged``, or the Meta update when only the hash it records differs).
 4. **Write.** Otherwise every row is written again as a node of generation ``Meta._gen + 1``, in
-   transactions of ``batch_size`` rows (``UNWIND $rows``; the rows are turned into property maps one
-   batch at a time), then the derived relationships between the new nodes, in batches too. Readers do not
-   see these nodes: every read filters on the current generation.
+   transactions of ``batch_size`` rows (``UNWIND $rows``; the rows are packed as lists of values, the
+   statement naming the property of each position, one batch at a time), each with its relationships to
+   the tables written before; then the other derived relationships, in batches too. Readers do not see
+   these nodes: every read filters on the current generation. (A province takes minutes, most of them the
+   server's: run it with the launcher's ``deploy`` profile, ``accountability.stores.neo4j_server``.)
 5. **Switch.** The guard transaction sets ``Meta._gen``, the dataset hash and the rest of Meta, deletes
    the ``WriteBack`` nodes, keeps the manifests of the rows (base64) in ``(:AuditRows {_key: table,
    manifest})`` nodes and appends an ``(:AuditEntry)`` carrying their digests (``accountability.audit``),
@@ -107,6 +109,7 @@ import binascii
 import contextlib
 import datetime as dt
 import logging
+import operator
 import os
 import random
 import threading
@@ -440,11 +443,22 @@ class Neo4jStore(Store):
     # -- writing ----------------------------------------------------------------------------------------
 
     def _key(self, table: str, row: tuple) -> str:
+        return self._keyer(table)(row)
+
+    def _keyer(self, table: str) -> Callable[[tuple], str]:
+        """The function giving a row's ``_key`` (module docstring), its column positions found once."""
         t = self.schema.tables[table]
         if t.key == ("id",):
-            return row[0]
-        idx = [t.names.index(k) for k in t.key]
-        return "\x1f".join("" if row[i] is None else str(row[i]) for i in idx)
+            return lambda row: row[0]
+        cells = operator.itemgetter(*[t.names.index(k) for k in t.key])
+
+        def key(row: tuple) -> str:
+            try:
+                return "\x1f".join(cells(row))  # the usual case: every key cell is text
+            except TypeError:
+                return "\x1f".join("" if v is None else str(v) for v in cells(row))
+
+        return key
 
     def _props(self, table: str, row: tuple) -> dict[str, Any]:
         props: dict[str, Any] = {"_key": self._key(table, row)}
@@ -455,6 +469,24 @@ class Neo4jStore(Store):
         if row[-1]:
             props[EXTRA] = orjson.dumps(row[-1], option=orjson.OPT_SORT_KEYS).decode()
         return props
+
+    def _packer(self, table: str) -> Callable[[tuple, int], list]:
+        """A row as the list ``[_key, _seq, column…, extra]`` that :meth:`_create_query` reads by position:
+        ``_props``'s values without its keys (a list packs and unpacks much faster than a map of the same
+        values, and six million maps are most of an import's client time); an empty list or cell that is
+        no property is null, which no property is made of."""
+        key = self._keyer(table)
+        lists = [i + 2 for i, c in enumerate(self.schema.tables[table].columns) if c.is_list]
+        dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
+
+        def pack(row: tuple, seq: int) -> list:
+            out = [key(row), seq, *row]
+            for i in lists:
+                out[i] = list(out[i]) if out[i] else None
+            out[-1] = dumps(out[-1], option=sort).decode() if out[-1] else None
+            return out
+
+        return pack
 
     def write(self, dataset: Dataset, progress: Progress | None = None) -> WriteResult:
         """``progress`` (``accountability.progress``) hears of the rows sent, batch by batch."""
@@ -561,8 +593,8 @@ class Neo4jStore(Store):
         result = WriteResult(digest, unchanged=False)
         moved = False
         for name in self.schema.tables:
-            rows = dataset.tables.get(name, [])
-            at = {self._key(name, row): i for i, row in enumerate(rows)}
+            rows, key = dataset.tables.get(name, []), self._keyer(name)
+            at = {key(row): i for i, row in enumerate(rows)}
             updated = gone = 0
             was_empty = True
             for record in self._read(f"MATCH (n:{LABELS[name]}) WHERE coalesce(n._gen, $g) = $g "
@@ -653,9 +685,8 @@ class Neo4jStore(Store):
         for name in self.schema.tables:
             rows = dataset.tables.get(name, [])
             later += [d for d in DERIVED if d.table == name and d.target not in written]
-            query = self._create_query(name, gen, written)
-            self._batches(query, ({**self._props(name, row), "_seq": i, "_gen": gen} for i, row in enumerate(rows)),
-                          doing, sent if progress else None)
+            query, pack = self._create_query(name, gen, written), self._packer(name)
+            self._batches(query, (pack(row, i) for i, row in enumerate(rows)), doing, sent if progress else None)
             written.add(name)
         for rel in later:
             src, dst = LABELS[rel.table], LABELS[rel.target]
@@ -665,14 +696,18 @@ class Neo4jStore(Store):
                           self._pairs(dataset, rel), doing)
 
     def _create_query(self, name: str, gen: int, targets: Collection[str]) -> str:
-        """The statement creating ``$rows`` as nodes of ``name`` in generation ``gen``, with their derived
-        relationships to the nodes of the ``targets`` tables."""
-        query = f"UNWIND $rows AS r CREATE (n:{LABELS[name]}) SET n = r"
+        """The statement creating ``$rows`` (lists made by :meth:`_packer`) as nodes of ``name`` in
+        generation ``gen``, with their derived relationships to the nodes of the ``targets`` tables."""
+        columns = self.schema.tables[name].columns
+        at = {c.name: f"r[{i + 2}]" for i, c in enumerate(columns)}
+        props = ", ".join([f"_key: r[0], _seq: r[1], _gen: {int(gen)}",
+                           *(f"{_q(c.name)}: {at[c.name]}" for c in columns), f"{_q(EXTRA)}: r[{len(columns) + 2}]"])
+        query = f"UNWIND $rows AS r CREATE (n:{LABELS[name]}) SET n = {{{props}}}"
         for rel in (d for d in DERIVED if d.table == name and d.target in targets):
-            column = next(c for c in self.schema.tables[name].columns if c.name == rel.column)
+            column = next(c for c in columns if c.name == rel.column)
             arrow = f"(n)-[:{rel.type}]->(b)" if rel.outward else f"(n)<-[:{rel.type}]-(b)"
-            keys = f"UNWIND coalesce(r.{_q(rel.column)}, []) AS k" if column.is_list else \
-                f"WITH n, r.{_q(rel.column)} AS k WHERE k IS NOT NULL"
+            keys = f"UNWIND coalesce({at[rel.column]}, []) AS k" if column.is_list else \
+                f"WITH n, {at[rel.column]} AS k WHERE k IS NOT NULL"
             query += (f" WITH n, r CALL {{ WITH n, r {keys} MATCH (b:{LABELS[rel.target]} {{_key: k, _gen: {gen}}}) "
                       f"CREATE {arrow} }}")
         return query
@@ -691,9 +726,9 @@ class Neo4jStore(Store):
             label = LABELS[table]
             seq = tx.run(f"MATCH (n:{label}) WHERE coalesce(n._gen, $g) = $g RETURN coalesce(max(n._seq), -1) + 1 "
                          "AS s", g=gen).single()["s"]
+            pack = self._packer(table)
             tx.run(self._create_query(table, gen, self.schema.tables),
-                   rows=[{**self._props(table, row), "_seq": seq + i, "_gen": gen} for i, row in enumerate(new)]
-                   ).consume()
+                   rows=[pack(row, seq + i) for i, row in enumerate(new)]).consume()
             kept = _manifests(tx.run("MATCH (a:AuditRows {_key: $k}) RETURN a._key AS k, a.manifest AS m", k=table))
             digests, manifest = audit.vouch_append(self._last_entry(tx), self.schema.tables[table], new,
                                                    kept.get(table))
@@ -712,13 +747,13 @@ class Neo4jStore(Store):
 
     def _pairs(self, dataset: Dataset, rel: Derived) -> Iterator[list[str]]:
         """``[row key, referenced key]`` for every reference of ``rel``'s column (a list column: each)."""
-        t = self.schema.tables[rel.table]
-        i = t.names.index(rel.column)
+        i = self.schema.tables[rel.table].names.index(rel.column)
+        keyer = self._keyer(rel.table)
         for row in dataset.tables.get(rel.table, ()):
             value = row[i]
             if value is None or value == () or value == "":
                 continue
-            key = self._key(rel.table, row)
+            key = keyer(row)
             for target in (value if isinstance(value, (list, tuple)) else (value,)):
                 yield [key, target]
 

@@ -10,6 +10,16 @@ first :func:`build` fetches the artifacts into ``~/.m2``, later builds work offl
 
 ``python -m accountability.stores.neo4j_server`` runs one until Ctrl-C.
 
+Two profiles of JVM options. ``test`` (the default, :data:`DEFAULT_JAVA_OPTS`) is tuned for the tests'
+tiny datasets: a 1 GB heap, the serial collector, the C1 compiler only (fast start), a 256 MB page cache.
+A deployment holding a province (millions of nodes) must not run like that — C1-only code and a small
+serial-collected heap make an import several times slower. ``deploy`` (:data:`DEPLOY_JAVA_OPTS`,
+:data:`DEPLOY_HEAP`, :data:`DEPLOY_PAGECACHE_MB`) is sized for one: the full (C2) JIT, the parallel
+(throughput) collector on a heap fixed at start (``-Xms`` = ``-Xmx``, 6 GB) and a 4 GB page cache (a
+province's store is about 4 GB); ``--heap`` and ``--pagecache-mb`` size either profile::
+
+    python -m accountability.stores.neo4j_server --profile deploy --data /srv/neo4j --heap 8g
+
 The launcher directory is ``tools/neo4j-server`` beside the ``accountability`` package, or
 ``$ACCOUNTABILITY_NEO4J_LAUNCHER_DIR``. Extra JVM options may be given in
 ``$ACCOUNTABILITY_NEO4J_JAVA_OPTS`` (appended, so ``-Xmx2g`` there wins over the default).
@@ -51,6 +61,17 @@ DEFAULT_JAVA_OPTS = (
     "-Djdk.nio.maxCachedBufferSize=1024",
     "-Dlog4j2.disable.jmx=true",
 )
+# A province-sized deployment (see the module docstring): C2 on, a throughput collector, the heap fixed.
+DEPLOY_HEAP = "6g"
+DEPLOY_PAGECACHE_MB = 4096
+DEPLOY_JAVA_OPTS = (
+    "-XX:+UseParallelGC",  # throughput: an import allocates fast and keeps little; pauses are short on 6 GB
+    "-XX:+AlwaysPreTouch",  # with -Xms = -Xmx: the heap is committed once, at start
+    "-XX:+DisableExplicitGC",
+    "-XX:-OmitStackTraceInFastThrow",
+    *(o for o in DEFAULT_JAVA_OPTS if o.startswith(("--add-opens", "-D", "-XX:+ExitOn"))),
+)
+PROFILES = ("test", "deploy")
 BOLT_PREFIX = "BOLT "
 _CLASS_FILE = Path("target/classes") / (MAIN_CLASS.replace(".", "/") + ".class")
 _CLASSPATH_FILE = Path("target/classpath.txt")
@@ -144,6 +165,9 @@ class Neo4jServer:
     """A Neo4j server in a child JVM (own process group); stopped on :meth:`stop`, ``with`` exit or exit.
 
     ``data_dir`` keeps the store across runs; without it every start is an empty database.
+    ``profile`` picks the JVM options (module docstring): ``"test"`` or ``"deploy"``; ``heap`` (``"6g"``)
+    sets ``-Xms``/``-Xmx`` and ``pagecache_mb`` the page cache, else the profile's. ``java_opts`` replaces
+    the profile's options altogether; ``$ACCOUNTABILITY_NEO4J_JAVA_OPTS`` comes last and wins.
     """
 
     def __init__(
@@ -151,14 +175,24 @@ class Neo4jServer:
         *,
         host: str = "127.0.0.1",
         data_dir: str | os.PathLike[str] | None = None,
-        pagecache_mb: int = 256,
+        pagecache_mb: int | None = None,
         java_opts: list[str] | tuple[str, ...] | None = None,
         directory: Path | None = None,
+        profile: str = "test",
+        heap: str | None = None,
     ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown Neo4j server profile {profile!r} (one of {', '.join(PROFILES)})")
+        deploy = profile == "deploy"
         self.host = host
         self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
-        self.pagecache_mb = pagecache_mb
-        self.java_opts = list(DEFAULT_JAVA_OPTS if java_opts is None else java_opts)
+        self.pagecache_mb = pagecache_mb or (DEPLOY_PAGECACHE_MB if deploy else 256)
+        if java_opts is None:
+            java_opts = DEPLOY_JAVA_OPTS if deploy else DEFAULT_JAVA_OPTS
+        self.java_opts = list(java_opts)
+        heap = heap or (DEPLOY_HEAP if deploy else None)
+        if heap:
+            self.java_opts += [f"-Xms{heap}", f"-Xmx{heap}"]
         self.java_opts += shlex.split(os.environ.get(JAVA_OPTS_ENV, ""))
         self.directory = directory
         self._proc: subprocess.Popen[str] | None = None
@@ -311,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7687, help="Bolt port, 0 for any free one (default 7687)")
     parser.add_argument("--data", help="keep the database in this folder (default: empty, thrown away)")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for start-up")
+    parser.add_argument("--profile", choices=PROFILES, default="test",
+                        help="JVM options: 'test' (small, fast start; the default) or 'deploy' (a province: "
+                             f"C2, parallel GC, -Xms=-Xmx={DEPLOY_HEAP}, {DEPLOY_PAGECACHE_MB} MB page cache)")
+    parser.add_argument("--heap", help="the JVM heap, as -Xms and -Xmx (e.g. 6g; default: the profile's)")
+    parser.add_argument("--pagecache-mb", type=int, help="the page cache in MB (default: the profile's)")
     args = parser.parse_args(argv)
 
     def on_term(signum, frame):
@@ -319,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (e.g. `cmd &`)
 
-    server = Neo4jServer(data_dir=args.data)
+    server = Neo4jServer(data_dir=args.data, profile=args.profile, heap=args.heap, pagecache_mb=args.pagecache_mb)
     try:
         print("building and starting Neo4j ...", file=sys.stderr, flush=True)
         started = time.monotonic()
