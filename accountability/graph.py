@@ -194,7 +194,7 @@ class Graph:
     def _add_tenures(self, rows: Iterable[tuple]) -> None:
         touched = {}
         names, posts = self.people, self.posts
-        for person, post_id, start, end, acting, in rows:
+        for person, post_id, start, end, acting in rows:
             post = posts[post_id]
             post.tenures.append(new_tuple(Tenure, (person, post_id, intern(start), intern(end or FOREVER), acting,
                                                    names.get(person, person))))

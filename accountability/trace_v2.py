@@ -170,9 +170,10 @@ class EngineV2(Engine):
         others = hazard.get("other_organization_ids") or ()
         units = [unit, *others] if unit else list(others)
         ent = self.enterprise(unit, window) if unit else EMPTY
-        if others:
-            parts = [self._other(other, window) for other in others]
-            gaps = [*ent.gaps, *side.government_gaps, *(g for p in parts for g in p.gaps), *side.designated.gaps]
+        other_parts = [self._other(other, window) for other in others]
+        if other_parts:
+            gaps = [*ent.gaps, *side.government_gaps, *(g for p in other_parts for g in p.gaps),
+                    *side.designated.gaps]
         else:
             gaps = [*ent.gaps, *side.gaps]
         inspected = any([records.inspections(u) for u in units])
@@ -194,10 +195,8 @@ class EngineV2(Engine):
             assessed = self._assess(links, done, window)
             return Chain(hid, window, assessed, gaps if len(gaps) < 2 else _dedupe(gaps),
                          parts if assessed is links else (), why)
-        groups = [part.links for part in side.governments] + [ent.links] + [part.links for part in parts] \
-            if others else [part.links for part in side.governments] + [ent.links]
-        links = merge_links(groups + [side.designated.links, acts] if acts else groups + [side.designated.links],
-                            self.weight)
+        groups = [part.links for part in side.governments] + [ent.links] + [part.links for part in other_parts]
+        links = merge_links(groups + [side.designated.links, acts], self.weight)
         return Chain(hid, window, self._assess(links, done, window), _dedupe(gaps), escalation=why)
 
     def incident_chain(self, incident: dict, hazards: list[tuple[dict, list[dict]]]) -> IncidentChain:
