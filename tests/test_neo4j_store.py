@@ -425,6 +425,60 @@ def test_push_and_pull_copy_the_dataset_both_ways(neo4j_store, datasets, tmp_pat
     assert on_neo4j.exit_code == 0 and orjson.loads(on_neo4j.output) == orjson.loads(on_copy.output)
 
 
+def test_push_streams_the_store_with_the_hashes_its_audit_log_vouches_for(neo4j_store, datasets, tmp_path):
+    from accountability import audit
+    from accountability.dataset import StoredRows, streamed
+
+    v1, v2 = datasets
+    source = tmp_path / "source.db"
+    with SQLiteStore(source) as lite:
+        lite.write(v1)
+        with lite.snapshot():
+            data = streamed(lite)
+            assert all(isinstance(rows, StoredRows) for rows in data.tables.values())
+            assert data.vouched is not None and data.content_hash() == v1.content_hash()
+            assert audit.dataset_manifests(data) == audit.dataset_manifests(v1)
+    pushed = cli("push", "--to", neo4j_store.uri, "--store", str(source), "--format", "json")
+    assert pushed.exit_code == 0, pushed.output
+    assert neo4j_store.meta()["dataset_hash"] == v1.content_hash()
+    assert audit.verify(neo4j_store).ok and not audit.verify(neo4j_store).differences
+    assert from_store(neo4j_store).content_hash() == v1.content_hash()
+
+    # a second push compares the nodes with the streamed rows: the counts are the embedded store's
+    with SQLiteStore(source) as lite:
+        expected = lite.write(v2)
+    again = orjson.loads(cli("push", "--to", neo4j_store.uri, "--store", str(source), "--format", "json").output)
+    assert {k: again[k] for k in ("inserted", "updated", "deleted")} == \
+        {k: getattr(expected, k) for k in ("inserted", "updated", "deleted")}
+    # the rows in the source's order (an import keeps the rows it only updates in place); the hash its log
+    # records, that of v2 as imported
+    with SQLiteStore(source) as lite:
+        assert from_store(neo4j_store).content_hash() == from_store(lite).content_hash()
+    assert neo4j_store.meta()["dataset_hash"] == v2.content_hash()
+
+
+def test_push_of_a_store_changed_outside_an_import_hashes_the_rows_it_holds(neo4j_store, datasets, tmp_path):
+    import sqlite3
+
+    from accountability import audit
+    from accountability.dataset import streamed
+
+    source = tmp_path / "source.db"
+    with SQLiteStore(source) as lite:
+        lite.write(datasets[0])
+    with sqlite3.connect(source) as db:
+        db.execute("UPDATE hazards SET description = 'changed by hand' WHERE id = 'H1'")
+    with SQLiteStore(source) as lite, lite.snapshot():
+        held = from_store(lite).content_hash()
+        assert streamed(lite).vouched is None  # its log no longer vouches for its rows
+    assert held != datasets[0].content_hash()
+    pushed = cli("push", "--to", neo4j_store.uri, "--store", str(source))
+    assert pushed.exit_code == 0, pushed.output
+    assert neo4j_store.meta()["dataset_hash"] == held == from_store(neo4j_store).content_hash()
+    verdict = audit.verify(neo4j_store)
+    assert verdict.ok and not verdict.differences  # the digests recorded are those of the rows pushed
+
+
 def test_push_and_pull_refuse_the_wrong_kind_of_store(tmp_path):
     assert cli("push", "--to", str(tmp_path / "x.db"), "--store", "y.db").exit_code == 2
     assert cli("push", "--to", "bolt://127.0.0.1:1", "--store", "bolt://127.0.0.1:2").exit_code == 2

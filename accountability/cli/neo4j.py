@@ -48,15 +48,18 @@ def _report(result, target: str, elapsed: float, fmt: str) -> None:
 
 
 def _copy(source: str, target: str, fmt: str, quiet: bool) -> None:
-    from accountability.dataset import from_store
+    """Copy the dataset of ``source`` into ``target``. Neo4j takes it streamed from the embedded store
+    (``dataset.streamed``: the client holds a table's keys, not a province's rows); the embedded store
+    validates and diffs a dataset in memory, so a pull reads it whole."""
+    from accountability.dataset import from_store, streamed
     from accountability.progress import terminal, write
 
     authorize("import")
     started = time.perf_counter()
-    with open_store(source, readonly=True) as src:
-        data = from_store(src)
-    with open_store(target) as dst, terminal(quiet) as progress:
-        result = write(dst, data, progress)
+    with open_store(source, readonly=True) as src, src.snapshot():
+        data = streamed(src) if is_neo4j(target) else from_store(src)
+        with open_store(target) as dst, terminal(quiet) as progress:
+            result = write(dst, data, progress)
     _report(result, target, time.perf_counter() - started, fmt)
 
 

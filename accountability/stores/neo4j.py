@@ -108,6 +108,8 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import hashlib
+import itertools
 import logging
 import operator
 import os
@@ -594,27 +596,31 @@ class Neo4jStore(Store):
         moved = False
         for name in self.schema.tables:
             rows, key = dataset.tables.get(name, []), self._keyer(name)
-            at = {key(row): i for i, row in enumerate(rows)}
+            stored = self._read(f"MATCH (n:{LABELS[name]}) WHERE coalesce(n._gen, $g) = $g "
+                                "RETURN n._key AS k, properties(n) AS p", g=current)
+            first = next(stored, None)
+            if first is None:  # as the embedded store counts: a table filled from empty only inserts
+                result.inserted[name] = len(rows)
+                continue
+            # rows are read once, in order (a streamed dataset has no random access): their places and the
+            # fingerprints of their properties
+            at = {key(row): (i, _fingerprint(self._props(name, row))) for i, row in enumerate(rows)}
             updated = gone = 0
-            was_empty = True
-            for record in self._read(f"MATCH (n:{LABELS[name]}) WHERE coalesce(n._gen, $g) = $g "
-                                     "RETURN n._key AS k, properties(n) AS p", g=current):
-                was_empty = False
-                i = at.pop(record["k"], None)
-                if i is None:
+            for record in itertools.chain((first,), stored):
+                found = at.pop(record["k"], None)
+                if found is None:
                     gone += 1
                     continue
                 old = record["p"]
                 old.pop("_gen", None)
                 seq = old.pop("_seq", None)
-                if old != self._props(name, rows[i]):
+                if _fingerprint(old) != found[1]:
                     updated += 1
-                elif seq != i:
+                elif seq != found[0]:
                     moved = True  # a row that only moved is not "updated"
             result.inserted[name] = len(at)
-            if not was_empty:  # as the embedded store counts: a table filled from empty only inserts
-                result.updated[name] = updated
-                result.deleted[name] = gone
+            result.updated[name] = updated
+            result.deleted[name] = gone
         changed = any(n for c in (result.inserted, result.updated, result.deleted) for n in c.values())
         if previous == digest and not changed:
             result = WriteResult(digest, unchanged=True)  # nothing to change; the trail records it
@@ -1088,6 +1094,11 @@ class Neo4jStore(Store):
 
     def close(self) -> None:
         self.driver.close()
+
+
+def _fingerprint(props: dict[str, Any]) -> bytes:
+    """A node's properties as 16 bytes (lists and tuples alike), to compare a stored node with a row."""
+    return hashlib.blake2b(orjson.dumps(props, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 
 def _list_value(value: Any) -> Any:
