@@ -315,16 +315,10 @@ def dataset_manifests(dataset: Any) -> dict[str, bytes]:
 
 
 def stored_manifests(store: Any, schema: Any, tables: Iterable[str] | None = None) -> dict[str, bytes]:
-    """The manifests of the rows ``store`` holds now, read through ``Store.rows`` as every reader sees
+    """The manifests of the rows ``store`` holds now, read through ``Store.scan`` as every reader sees
     them (call it inside ``store.snapshot()``)."""
-    from accountability.dataset import EXTRA
-
-    out = {}
-    for name in tables if tables is not None else schema.tables:
-        names = schema.tables[name].names
-        out[name] = manifest(schema.tables[name],
-                             (tuple(r[c] for c in names) + (r.get(EXTRA),) for r in store.rows(name)))
-    return out
+    return {name: manifest(schema.tables[name], store.scan(name))
+            for name in (tables if tables is not None else schema.tables)}
 
 
 def digests_of(manifests: Mapping[str, bytes]) -> dict[str, str]:

@@ -1061,9 +1061,11 @@ class StoredRows:
         return self._len
 
     def __iter__(self) -> Iterator[tuple]:
+        from accountability.stores.base import dataset_row
+
         names = self.names
         for r in self.store.rows(self.name):
-            yield tuple(r[c] if not isinstance(r[c], list) else tuple(r[c]) for c in names) + (r.get(EXTRA),)
+            yield dataset_row(names, r)
 
 
 # -- appending rows to a stored dataset ------------------------------------------------------------------

@@ -8,7 +8,8 @@ Every store offers the same small surface, tested by one shared module against e
   rest, validated against the stored rows as an import would, in one transaction with its audit entry.
 - ``rows(table, **where)``: rows of a table as dicts, filtered by ``column=value`` or ``column=[values]``.
   ``tuples(table, columns, **where)``: the same rows, only those columns, as tuples. ``column=Before(v)``
-  filters on a range: the value is set and sorts before ``v`` (dates and ids, as text).
+  filters on a range: the value is set and sorts before ``v`` (dates and ids, as text). ``scan(table)``:
+  every row as a dataset holds it, in no particular order, as fast as the store reads a whole table.
 - ``hazard_records(unresolved_on=D | ids=[…])``: hazards ordered by id, each with its escalation and
   deadline events, streamed.
 - ``search(text)``: entities by id, name or title, for the explorer.
@@ -26,7 +27,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Collection, Iterable, Iterator, Sequence
 
-from accountability.dataset import Dataset
+from accountability.dataset import EXTRA, Dataset
 from accountability.errors import UsageError
 
 # Events the engine needs to judge a hazard (escalation, extended deadlines); the rest is history.
@@ -93,6 +94,13 @@ class Store(abc.ABC):
         for r in rows:
             yield tuple([r[c] for c in columns])
 
+    def scan(self, table: str) -> Iterator[tuple]:
+        """Every row of ``table`` as a dataset holds it (:func:`dataset_row`), in no particular order: a
+        whole table read as fast as the store can (the audit's manifests). The default reads ``rows``."""
+        names = self.schema.tables[table].names
+        for r in self.rows(table):
+            yield dataset_row(names, r)
+
     @abc.abstractmethod
     def count(self, table: str) -> int: ...
 
@@ -157,6 +165,12 @@ class Store(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def dataset_row(names: Sequence[str], row: dict) -> tuple:
+    """A row read as a dict (``Store.rows``) as a dataset holds it: the ``names`` columns in order, a list
+    cell as a tuple, then ``extra``."""
+    return tuple([tuple(v) if isinstance(v := row[c], list) else v for c in names]) + (row.get(EXTRA),)
 
 
 def merge_events(hazards: Iterator[dict], events: Iterable[tuple]) -> Iterator[tuple[dict, list[dict]]]:
