@@ -1005,34 +1005,60 @@ class Neo4jStore(Store):
             else:
                 clauses.append(f"{prop} = $p{i}")
                 params[f"p{i}"] = _list_value(value) if is_list else value
+        if not clauses:  # a whole table: read in pages, put in the dataset's order here
+            with self.snapshot():
+                if self._indexed():
+                    rows = list(self._paged(table, returns))
+                    rows.sort(key=_by_seq)
+                else:
+                    rows = None
+            if rows is not None:
+                for row in rows:
+                    yield dict(zip(names, cells(row[2:])))
+                return
         clauses.append(self._current_by_key("n") if by_key else _CURRENT.format("n"))
         query = f"MATCH (n:{LABELS[table]}) WHERE " + " AND ".join(clauses)
-        for record in self._data(f"{query} RETURN {returns} ORDER BY n._seq", **params):
-            yield dict(zip(names, cells(list(record.values()))))
+        # the rows found, in pages of SCAN_PAGE, a record each (sorting held them all on the server anyway)
+        for record in self._data(f"{query} WITH n ORDER BY n._seq WITH collect([{returns}]) AS rows "
+                                 f"UNWIND range(0, size(rows) - 1, {SCAN_PAGE}) AS i "
+                                 f"RETURN rows[i..i + {SCAN_PAGE}] AS page", **params):
+            for row in record[0]:
+                yield dict(zip(names, cells(row)))
 
     def scan(self, table: str) -> Iterator[tuple]:
-        """Pages of ``SCAN_PAGE`` rows in key order, each page one record (a list of rows) read by a seek
-        of the key index from the last key of the page before: a record per row costs the driver more than
-        the rows' values (a province's two million hazards: 47 s by ``rows``, 22 s so), then the nodes
-        without a generation (made by hand: the index holds none of them). In a snapshot of its own unless
-        in one already, so that every page reads the same generation."""
+        """Page by page (:meth:`_paged`), as the server returns them."""
         _, returns, cells = self._decoder(table)
         with self.snapshot():
-            if self._current_by_key("n") != "n._gen = g":  # written before generations: no such index
+            if not self._indexed():
                 yield from super().scan(table)
                 return
-            query = (f"MATCH (n:{LABELS[table]}) WHERE n._key > $after AND n._gen = g WITH n ORDER BY n._key "
-                     f"LIMIT {SCAN_PAGE} RETURN collect([n._key, {returns}]) AS page")
-            after = ""
-            while True:
-                page = next(self._data(query, after=after))["page"]
-                for row in page:
-                    yield tuple(cells(row[1:]))
-                if len(page) < SCAN_PAGE:
-                    break
-                after = page[-1][0]
-            for record in self._data(f"MATCH (n:{LABELS[table]}) WHERE n._gen IS NULL RETURN {returns}"):
-                yield tuple(cells(list(record.values())))
+            for row in self._paged(table, returns):
+                yield tuple(cells(row[2:]))
+
+    def _indexed(self) -> bool:
+        """Whether the data nodes carry generations, and so the (_key, _gen) index :meth:`_paged` seeks."""
+        return self._current_by_key("n") == "n._gen = g"
+
+    def _paged(self, table: str, returns: str, condition: str = "true", **params: Any) -> Iterator[list]:
+        """``[_key, _seq, returns…]`` of every node of ``table`` in the pinned generation where ``condition``
+        holds: pages of ``SCAN_PAGE`` rows in key order, each page one record, read by a seek of the key
+        index from the last key of the page before — a record per row costs the driver more than the rows'
+        values (a province's two million hazards: 47 s as records, 22 s as pages) — then the nodes without
+        a generation (made by hand: the index holds none of them). Call it inside a snapshot of a store
+        whose nodes carry generations (:meth:`_indexed`)."""
+        values = ", ".join(["n._key", "n._seq"] + ([returns] if returns else []))
+        label = LABELS[table]
+        query = (f"MATCH (n:{label}) WHERE n._key > $after AND n._gen = g AND ({condition}) WITH n ORDER BY n._key "
+                 f"LIMIT {SCAN_PAGE} RETURN collect([{values}]) AS page")
+        after = ""
+        while True:
+            page = next(self._data(query, after=after, **params))["page"]
+            yield from page
+            if len(page) < SCAN_PAGE:
+                break
+            after = page[-1][0]
+        for record in self._data(f"MATCH (n:{label}) WHERE n._gen IS NULL AND ({condition}) RETURN {values}", **params):
+            yield list(record.values())
 
     def count(self, table: str) -> int:
         self._table(table)
@@ -1052,20 +1078,29 @@ class Neo4jStore(Store):
         with self.snapshot():  # the hazards and their events of one generation
             if ids is not None:
                 ids = sorted(set(ids))
-                hazards = self._data(f"MATCH (n:Hazard) WHERE n._key IN $ids AND {self._current_by_key('n')} "
-                                     f"RETURN {returns} "
-                                     "ORDER BY n._key", ids=ids)
-                found = self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds AND e.hazard_id IN $ids {event_returns}",
-                                   kinds=list(STATE_EVENTS), ids=ids) if events else ()
+                hazards = (list(r.values()) for r in self._data(
+                    f"MATCH (n:Hazard) WHERE n._key IN $ids AND {self._current_by_key('n')} RETURN {returns} "
+                    "ORDER BY n._key", ids=ids))
+                found = (r.values() for r in self._data(
+                    f"MATCH (e:Event) WHERE e.kind IN $kinds AND e.hazard_id IN $ids {event_returns}",
+                    kinds=list(STATE_EVENTS), ids=ids)) if events else ()
+            elif self._indexed():  # in pages (see _paged), put in order here
+                unresolved = "n.found_on <= $d AND (n.closed_on IS NULL OR n.closed_on > $d)"
+                pages = sorted(self._paged("hazards", returns, unresolved, d=unresolved_on), key=operator.itemgetter(0))
+                hazards = (row[2:] for row in pages)
+                found = sorted(self._paged("events", "n.hazard_id, n.`on`, n.kind, n.deadline", "n.kind IN $kinds",
+                                           kinds=list(STATE_EVENTS)), key=lambda r: (r[2], r[3], *_by_seq(r))) if events else ()
+                found = (row[2:] for row in found)
             else:
                 unresolved = "n.found_on <= $d AND (n.closed_on IS NULL OR n.closed_on > $d)"
-                hazards = self._data(f"MATCH (n:Hazard) WHERE {unresolved} AND {_CURRENT.format('n')} "
-                                     f"RETURN {returns} ORDER BY n._key", d=unresolved_on)
-                found = self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds {event_returns}",
-                                   kinds=list(STATE_EVENTS)) if events else ()
+                hazards = (list(r.values()) for r in self._data(
+                    f"MATCH (n:Hazard) WHERE {unresolved} AND {_CURRENT.format('n')} RETURN {returns} ORDER BY n._key",
+                    d=unresolved_on))
+                found = (r.values() for r in self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds {event_returns}",
+                                                        kinds=list(STATE_EVENTS))) if events else ()
             # the events are read whole first: one open result per session, and they are few
-            event_rows = [tuple(r.values()) for r in found]
-            rows = (dict(zip(names, cells(list(r.values())))) for r in hazards)
+            event_rows = [tuple(r) for r in found]
+            rows = (dict(zip(names, cells(r))) for r in hazards)
             yield from merge_events(rows, event_rows) if events else ((row, []) for row in rows)
 
     def search(self, text: str, limit: int = 50, within: Collection[str] | None = None,
@@ -1119,6 +1154,11 @@ class Neo4jStore(Store):
 
     def close(self) -> None:
         self.driver.close()
+
+
+def _by_seq(row: list) -> tuple:
+    """The order of ``ORDER BY n._seq`` for ``[_key, _seq, …]`` (a node made by hand, without one, last)."""
+    return (row[1] is None, row[1] or 0)
 
 
 def _fingerprint(props: dict[str, Any]) -> bytes:
