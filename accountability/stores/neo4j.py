@@ -247,7 +247,10 @@ PLACED_IN = {
     "hazards": "n.jurisdiction_id IN $within",
     "incidents": "n.jurisdiction_id IN $within",
 }
-# A node of the generation ``g`` being read; one without ``_gen`` (made by hand) counts as current
+# A node of the generation ``g`` being read, or one without ``_gen`` (made by hand, or before generations).
+# A node that an import deletes while a reader scans (the old generation, once its readers are done) reads
+# as having no properties at all, so passes this test too: what the reader returns includes ``_key``, read
+# after it, and what has none is skipped.
 _CURRENT = "coalesce({0}._gen, g) = g"
 SCAN_PAGE = 10_000  # rows per record of ``Neo4jStore.scan``
 
@@ -1019,11 +1022,12 @@ class Neo4jStore(Store):
         clauses.append(self._current_by_key("n") if by_key else _CURRENT.format("n"))
         query = f"MATCH (n:{LABELS[table]}) WHERE " + " AND ".join(clauses)
         # the rows found, in pages of SCAN_PAGE, a record each (sorting held them all on the server anyway)
-        for record in self._data(f"{query} WITH n ORDER BY n._seq WITH collect([{returns}]) AS rows "
+        for record in self._data(f"{query} WITH n ORDER BY n._seq WITH collect([n._key, {returns}]) AS rows "
                                  f"UNWIND range(0, size(rows) - 1, {SCAN_PAGE}) AS i "
                                  f"RETURN rows[i..i + {SCAN_PAGE}] AS page", **params):
             for row in record[0]:
-                yield dict(zip(names, cells(row)))
+                if row[0] is not None:  # not deleted meanwhile (see _CURRENT)
+                    yield dict(zip(names, cells(row[1:])))
 
     def scan(self, table: str) -> Iterator[tuple]:
         """Page by page (:meth:`_paged`), as the server returns them."""
@@ -1058,11 +1062,13 @@ class Neo4jStore(Store):
                 break
             after = page[-1][0]
         for record in self._data(f"MATCH (n:{label}) WHERE n._gen IS NULL AND ({condition}) RETURN {values}", **params):
-            yield list(record.values())
+            if record[0] is not None:  # not deleted meanwhile (see _CURRENT)
+                yield list(record.values())
 
     def count(self, table: str) -> int:
         self._table(table)
-        for record in self._data(f"MATCH (n:{LABELS[table]}) WHERE {_CURRENT.format('n')} RETURN count(n) AS n"):
+        for record in self._data(f"MATCH (n:{LABELS[table]}) WHERE {_CURRENT.format('n')} "
+                                   "RETURN count(n._key) AS n"):  # not count(n): see _CURRENT
             return record["n"]
         return 0
 
@@ -1099,7 +1105,7 @@ class Neo4jStore(Store):
                 found = (r.values() for r in self._data(f"MATCH (e:Event) WHERE e.kind IN $kinds {event_returns}",
                                                         kinds=list(STATE_EVENTS))) if events else ()
             # the events are read whole first: one open result per session, and they are few
-            event_rows = [tuple(r) for r in found]
+            event_rows = [e for e in map(tuple, found) if e[0] is not None]  # not deleted meanwhile: _CURRENT
             rows = (dict(zip(names, cells(r))) for r in hazards)
             yield from merge_events(rows, event_rows) if events else ((row, []) for row in rows)
 
