@@ -549,13 +549,17 @@ def verify(store: Any, anchor: Position | None = None) -> Verdict:
     """Check the store's audit log and then its rows against the newest entry's digests; the verdict names
     the first bad position or the rows that differ, if any (it does not raise)."""
     with store.snapshot():  # the log, the head, the dataset hash and the rows as one import left them
-        meta = store.meta() or {}
-        records = [normalize(r) for r in store.audit_entries()]
-        verdict = check(records, head=meta.get("audit_head"), dataset_hash=meta.get("dataset_hash"),
-                        anchor=anchor)
+        records, verdict = _checked_log(store, anchor)
         if not verdict.ok or not records or not records[-1]["digests"]:
             return verdict  # a broken log vouches for nothing; a format-1 entry never did
         return replace(verdict, vouched_by=records[-1]["seq"], differences=check_data(store, records[-1]))
+
+
+def _checked_log(store: Any, anchor: Position | None = None) -> tuple[list[dict[str, Any]], Verdict]:
+    """The store's log (normalized entries) and its verdict against the recorded head and dataset hash."""
+    meta = store.meta() or {}
+    records = [normalize(r) for r in store.audit_entries()]
+    return records, check(records, head=meta.get("audit_head"), dataset_hash=meta.get("dataset_hash"), anchor=anchor)
 
 
 MAX_NAMED = 20  # rows named per table; more are counted
@@ -617,9 +621,8 @@ def vouched(store: Any) -> tuple[str, dict[str, bytes]] | None:
     rows must then be read and hashed). Call it inside ``store.snapshot()``."""
     if store.writes_outside_imports() != []:
         return None
-    meta = store.meta() or {}
-    records = [normalize(r) for r in store.audit_entries()]
-    if not records or not check(records, head=meta.get("audit_head"), dataset_hash=meta.get("dataset_hash")).ok:
+    records, verdict = _checked_log(store)
+    if not records or not verdict.ok:
         return None
     digests = _digests(records[-1])
     if digests is None or set(digests) != set(store.schema.tables):

@@ -1010,11 +1010,7 @@ class Neo4jStore(Store):
                 params[f"p{i}"] = _list_value(value) if is_list else value
         if not clauses:  # a whole table: read in pages, put in the dataset's order here
             with self.snapshot():
-                if self._indexed():
-                    rows = list(self._paged(table, returns))
-                    rows.sort(key=_by_seq)
-                else:
-                    rows = None
+                rows = sorted(self._paged(table, returns), key=_by_seq) if self._indexed() else None
             if rows is not None:
                 for row in rows:
                     yield dict(zip(names, cells(row[2:])))
@@ -1081,6 +1077,7 @@ class Neo4jStore(Store):
                          "RETURN e.hazard_id, e.`on`, e.kind, e.deadline ORDER BY e.hazard_id, e.`on`")
         if ids is None and unresolved_on is None:
             raise UsageError("hazard_records needs unresolved_on or ids")
+        unresolved = "n.found_on <= $d AND (n.closed_on IS NULL OR n.closed_on > $d)"
         with self.snapshot():  # the hazards and their events of one generation
             if ids is not None:
                 ids = sorted(set(ids))
@@ -1091,14 +1088,14 @@ class Neo4jStore(Store):
                     f"MATCH (e:Event) WHERE e.kind IN $kinds AND e.hazard_id IN $ids {event_returns}",
                     kinds=list(STATE_EVENTS), ids=ids)) if events else ()
             elif self._indexed():  # in pages (see _paged), put in order here
-                unresolved = "n.found_on <= $d AND (n.closed_on IS NULL OR n.closed_on > $d)"
-                pages = sorted(self._paged("hazards", returns, unresolved, d=unresolved_on), key=operator.itemgetter(0))
+                pages = sorted(self._paged("hazards", returns, unresolved, d=unresolved_on),
+                               key=operator.itemgetter(0))
                 hazards = (row[2:] for row in pages)
-                found = sorted(self._paged("events", "n.hazard_id, n.`on`, n.kind, n.deadline", "n.kind IN $kinds",
-                                           kinds=list(STATE_EVENTS)), key=lambda r: (r[2], r[3], *_by_seq(r))) if events else ()
-                found = (row[2:] for row in found)
+                pages = sorted(self._paged("events", "n.hazard_id, n.`on`, n.kind, n.deadline", "n.kind IN $kinds",
+                                           kinds=list(STATE_EVENTS)),
+                               key=lambda r: (r[2], r[3], *_by_seq(r))) if events else []
+                found = (row[2:] for row in pages)
             else:
-                unresolved = "n.found_on <= $d AND (n.closed_on IS NULL OR n.closed_on > $d)"
                 hazards = (list(r.values()) for r in self._data(
                     f"MATCH (n:Hazard) WHERE {unresolved} AND {_CURRENT.format('n')} RETURN {returns} ORDER BY n._key",
                     d=unresolved_on))
