@@ -22,6 +22,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from accountability.records import Event, Inspection, Records, as_events, reopens
+from accountability.trace import hazard_state
 
 ORDERS = ("order_issued", "penalty", "suspension")  # inspection outcomes that handle what was found
 DUTY_EVENTS = ("escalated", "order_issued")  # events that record a duty done for a hazard
@@ -49,8 +50,6 @@ def _closed(hazard: dict, events: list[Event], on: str) -> bool:
 def state(hazard: dict, events: list[Event] | list[dict], on: str) -> dict:
     """The hazard on ``on``: its deadline (the latest extension's), first escalation, whether it is unresolved
     and the days it is overdue — the keys of ``trace.hazard_state``, read the v2 way."""
-    from accountability.trace import hazard_state
-
     if not events:  # most hazards: the row says it all
         return hazard_state(hazard, (), on)
     events = as_events(events)

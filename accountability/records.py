@@ -170,7 +170,7 @@ class Records:
         besides the hazards whose row says unresolved)."""
         if self._reopened is None:
             self.load_all()
-            self._reopened = {hid for hid, evs in self._events.items() if any(reopens(e) for e in evs)}
+            self._reopened = {e.hazard_id for evs in self._events.values() for e in evs if reopens(e)}
         return self._reopened
 
 

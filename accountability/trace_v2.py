@@ -21,6 +21,7 @@ Provisions Art. 23 and 25), judged per person against the records of the chain's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Iterable, NamedTuple
 
 from accountability import anchors, conduct
@@ -40,9 +41,8 @@ HAZARD_COLUMNS = ("id", "industry", "level", "jurisdiction_id", "organization_id
 ACCOUNTABLE = ("accountable", ())
 
 
-@dataclass(frozen=True)
-class Template:
-    """What ``trace._sentence`` needs of a selector, for links that no selector makes (rules 9–11)."""
+class Template(NamedTuple):
+    """What ``trace._sentence`` needs of a selector, for links that no selector makes (rules 9–12)."""
 
     duty: str
     degree: str
@@ -99,10 +99,12 @@ class EngineV2(Engine):
     ``chain``                      one hazard: every part below joined, its gaps (``overdue``,
                                    ``unescalated_major``), ``escalation`` when rule 7 reaches above R
     ``enterprise``, ``_other``     rules 1, 1a, 1c and the park of rule 6 at E; rule 1b at each other unit
-    ``_side``                      the government side: every industry's part and the designations, merged;
-                                   shared by the hazards of J (and of a unit that a designation names)
+    ``_side``                      the government side: every industry's part and J's designations, merged;
+                                   shared by the hazards of J (``_named_unit``: a unit's designations, apart)
     ``_governments``, ``_gov``     per industry of the hazard: R's part seen from J, and rule 6 at every
-                                   level from J to R (``_below``); cached per (J, industries, unit, tier)
+                                   level from J to R (``_below``); cached per (J, industries, unit, tier); a
+                                   village's is its township's seen from the village, an escalating
+                                   hazard's the plain part and R's escalated links
     ``_core_v2``, ``_portfolio``   rules 2–5 and 2b at R (2b: a portfolio ``in_charge`` of the industry or
                                    naming the unit, ``_unit_key``), and the tiers above R
     ``_tiers``, ``_tier_plan``     the tier lists of rule 7 (R's parent) and rule 8 (up to the investigating
@@ -119,7 +121,7 @@ class EngineV2(Engine):
                                    hazards, gap ``unregistered_hazard``, rule 12
     =============================  ==========================================================================
 
-    Batch work shares what depends on less than the hazard: parts as in v1, designations per (unit, J),
+    Batch work shares what depends on less than the hazard: parts as in v1, designations per unit and per J,
     the act of an inspection that missed several hazards of its unit, a link judged on the records of an
     inspection that listed several; records are read once (``load_all``).
     """
@@ -142,6 +144,8 @@ class EngineV2(Engine):
         self._parts: dict[tuple, Part] = {}
         self._assessed: dict[tuple, Link] = {}  # links judged on records (``_assess``)
         self._cited: dict[tuple, dict] = {}  # records as evidence (``_evidence``)
+        self._templates: dict[tuple, Template] = {}  # of designations and acts, by rule, kind and day
+        self._since: dict[str, str] = {}  # by day: the latest start of a holding long enough (``_finish``)
         self._named: set[str] | None = None  # organizations that some portfolio names (batch work)
         self._roster = None  # duty shifts (rule 12), read on first use
         self._status_labels = {lang: {c: t.label(lang) for c, t in schema.vocab("designation_kinds").items()}
@@ -165,18 +169,25 @@ class EngineV2(Engine):
         escalation = self._hazard_escalation
         escalates = bool(escalation and self._escalates(escalation, hazard, state))
         also = hazard.get("also_industries")
-        side = self._side(hid if records.designations(hid) else None, jid,
-                          industries(hazard) if also else (hazard["industry"],), window, unit, escalates, context)
+        kinds = industries(hazard) if also else (hazard["industry"],)
+        if records.designations(hid):  # the hazard's own designations: a side of its own, the unit's in it
+            side, named = self._side(hid, jid, kinds, window, unit, escalates, context), EMPTY
+        else:  # J's side, shared by every unit in J; the unit's designations apart, shared by its hazards
+            side = self._side(None, jid, kinds, window, unit, escalates, context)
+            named = self._named_unit(unit, window) if unit and records.designations(unit) else EMPTY
         others = hazard.get("other_organization_ids") or ()
-        units = [unit, *others] if unit else list(others)
         ent = self.enterprise(unit, window) if unit else EMPTY
-        other_parts = [self._other(other, window) for other in others]
-        if other_parts:
-            gaps = [*ent.gaps, *side.government_gaps, *(g for p in other_parts for g in p.gaps),
+        if others:
+            units = [unit, *others] if unit else list(others)
+            other_parts = [self._other(other, window) for other in others]
+            gaps = [*ent.gaps, *side.government_gaps, *(g for p in other_parts for g in p.gaps), *named.gaps,
                     *side.designated.gaps]
+            inspected = any([records.inspections(u) for u in units])
         else:
-            gaps = [*ent.gaps, *side.gaps]
-        inspected = any([records.inspections(u) for u in units])
+            units, other_parts = [unit] if unit else [], ()
+            gaps = [*ent.gaps, *side.gaps] if named is EMPTY else \
+                [*ent.gaps, *side.government_gaps, *named.gaps, *side.designated.gaps]
+            inspected = unit is not None and bool(records.inspections(unit))
         acts = self._acts(hazard, events, units, on) if inspected or events else ()
         if state["unresolved"]:
             if state["overdue_days"] > 0:
@@ -191,12 +202,19 @@ class EngineV2(Engine):
             # the common case — one unit, no act: the government side (every industry, the designations) and
             # the enterprise side join as in v1; when no record of a duty done touches their posts, their
             # output is rendered once for every chain that shares them
-            links, parts = side.merged.join(ent, self.weight)
-            assessed = self._assess(links, done, window)
-            return Chain(hid, window, assessed, gaps if len(gaps) < 2 else _dedupe(gaps),
-                         parts if assessed is links else (), why)
+            if named is EMPTY:
+                links, parts = side.merged.join(ent, self.weight)
+            elif named.posts.isdisjoint(ent.posts) and named.posts.isdisjoint(side.merged.posts):
+                links, parts = _joined(side.merged, named, ent)
+            else:
+                links = None
+            if links is not None:
+                assessed = self._assess(links, done, window, False)
+                return Chain(hid, window, assessed, gaps if len(gaps) < 2 else _dedupe(gaps),
+                             parts if assessed is links else (), why)
+        # the general case: every group merged, in the order of the designations' rule (the unit's, then J's)
         groups = [part.links for part in side.governments] + [ent.links] + [part.links for part in other_parts]
-        links = merge_links(groups + [side.designated.links, acts], self.weight)
+        links = merge_links(groups + [named.links, side.designated.links, acts], self.weight)
         return Chain(hid, window, self._assess(links, done, window), _dedupe(gaps), escalation=why)
 
     def incident_chain(self, incident: dict, hazards: list[tuple[dict, list[dict]]]) -> IncidentChain:
@@ -263,15 +281,15 @@ class EngineV2(Engine):
               unit: str | None, escalates: bool, context: Context | None) -> "Side":
         """A hazard's government side: its government parts (``_governments``), the designations (rule 9)
         and both merged as one part (in that order: a post that E's part also reaches merges with E's
-        afterwards, as in ``chain``'s general case). ``hazard_id``: the hazard has designations of its own;
-        without, the side is the same for every hazard of the unit in J, and kept."""
-        named = unit if unit and self.records.designations(unit) else None  # else the designations are J's
-        key = ("side", jid, industries, window, self._unit_key(unit), named, escalates,
+        afterwards, as in ``chain``'s general case). ``hazard_id``: the hazard has designations of its own,
+        and the side holds the unit's too; without, the side holds J's designations only (the unit's are
+        ``_named_unit``), is the same for every hazard in J whose unit no portfolio names, and is kept."""
+        key = ("side", jid, industries, window, self._unit_key(unit), escalates,
                context.investigating_level if context else None)
         side = None if hazard_id else self._parts.get(key)
         if side is None:
             governments, regulators = self._governments(jid, industries, window, unit, escalates, context)
-            designated = self._designated(hazard_id, unit, jid, regulators, window)
+            designated = self._designated(hazard_id, unit if hazard_id else None, jid, regulators, window)
             if len(governments) == 1 and not designated.links:
                 merged = governments[0]
             elif len(governments) == 1 and governments[0].posts.isdisjoint(designated.posts):
@@ -284,32 +302,59 @@ class EngineV2(Engine):
                 self._parts[key] = side
         return side
 
+    def _named_unit(self, unit: str, window: Window) -> Part:
+        """Rule 9 for the designations that name the unit (a grid inspector's, say): one part for every
+        hazard of the unit without designations of its own, whatever its jurisdiction."""
+        key = ("named", unit, window)
+        part = self._parts.get(key)
+        if part is None:
+            rule = self._conduct.get("designation")
+            part = self._parts[key] = self._designations_of(rule, [unit], window) if rule else EMPTY
+        return part
+
     def _gov(self, jid: str, industry: str, window: Window, unit: str | None, escalates: bool,
              context: Context | None) -> Part:
         """Rules 2–6 and 2b for one industry, rule 7 when the hazard escalates, rule 8 in an incident: R's
-        part (shared by every jurisdiction R regulates) seen from ``jid``, and the levels between."""
+        part (shared by every jurisdiction R regulates) seen from ``jid``, and the levels between. Below a
+        township (a village) without a regulator of its own, that is its parent's part seen from one step
+        further down: rule 6 skips the village, and R and the township are its parent's."""
         unit = self._unit_key(unit)
         tier = context.investigating_level if context else None
         key = ("government", jid, industry, window, unit, escalates, tier)
         part = self._parts.get(key)
         if part is not None:
             return part
-        self.graph.jurisdiction(jid)
+        place = self.graph.jurisdiction(jid)
+        parent = self.graph.jurisdictions.get(place.parent_id) if place.parent_id else None
+        if place.rank > self.township_rank and parent is not None and parent.rank < place.rank and \
+                not self.graph.departments(jid, industry):
+            above = self._gov(parent.id, industry, window, unit, escalates, context)
+            if not any(g["kind"] == "no_regulator" for g in above.gaps):  # else the gap names J itself
+                part = self._parts[key] = Part(tuple(_prefixed(above.links, (jid,))), above.gaps)
+                return part
         regulator, walk, departments = self.regulator(jid, industry)
         core = self._core_v2(regulator, industry, departments, window, unit, escalates, context)
-        links = _prefixed(core.links, walk[:-1])
+        # rule 7 adds escalated links only: they merge with no other and rank after every other, so the part of
+        # an escalating hazard is the plain part followed by R's escalated links seen from J
+        plain = self._gov(jid, industry, window, unit, False, None) if escalates and context is None else None
+        links = _prefixed(core.links if plain is None else [link for link in core.links if link.escalated],
+                          walk[:-1])
         gaps = [dict(g, jurisdiction_id=jid) if g["kind"] == "no_regulator" else g for g in core.gaps]
         for i, below in enumerate(walk[:-1]):  # rule 6: every level from J (a village: its township) to R
             if self.graph.jurisdiction(below).rank > self.township_rank:
                 continue
             p = self._below(below, industry, window)
-            links = merge_links([links, _prefixed(p.links, walk[:i])], self.weight)
+            if plain is None:
+                links = merge_links([links, _prefixed(p.links, walk[:i])], self.weight)
             gaps += p.gaps
         township = self._township(jid, regulator)
         if township and self._plans[("township", None)]:
             p = self._evaluate(self._plans[("township", None)], _Level(township, (township,)), industry, window)
-            links = merge_links([links, _prefixed(p.links, walk[: walk.index(township)])], self.weight)
+            if plain is None:
+                links = merge_links([links, _prefixed(p.links, walk[: walk.index(township)])], self.weight)
             gaps += p.gaps
+        if plain is not None:
+            links = [*plain.links, *links]
         part = self._parts[key] = Part(tuple(links), tuple(_dedupe(gaps)))
         return part
 
@@ -463,7 +508,9 @@ class EngineV2(Engine):
             for link in links:
                 link.holders = self._holders(link, (), (), window)
             return links, gaps
-        since = iso(day(window.end) - self.ruleset.min_days)  # in the post since then at the latest: long enough
+        since = self._since.get(window.end)  # in the post since then at the latest: long enough
+        if since is None:
+            since = self._since[window.end] = iso(day(window.end) - self.ruleset.min_days)
         for link in links:
             for h in link.holders:
                 if h.start > since:  # made accountable (``holder_assessment``): judged again, in the post briefly
@@ -512,6 +559,8 @@ class EngineV2(Engine):
                 gaps += vacant
         if not groups:
             return EMPTY
+        if len(groups) == 1:  # one designation (most targets): its links are one per post, in chain order
+            return Part(tuple(groups[0]), tuple(_dedupe(gaps)) if len(gaps) > 1 else tuple(gaps))
         return Part(tuple(merge_links(groups, self.weight)), tuple(_dedupe(gaps)))
 
     def _designation(self, rule, d: Designation, window: Window) -> tuple[list[Link], list[dict]]:
@@ -529,8 +578,11 @@ class EngineV2(Engine):
             found = ([], [])
         else:
             org = self.graph.org(post.organization_id)
-            labels = {lang: self._status_labels[lang][d.kind] for lang in ("zh", "en")}
-            template = Template(variant["duty"], variant["degree"], _fill(rule.explain, d.start, labels))
+            template = self._templates.get((rule.id, d.kind, d.start))
+            if template is None:  # the same for every designation of the kind from that day
+                labels = {lang: self._status_labels[lang][d.kind] for lang in ("zh", "en")}
+                template = self._templates[(rule.id, d.kind, d.start)] = Template(
+                    variant["duty"], variant["degree"], _fill(rule.explain, d.start, labels))
             level = _Level(org.jurisdiction_id, (d.target_id,), vacancies=True)
             candidate = Candidate(post, org, template, (rule.id,), tuple(rule.basis), [(a, b)],
                                   self.rule_order[rule.id])
@@ -575,7 +627,10 @@ class EngineV2(Engine):
         org = self.graph.org(post.organization_id)
         duty = conduct.duty_of(org.kind, org.supervision) if rule.duty == "by_organization" else rule.duty
         degree = rule.variants[variant]["degree"] if variant else rule.degree
-        template = Template(duty, degree, _fill(rule.explain, on, record))
+        key = (rule.id, duty, degree, on, record["zh"], record["en"])
+        template = self._templates.get(key)
+        if template is None:  # the same for every act of the rule on that day with that record
+            template = self._templates[key] = Template(duty, degree, _fill(rule.explain, on, record))
         level = _Level(org.jurisdiction_id, (start,), vacancies=False)
         d = on[:10]
         found = [Candidate(post, org, template, (rule.id,), tuple(rule.basis), [(day(d), day(d))],
@@ -583,7 +638,7 @@ class EngineV2(Engine):
         links, _ = self._finish(found, level, Window.on(d), None)
         for link in links:
             link.evidence, link.act = evidence, (rule.id, moment or on)
-            link.holders = tuple(h._replace(assessment=("accountable", ())) for h in link.holders)
+            link.holders = tuple([new_tuple(Holder, h[:6] + (ACCOUNTABLE,)) for h in link.holders])
         return links
 
     # -- rule 12: late and missed reports -----------------------------------------------------------------
@@ -665,31 +720,34 @@ class EngineV2(Engine):
 
     # -- assessment ---------------------------------------------------------------------------------------
 
-    def _assess(self, links: list[Link], records: dict[str, list[tuple]], window: Window) -> list[Link]:
+    def _assess(self, links: list[Link], records: dict[str, list[tuple]], window: Window,
+                with_acts: bool = True) -> list[Link]:
         """Each holder's assessment (Provisions Art. 23, 25), one per person per link: exempt when the post
         recorded the duty done for the hazard during the person's tenure and no act of the post in that
         tenure stands against it; else no_conditions when the person held the post too briefly; else
         accountable. A link judged on the same records before (another hazard of an inspection that listed
-        several) is that link again."""
+        several) is that link again. ``with_acts``: whether ``links`` may hold acts (rules 10–12)."""
         if not records:
             return links  # assessed when made (``_finish``): no records, nothing to judge again
         acts: dict[str, list[str]] = {}
-        for link in links:
-            if link.act is not None:
-                acts.setdefault(link.post_id, []).append(link.act[1])
-        out = None  # a copy of ``links`` once a link changes: ``links`` itself when none does
+        if with_acts:
+            for link in links:
+                if link.act is not None:
+                    acts.setdefault(link.post_id, []).append(link.act[1])
+        judge = [i for i, link in enumerate(links) if link.post_id in records and link.act is None]
+        if not judge:
+            return links
+        out = list(links)  # a copy: ``links`` may be a part's
         assessed = self._assessed
-        for i, link in enumerate(links):
-            if link.act is None and link.post_id in records:
-                found, against = tuple(records[link.post_id]), tuple(acts.get(link.post_id, ()))
-                key = (link, found, against, window)
-                judged = assessed.get(key)
-                if judged is None:
-                    judged = assessed[key] = link.copy(holders=self._holders(link, found, against, window))
-                if out is None:
-                    out = list(links)
-                out[i] = judged
-        return links if out is None else out
+        for i in judge:
+            link = links[i]
+            found, against = tuple(records[link.post_id]), tuple(acts.get(link.post_id, ()))
+            key = (link, found, against, window)
+            judged = assessed.get(key)
+            if judged is None:
+                judged = assessed[key] = link.copy(holders=self._holders(link, found, against, window))
+            out[i] = judged
+        return out
 
     def _holders(self, link: Link, records: Iterable[tuple], acts: Iterable[str], window: Window) -> tuple[Holder, ...]:
         if not records and window.is_day:  # most holders: nothing recorded, in the post long enough
@@ -701,7 +759,8 @@ class EngineV2(Engine):
         by_person: dict[str, list[Holder]] = {}
         for h in link.holders:
             by_person.setdefault(h.person_id, []).append(h)
-        held = {p: sum(_days(h.overlap) for h in hs) for p, hs in by_person.items()}
+        # days each person held the post in the window (``_brief`` over a window; a day needs none)
+        held = None if window.is_day else {p: sum(_days(h.overlap) for h in hs) for p, hs in by_person.items()}
         status: dict[str, tuple] = {}
         for person, hs in by_person.items():
             spans = [(t.start, t.end) for t in tenures if t.person_id == person]
@@ -721,7 +780,7 @@ class EngineV2(Engine):
             found = self._cited[record] = conduct.evidence(record)
         return found
 
-    def _brief(self, person: str, tenures: list, held: dict[str, int], window: Window) -> dict | None:
+    def _brief(self, person: str, tenures: list, held: dict[str, int] | None, window: Window) -> dict | None:
         """Why ``person`` had no conditions to perform (too few days in the post), or None."""
         least = self.ruleset.min_days
         if window.is_day:
@@ -762,6 +821,15 @@ class _Place(NamedTuple):
     @property
     def title(self) -> str:
         return self.name
+
+
+def _joined(*parts: Part) -> tuple[list[Link], tuple[Part, ...]]:
+    """Parts of no common post as ``merge_links`` joins them (in chain order: one link per key, every key
+    here in one part), with the parts one after the other when their links do not interleave."""
+    parts = sorted([p for p in parts if p.links], key=attrgetter("first"))
+    if all(a.last < b.first for a, b in zip(parts, parts[1:])):
+        return [link for p in parts for link in p.links], tuple(parts)
+    return sorted([link for p in parts for link in p.links], key=attrgetter("rank")), ()
 
 
 def _fill(explain: dict, date: str, record: dict) -> dict:

@@ -376,3 +376,37 @@ def test_the_anchors_a_ruleset_may_name_are_the_registry_s_each_documented():
     assert set(loader.ANCHORS) == set(ANCHORS)
     for a in ANCHORS.values():
         assert a.find.__doc__ and a.rule and a.context in ("enterprise", "other", "regulator", "township", "below")
+
+
+# -- batch work shares parts, never an answer ---------------------------------------------------------------------
+
+
+def test_batch_work_shares_the_parts_of_a_village_its_township_and_a_unit_without_changing_an_answer(make_session):
+    """``trace --all`` builds a village's government part from its township's and keeps a unit's designations
+    apart from its jurisdiction's side: every chain is the one a trace of that hazard alone gives."""
+    data = scenario.base()
+    data["hazards"] += [
+        scenario.hazard("H2", "forest_fire", "T"),
+        scenario.hazard("H3", "forest_fire", "V"),
+        scenario.hazard("H4", "tourism", "T"),  # no regulator anywhere: the gap names the hazard's own place
+        scenario.hazard("H5", "tourism", "V"),
+        scenario.hazard("H6", "construction", "V", "E3"),
+        scenario.hazard("H7", "construction", "V", "E3", level="major"),
+    ]
+    data["designations"] = [
+        {"post_id": "K2-DEP", "kind": "grid_inspector", "target_id": "E3", "start": "2026-01-01", "end": ""},
+        {"post_id": "C-DEP", "kind": "supervising_leader", "target_id": "H7", "start": "2026-01-15", "end": ""},
+    ]
+    s = v2(make_session, data)
+    batch = {c.hazard_id: c for c in s.trace_all("2026-02-01")}
+    assert set(batch) == {"H1", "H2", "H3", "H4", "H5", "H6", "H7"}
+    for hid, chain in batch.items():
+        alone = v2(make_session, data).trace(hid, as_of="2026-02-01")
+        assert chain.as_dict(s.ruleset) == alone.as_dict(s.ruleset), hid
+    township, village = by_post(batch["H2"]), by_post(batch["H3"])
+    assert set(village) == set(township) and {p: l.path for p, l in village.items()} == \
+        {p: ("V",) + l.path for p, l in township.items()}
+    assert [g for g in batch["H5"].gaps if g["kind"] == "no_regulator"][0]["jurisdiction_id"] == "V"
+    assert [g for g in batch["H4"].gaps if g["kind"] == "no_regulator"][0]["jurisdiction_id"] == "T"
+    assert "K2-DEP" in by_post(batch["H6"]) and "C-DEP" not in by_post(batch["H6"])
+    assert {"K2-DEP", "C-DEP"} <= set(by_post(batch["H7"]))
