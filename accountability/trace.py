@@ -291,6 +291,15 @@ class Part(_Shares):
         return sorted(self.links + other.links, key=_rank), ()
 
 
+def joined(*parts: Part) -> tuple[list[Link], tuple[Part, ...]]:
+    """``Part.join`` for parts that have no post in common, however many: their links in chain order, and
+    the parts one after the other when their links do not interleave (else none)."""
+    parts = sorted([p for p in parts if p.links], key=attrgetter("first"))
+    if all(a.last < b.first for a, b in zip(parts, parts[1:])):
+        return [link for p in parts for link in p.links], tuple(parts)
+    return sorted([link for p in parts for link in p.links], key=_rank), ()
+
+
 EMPTY = Part()
 
 

@@ -21,7 +21,6 @@ Provisions Art. 23 and 25), judged per person against the records of the chain's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Iterable, NamedTuple
 
 from accountability import anchors, conduct
@@ -29,7 +28,7 @@ from accountability.records import Designation, Records
 from accountability.dates import Window, day, iso, local_date
 from accountability.graph import FOREVER, Graph
 from accountability.trace import (EMPTY, REGULATOR_ANCHORS, Candidate, Chain, Engine, Holder, IncidentChain, Link,
-                                  Part, Title, _dedupe, _Level, _prefixed, _union, merge_links, new_tuple)
+                                  Part, Title, _dedupe, _Level, _prefixed, _union, joined, merge_links, new_tuple)
 from graph_schema import SCHEMA, Schema
 from graph_schema.loader import Ruleset
 
@@ -145,7 +144,6 @@ class EngineV2(Engine):
         self._assessed: dict[tuple, Link] = {}  # links judged on records (``_assess``)
         self._cited: dict[tuple, dict] = {}  # records as evidence (``_evidence``)
         self._templates: dict[tuple, Template] = {}  # of designations and acts, by rule, kind and day
-        self._since: dict[str, str] = {}  # by day: the latest start of a holding long enough (``_finish``)
         self._named: set[str] | None = None  # organizations that some portfolio names (batch work)
         self._roster = None  # duty shifts (rule 12), read on first use
         self._status_labels = {lang: {c: t.label(lang) for c, t in schema.vocab("designation_kinds").items()}
@@ -205,7 +203,7 @@ class EngineV2(Engine):
             if named is EMPTY:
                 links, parts = side.merged.join(ent, self.weight)
             elif named.posts.isdisjoint(ent.posts) and named.posts.isdisjoint(side.merged.posts):
-                links, parts = _joined(side.merged, named, ent)
+                links, parts = joined(side.merged, named, ent)
             else:
                 links = None
             if links is not None:
@@ -508,9 +506,7 @@ class EngineV2(Engine):
             for link in links:
                 link.holders = self._holders(link, (), (), window)
             return links, gaps
-        since = self._since.get(window.end)  # in the post since then at the latest: long enough
-        if since is None:
-            since = self._since[window.end] = iso(day(window.end) - self.ruleset.min_days)
+        since = iso(day(window.end) - self.ruleset.min_days)  # in the post since then at the latest: long enough
         for link in links:
             for h in link.holders:
                 if h.start > since:  # made accountable (``holder_assessment``): judged again, in the post briefly
@@ -821,15 +817,6 @@ class _Place(NamedTuple):
     @property
     def title(self) -> str:
         return self.name
-
-
-def _joined(*parts: Part) -> tuple[list[Link], tuple[Part, ...]]:
-    """Parts of no common post as ``merge_links`` joins them (in chain order: one link per key, every key
-    here in one part), with the parts one after the other when their links do not interleave."""
-    parts = sorted([p for p in parts if p.links], key=attrgetter("first"))
-    if all(a.last < b.first for a, b in zip(parts, parts[1:])):
-        return [link for p in parts for link in p.links], tuple(parts)
-    return sorted([link for p in parts for link in p.links], key=attrgetter("rank")), ()
 
 
 def _fill(explain: dict, date: str, record: dict) -> dict:
