@@ -634,7 +634,7 @@ class EngineV2(Engine):
         links, _ = self._finish(found, level, Window.on(d), None)
         for link in links:
             link.evidence, link.act = evidence, (rule.id, moment or on)
-            link.holders = tuple([new_tuple(Holder, h[:6] + (ACCOUNTABLE,)) for h in link.holders])
+            link.holders = _with_assessment(link.holders, ACCOUNTABLE)
         return links
 
     # -- rule 12: late and missed reports -----------------------------------------------------------------
@@ -749,7 +749,7 @@ class EngineV2(Engine):
         if not records and window.is_day:  # most holders: nothing recorded, in the post long enough
             on, least = day(window.end), self.ruleset.min_days
             if all(on - day(h.start) >= least for h in link.holders):
-                return tuple([new_tuple(Holder, h[:6] + (ACCOUNTABLE,)) for h in link.holders])
+                return _with_assessment(link.holders, ACCOUNTABLE)
         post = self.graph.post(link.post_id)
         tenures = post.tenures if post else []
         by_person: dict[str, list[Holder]] = {}
@@ -823,6 +823,11 @@ def _fill(explain: dict, date: str, record: dict) -> dict:
     """A conduct template with its day and record written in (what ``trace._sentence`` then fills)."""
     return {lang: text.replace("{date}", date).replace("{record}", record[lang].replace("{", "{{").replace("}", "}}"))
             for lang, text in explain.items()}
+
+
+def _with_assessment(holders: Iterable[Holder], assessment: tuple) -> tuple[Holder, ...]:
+    """``holders``, each with ``assessment`` (``tuple.__new__``: a NamedTuple's own ``__new__`` is Python)."""
+    return tuple([new_tuple(Holder, h[:6] + (assessment,)) for h in holders])
 
 
 def _days(overlap: tuple[str, str] | None) -> int:
