@@ -9,7 +9,9 @@ report, and who answers for an overdue measure (DESIGN.md, "Measures" and its re
   (``principal_leadership``) and the posts of the government of its jurisdiction whose portfolio on D covers
   it — the organization, one of its industries, or ``*`` (``important_leadership``); duty
   ``measure_implementation`` (Provisions Art. 18(1)). Links are dicts in the JSON shape of a chain's links,
-  one per (post, measure), with the holders on D and the assignment as evidence.
+  one per (post, measure), with the holders on D, each with an assessment as on every v2 link (no record
+  exempts from M1; a holder too briefly in the post, fewer than the ruleset's ``min_days``, had no
+  conditions to perform), and the assignment as evidence. None under a v1 ruleset: M1 comes with v2.
 
 A user scoped to a jurisdiction sees the assignments of the organizations of their subtree.
 """
@@ -111,6 +113,8 @@ def links(session, as_of: str, jurisdiction: str | None = None, lang: str = "zh"
           rows: list[dict] | None = None) -> list[dict]:
     """Rule M1's links on ``as_of`` for the overdue lead assignments in view (``rows``: :func:`status_rows`
     already computed), by measure, organization, then degree and post."""
+    if session.ruleset.generation < 2:  # M1 comes with version 2's rules, as the measures do
+        return []
     rows = status_rows(session, as_of, jurisdiction, lang) if rows is None else rows
     graph = session.graph
     out = []
@@ -153,6 +157,9 @@ def _link(session, post, degree: str, org, row: dict, evidence: dict, as_of: str
     holders = [{"person_id": t.person_id, "name": t.name, "start": t.start,
                 "end": None if t.end == "9999-12-31" else t.end, "acting": t.acting}
                for t in post.tenures if t.start <= as_of <= t.end]
+    for h in holders:  # as every v2 link's holders: no record exempts from M1, a brief tenure may
+        status, reasons = session.engine.assessment_on(h["person_id"], post.id, as_of)
+        h["assessment"] = {"status": status, "reasons": list(reasons)}
     facts = {"org": org.name, "measure": row["measure_id"], "days": row["days_overdue"], "post": post.title}
     return {
         "post_id": post.id, "post_title": post.title, "organization_id": post.organization_id,

@@ -769,6 +769,14 @@ class EngineV2(Engine):
             status[person] = ("no_conditions", (brief,)) if brief else ("accountable", ())
         return tuple([new_tuple(Holder, h[:6] + (status[h.person_id],)) for h in link.holders])
 
+    def assessment_on(self, person: str, post_id: str, on: str) -> tuple[str, tuple[dict, ...]]:
+        """A holder's assessment on ``on`` where no record of a duty done can exempt (rule M1's overdue
+        measures): ``no_conditions`` when the person held the post too briefly (``min_days``), else
+        ``accountable``."""
+        post = self.graph.post(post_id)
+        brief = self._brief(person, post.tenures if post else [], None, Window.on(on))
+        return ("no_conditions", (brief,)) if brief else ACCOUNTABLE
+
     def _evidence(self, record: tuple) -> dict:
         """``conduct.evidence``, one dictionary per record however many holders cite it."""
         found = self._cited.get(record)

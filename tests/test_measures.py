@@ -84,6 +84,25 @@ def test_an_overdue_lead_assignment_links_its_head_and_the_leaders_in_charge(mak
     assert city == ["C-HOUSING-HEAD", "C-DEP", "C-EXEC"]  # C-DEP's portfolio names C-HOUSING itself
 
 
+def test_every_holder_of_an_m1_link_is_assessed_a_brief_tenure_had_no_conditions_none_under_v1(make_session):
+    d = data()
+    for t in d["tenures"]:
+        if t["post_id"] == "K-EXEC":
+            t["end"] = "2026-06-20"
+    d["people"].append({"id": "PE-NEW-EXEC", "name": "新县长"})
+    d["tenures"].append({"person_id": "PE-NEW-EXEC", "post_id": "K-EXEC", "start": "2026-06-21", "end": "",
+                         "acting": "false"})
+    found = {link["post_id"]: link["holders"] for link in measures.links(make_session(d), "2026-07-01")}
+    assert [h["assessment"] for h in found["K-HOUSING-HEAD"]] == [{"status": "accountable", "reasons": []}]
+    assert found["K-EXEC"] == [{"person_id": "PE-NEW-EXEC", "name": "新县长", "start": "2026-06-21", "end": None,
+                                "acting": False, "assessment": {"status": "no_conditions", "reasons": [
+                                    {"kind": "tenure", "start": "2026-06-21", "days": 10, "min_days": 30}]}}]
+    # thirty days in the post: the boundary of min_days, accountable
+    assert measures.links(make_session(d), "2026-07-21")[2]["holders"][0]["assessment"]["status"] == "accountable"
+    v1 = make_session(d, rules="reference-v1")  # M1 comes with version 2's rules: the status rows only
+    assert measures.links(v1, "2026-07-01") == [] and measures.status_rows(v1, "2026-07-01")
+
+
 def test_jurisdiction_and_scope_narrow_the_assignments(make_session):
     s = make_session(data())
     assert set(status(s, "2026-07-16", jurisdiction="K")) == {("PM-01", "K-HOUSING"), ("PM-01", "K-EM"),
