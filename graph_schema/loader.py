@@ -40,6 +40,7 @@ TIERS = ("parent", "first_tier", "second_tier", "higher_tiers", "investigating_t
 PORTFOLIO_FILTERS = ("covers", "overall", "in_charge")
 # v2 conduct rules: acts on a day, found in the records (accountability.conduct)
 CONDUCT_KINDS = ("designation", "missed_inspection", "false_closure", "late_report")
+ASSESSED_APART = ("exempt", "no_conditions")  # the assessment statuses a report shows apart, with their basis
 TEMPLATE_FIELDS = {"post", "organization", "jurisdiction", "industry", "duty", "degree", "date", "record"}
 
 
@@ -181,6 +182,8 @@ class Ruleset:
     conduct: tuple[Conduct, ...] = ()
     min_days: int = 30  # fewer days in a post than this: no conditions to perform (Provisions Art. 25)
     name: str = ""
+    # v2: per assessment status shown apart (exempt, no_conditions), the citations it rests on
+    assessment_basis: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
@@ -317,6 +320,14 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
     min_days = data.get("min_days", 30)
     if not isinstance(min_days, int) or isinstance(min_days, bool) or min_days < 0:
         raise _fail(path, "min_days", "expected a whole number of days")
+    assessment_basis = {}
+    for status, keys in (data.get("assessment_basis") or {}).items():
+        _codes(path, "assessment_basis", status, ASSESSED_APART, "assessment status")
+        if not isinstance(keys, list):
+            raise _fail(path, f"assessment_basis.{status}", "expected a list of citations")
+        assessment_basis[status] = _codes(path, f"assessment_basis.{status}", keys, citations, "citation")
+    if assessment_basis and generation < 2:
+        raise _fail(path, "assessment_basis", "assessments need generation 2")
     rules = []
     seen = set()
     for i, raw in enumerate(_need(path, data, "rules", "(top)", list)):
@@ -407,7 +418,7 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
         raise _fail(path, "conduct", "conduct rules need generation 2")
     version = str(data.get("version") or path.stem)
     return Ruleset(version, dict(citations), tuple(rules), tuple(escalations), str(path), generation,
-                   tuple(conduct), min_days, path.stem)
+                   tuple(conduct), min_days, path.stem, assessment_basis)
 
 
 def _rule_refs(path: Path, where: str, value: Any, rules: list[Rule]) -> tuple[str, ...]:

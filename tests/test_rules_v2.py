@@ -8,7 +8,7 @@ import json
 import pytest
 
 import scenario
-from test_trace import COMP, ENT, H1_BASE, SEC, TERR, D, I, P, _incident, links, own
+from test_trace import COMP, ENT, H1_BASE, SEC, TERR, D, I, P, _incident, links, own, refused_ruleset
 
 V2 = "reference-v2"
 
@@ -67,6 +67,22 @@ def test_an_unknown_ruleset_name_lists_the_known_ones(make_session):
 
     with pytest.raises(InvalidSchema, match="known: reference-v1, reference-v2"):
         make_session(rules="reference-v9")
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda r: r["assessment_basis"].update(blamed=["dzts_23"]), "assessment_basis: unknown assessment status 'blamed'"),
+    (lambda r: r["assessment_basis"].update(exempt=["dzts_99"]), "assessment_basis.exempt: unknown citation 'dzts_99'"),
+    (lambda r: r["assessment_basis"].update(exempt="dzts_23"), "assessment_basis.exempt: expected a list"),
+    (lambda r: r.update(generation=1, conduct=[]), "assessment_basis: assessments need generation 2"),
+])
+def test_a_broken_assessment_basis_fails_loudly_with_file_and_key(make_session, tmp_path, mutate, message):
+    refused_ruleset(make_session, tmp_path, "reference-v2", mutate, message)
+
+
+def test_the_sections_shown_apart_cite_what_the_ruleset_gives_them(make_session):
+    s = make_session()
+    assert s.ruleset.assessment_basis == {"exempt": ("dzts_23",), "no_conditions": ("dzts_25",)}
+    assert "第二十三条" in s.ruleset.citation("dzts_23") and "第二十五条" in s.ruleset.citation("dzts_25")
 
 
 # -- rules 1a, 1b, 1c --------------------------------------------------------------------------------------------

@@ -355,9 +355,14 @@ def test_a_replacement_ruleset_changes_the_chain(make_session, tmp_path):
     (lambda r: r["escalations"][0].update(reapply=["R99"]), "unknown rule 'R99'"),
 ])
 def test_a_broken_ruleset_fails_loudly_with_file_and_key(make_session, tmp_path, mutate, message):
+    refused_ruleset(make_session, tmp_path, "reference-v1", mutate, message)
+
+
+def refused_ruleset(make_session, tmp_path, name: str, mutate, message: str) -> None:
+    """A copy of the ruleset ``name`` changed by ``mutate`` is refused with ``message``, naming its file."""
     from graph_schema.loader import RULESETS
 
-    rules = yaml.safe_load((RULESETS / "reference-v1.yaml").read_text(encoding="utf-8"))
+    rules = yaml.safe_load((RULESETS / f"{name}.yaml").read_text(encoding="utf-8"))
     mutate(rules)
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")

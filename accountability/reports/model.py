@@ -47,9 +47,6 @@ ROLE_ORDER = {code: i for i, code in enumerate(SCHEMA.vocab("roles"))}
 # A person's place (DESIGN.md, "resolved readings"): accountable if accountable on any link, else exempt
 # if exempt on any link, else no_conditions.
 PLACES = ("accountable", "exempt", "no_conditions")
-# The provisions the sections of exemption and of conditions to perform rest on, cited when the ruleset
-# holds them (Provisions Art. 23: 尽职免责; Art. 25: conditions to perform).
-ASSESSMENT_CITATIONS = {"exempt": "dzts_23", "no_conditions": "dzts_25"}
 
 
 @cache
@@ -833,10 +830,11 @@ def _assessed(persons: list[PersonEntry], ruleset, words: dict, lang: str) -> li
     sections, fields = words["sections"], words["fields"]
     groups = []
     for status in PLACES[1:]:
-        key = ASSESSMENT_CITATIONS[status]
         placed = [p for p in persons if p.place == status]
-        # the provision is cited (here and in the appendix) when someone is placed under it
-        basis = ruleset.citation(key, lang) if placed and key in ruleset.citations else ""
+        # the ruleset's provisions for the section (``assessment_basis``), cited here and in the appendix
+        # when someone is placed under it
+        keys = ruleset.assessment_basis.get(status, ()) if placed else ()
+        basis = words["punct"]["list"].join(ruleset.citation(key, lang) for key in keys)
         groups.append(AssessedGroup(
             status=status, title=sections[status],
             intro=say(words["words"][f"{status}_intro"], min_days=ruleset.min_days),
@@ -886,9 +884,7 @@ def _citations(links: Iterable[LinkEntry], ruleset, lang: str, assessed: Iterabl
     for link in links:
         keys += [k for k in link.basis_keys if k not in keys]
     for status in assessed:  # v2: the provisions the sections of persons shown apart rest on
-        key = ASSESSMENT_CITATIONS[status]
-        if key in ruleset.citations and key not in keys:
-            keys.append(key)
+        keys += [k for k in ruleset.assessment_basis.get(status, ()) if k not in keys]
     out = []
     for key in keys:
         c = ruleset.citations.get(key, {})
