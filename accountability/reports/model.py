@@ -511,7 +511,8 @@ def _incident(chain: IncidentChain, names: Names, words: dict, lang: str) -> Inc
         if above:
             spec = levels[above].extra
             thresholds = words["words"]["sep"].join(
-                words["measures"][m] + _measure(m, spec[m], words, lang) for m in ACCIDENT_MEASURES)
+                say(words["level"]["threshold"], measure=words["measures"][m], value=_measure(m, spec[m], words, lang))
+                for m in ACCIDENT_MEASURES)
             reasons.append(say(words["level"]["floor"], next=SCHEMA.label("accident_levels", above, lang),
                                thresholds=thresholds))
     investigator, text = None, words["words"]["state_council"]
