@@ -111,8 +111,23 @@ class Limits:
     cells: int = 100_000_000  # cells of the whole dataset, as read
 
 
-LIMITS = Limits(bytes=settings.get("dataset_max_bytes"), rows=settings.get("dataset_max_rows"),
-                cells=settings.get("dataset_max_cells"))
+def _limits_from_settings() -> tuple[Limits, settings.SettingError | None]:
+    """The limits the settings declare; a value that makes no sense is kept as its error, raised when a
+    dataset is read (``read_raw``, uploads): every other command, ``--help`` too, still runs."""
+    try:
+        return Limits(bytes=settings.get("dataset_max_bytes"), rows=settings.get("dataset_max_rows"),
+                      cells=settings.get("dataset_max_cells")), None
+    except settings.SettingError as exc:
+        return Limits(), exc
+
+
+LIMITS, LIMITS_ERROR = _limits_from_settings()
+
+
+def check_limits() -> None:
+    """Refuse to read a dataset under limits other than those the settings meant (see above)."""
+    if LIMITS_ERROR is not None:
+        raise LIMITS_ERROR
 # The most rows a sheet holds in Excel and LibreOffice: a sheet with more was not made by a spreadsheet
 SHEET_ROWS = 1_048_576
 # A member smaller than this may inflate as it likes: it cannot hold a bomb (a workbook's theme inflates 7×)
@@ -208,6 +223,7 @@ def _too_many_rows(where: str, limit: int, per: str) -> InvalidDataset:
 def read_raw(path: str | Path, limits: Limits = LIMITS) -> dict[str, tuple[list[str], Iterable[RawRow]]]:
     """Return ``{table: (header, rows)}`` from any of the three forms, with the rows not yet checked;
     refuse a dataset beyond ``limits``."""
+    check_limits()
     path = Path(path)
     if path.is_dir():
         return _read_csv_folder(path, limits)

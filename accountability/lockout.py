@@ -74,8 +74,8 @@ class Policy:
             env = settings.env_name(name)
             try:
                 values[field] = settings.get(name)
-            except ValueError:
-                problems.append(f"{env} must be a whole number")
+            except settings.SettingError as exc:  # not a number, or negative
+                problems.append(str(exc))
                 continue
             if values[field] < least:
                 problems.append(f"{env} must be at least {least}")

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from accountability.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -50,6 +52,8 @@ def env_name(name: str) -> str:
 
 
 def get(name: str) -> Any:
+    """The setting's value: its environment variable's, else its default. A number that is not one, or
+    is negative, is refused (``SettingError``, naming the variable), never read as something else."""
     setting = _BY_NAME[name]
     raw = os.environ.get(setting.env)
     if raw is None or raw == "":
@@ -57,5 +61,17 @@ def get(name: str) -> Any:
     if isinstance(setting.default, bool):
         return raw.lower() in ("1", "true", "yes")
     if isinstance(setting.default, (int, float)):
-        return type(setting.default)(raw)
+        kind = type(setting.default)
+        try:
+            value = kind(raw.strip())
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise SettingError(f"{setting.env}: '{raw[:40]}' is not {what} ({setting.help})") from None
+        if value < 0 or value != value:  # negative, or NaN
+            raise SettingError(f"{setting.env}: '{raw[:40]}' must not be negative ({setting.help})")
+        return value
     return raw
+
+
+class SettingError(UsageError, ValueError):
+    """A setting's value that makes no sense (a ``UsageError``: the CLI and the app print its message)."""

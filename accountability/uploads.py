@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from accountability.dataset import LIMITS, check_workbook, inflation_errors, too_large
+from accountability.dataset import LIMITS, check_limits, check_workbook, inflation_errors, too_large
 from accountability.errors import InvalidDataset
 from graph_schema import SCHEMA
 
@@ -30,6 +30,7 @@ DATASET_SUFFIXES = (".csv", ".json", ".xlsx")
 def check_archive(archive: zipfile.ZipFile, max_bytes: int = MAX_UNCOMPRESSED, max_files: int = MAX_FILES) -> None:
     """Refuse an archive by its directory alone: too many members, declared sizes too large, members that
     inflate suspiciously, links, or names that leave the folder. Raises InvalidDataset."""
+    check_limits()
     members = archive.infolist()
     errors = []
     if len(members) > max_files:
@@ -103,6 +104,7 @@ def extract_zip(source: str | Path | IO[bytes], dest: str | Path, max_bytes: int
 def save_upload(name: str, data: bytes, dest: str | Path) -> Path:
     """Write an uploaded dataset into ``dest`` and return the path to load. The user's file name only
     chooses the form (by its suffix); it never becomes a path."""
+    check_limits()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     suffix = Path(name).suffix.lower()

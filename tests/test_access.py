@@ -752,11 +752,12 @@ def test_a_lock_on_neo4j_holds_for_every_process(neo4j_store, users_file, facts)
 
 
 @pytest.mark.parametrize("variable, value, problem", [
-    ("ACCOUNTABILITY_LOGIN_FAILURES", "five", "ACCOUNTABILITY_LOGIN_FAILURES must be a whole number"),
+    ("ACCOUNTABILITY_LOGIN_FAILURES", "five", "ACCOUNTABILITY_LOGIN_FAILURES: 'five' is not a whole number"),
     ("ACCOUNTABILITY_LOGIN_FAILURES", "0", "ACCOUNTABILITY_LOGIN_FAILURES must be at least 1"),
-    ("ACCOUNTABILITY_LOGIN_WINDOW", "-1", "ACCOUNTABILITY_LOGIN_WINDOW must be at least 1"),
-    ("ACCOUNTABILITY_LOGIN_LOCKOUT", "1.5", "ACCOUNTABILITY_LOGIN_LOCKOUT must be a whole number"),
-    ("ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES", "-3", "ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES must be at least 0"),
+    ("ACCOUNTABILITY_LOGIN_WINDOW", "0", "ACCOUNTABILITY_LOGIN_WINDOW must be at least 1"),
+    ("ACCOUNTABILITY_LOGIN_WINDOW", "-1", "ACCOUNTABILITY_LOGIN_WINDOW: '-1' must not be negative"),
+    ("ACCOUNTABILITY_LOGIN_LOCKOUT", "1.5", "ACCOUNTABILITY_LOGIN_LOCKOUT: '1.5' is not a whole number"),
+    ("ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES", "-3", "ACCOUNTABILITY_LOGIN_ADDRESS_FAILURES: '-3' must not be negative"),
 ])
 def test_a_bad_lockout_setting_is_a_usage_error(small_demo_store, users_file, facts, tmp_path, variable, value,
                                                 problem):

@@ -211,6 +211,26 @@ def test_the_program_writes_everything_and_keeps_its_exit_codes(store, tmp_path)
     assert usage.returncode == 2 and b"Invalid value for '--format'" in usage.stderr
 
 
+@pytest.mark.parametrize("variable,value,command,message", [
+    ("ACCOUNTABILITY_DATASET_MAX_ROWS", "abc", ["import", "."], b"ACCOUNTABILITY_DATASET_MAX_ROWS: 'abc' is not a whole number"),
+    ("ACCOUNTABILITY_DATASET_MAX_CELLS", "1e9", ["import", "."], b"ACCOUNTABILITY_DATASET_MAX_CELLS: '1e9' is not a whole number"),
+    ("ACCOUNTABILITY_DATASET_MAX_BYTES", "-1", ["import", "."], b"ACCOUNTABILITY_DATASET_MAX_BYTES: '-1' must not be negative"),
+    ("ACCOUNTABILITY_QUERY_TIMEOUT", "soon", ["sql", "select 1"], b"ACCOUNTABILITY_QUERY_TIMEOUT: 'soon' is not a number"),
+    ("ACCOUNTABILITY_QUERY_ROW_CAP", "-5", ["sql", "select 1"], b"ACCOUNTABILITY_QUERY_ROW_CAP: '-5' must not be negative"),
+])
+def test_a_setting_that_is_not_a_number_is_named_and_nothing_else_breaks(store, variable, value, command, message):
+    """A bad value names its variable, with no traceback, where it is used; every other command (and
+    ``--help``) runs as before."""
+    env = {**BUFFERED, variable: value}
+    done = subprocess.run(PROGRAM + command + ["--store", store], capture_output=True, timeout=120, env=env)
+    assert done.returncode == 2 and done.stderr.startswith(b"error: " + message)
+    assert b"Traceback" not in done.stderr
+    assert subprocess.run(PROGRAM + ["--help"], capture_output=True, timeout=120, env=env).returncode == 0
+    other = subprocess.run(PROGRAM + ["trace", "H1", "--as-of", "2026-02-01", "--format", "json", "--store", store],
+                           capture_output=True, timeout=120, env=env)
+    assert other.returncode == 0 and json.loads(other.stdout)["hazard_id"] == "H1"
+
+
 def test_the_program_stops_quietly_when_its_reader_goes(store):
     """``accountability trace --all | head -1``: the reader closes the pipe; no traceback, exit 0."""
     proc = subprocess.Popen(PROGRAM + ["trace", "--all", "--as-of", "2026-02-01", "--store", store],
