@@ -545,7 +545,9 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
     if progress:
         progress(len(order), len(order), "read")
         progress(0, 1, "links")
-    _check_links(tables, numbers, schema, errors, rejected)
+    # a required table missing is one error: the rows that refer to it are not reported again as unknown
+    missing = {name for name, table in schema.tables.items() if name not in raw and not table.optional}
+    _check_links(tables, numbers, schema, errors, rejected, missing)
     if progress:
         progress(1, 1, "links")
     if errors:
@@ -608,9 +610,10 @@ def _check_table(table: Table, header: list[str], rows: Iterable[RawRow], vocab,
 
 
 def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], schema: Schema, errors: list[str],
-                 rejected: dict[str, set] | None = None) -> None:
+                 rejected: dict[str, set] | None = None, missing: set[str] = frozenset()) -> None:
     """Checks across rows and tables: keys, references, dates, tenures, trees. A reference to a row that
-    was refused for its own values (``rejected``) is not an error of its own."""
+    was refused for its own values (``rejected``), or into a required table that is ``missing``, is not
+    an error of its own."""
     rejected = rejected or {}
     ids: dict[str, set] = {}
     for name, table in schema.tables.items():
@@ -629,7 +632,7 @@ def _check_links(tables: dict[str, list[tuple]], numbers: dict[str, list[int]], 
             ids[name] = set(seen)
     for name, table in schema.tables.items():
         for i, col in enumerate(table.columns):
-            if not col.base.startswith("ref:"):
+            if not col.base.startswith("ref:") or col.base[4:] in missing:
                 continue
             target = ids.get(col.base[4:], set())
             if rejected.get(col.base[4:]):

@@ -93,6 +93,15 @@ def test_validate_reports_every_mistake(tmp_path):
     assert incident_refs == ["incidents:2: hazard_ids: unknown hazard 'H404'"]
 
 
+def test_a_missing_table_is_one_error_not_one_per_row_that_refers_to_it(tmp_path):
+    data = scenario.base()
+    del data["people"]
+    data["hazards"][0]["jurisdiction_id"] = "NOPE"
+    with pytest.raises(InvalidDataset) as err:
+        load(scenario.write(data, tmp_path))
+    assert err.value.errors == ["people: missing table", "hazards:1: jurisdiction_id: unknown jurisdiction 'NOPE'"]
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -110,6 +119,11 @@ def test_invalid_import_leaves_the_store_untouched(tmp_path):
     result = runner.invoke(main, ["validate", str(bad)])
     assert result.exit_code == 1
     assert "invalid dataset: " in result.output and "tenures:34: person_id: unknown person 'NOBODY'" in result.output
+    as_json = runner.invoke(main, ["validate", str(bad), "--format", "json"])  # for scripts: JSON either way
+    found = json.loads(as_json.stdout)
+    assert as_json.exit_code == 1 and found["valid"] is False and found["error_count"] == len(found["errors"])
+    assert "tenures:34: person_id: unknown person 'NOBODY'" in found["errors"]
+    assert all(any(e.startswith(m) for e in found["errors"]) for m in expected)
     result = runner.invoke(main, ["import", str(bad), "--store", str(db)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     after = {t: list(SQLiteStore(db).rows(t)) for t in ("hazards", "tenures", "posts")}

@@ -44,8 +44,17 @@ def load_any(dataset: str, progress=None):
 @format_option("table", "json", default="table")
 @common
 def validate(dataset: str, fmt: str) -> None:
-    """Check DATASET (CSV folder, .zip of it, .xlsx or .json) against the contract; list every error."""
-    data = load_any(dataset)
+    """Check DATASET (CSV folder, .zip of it, .xlsx or .json) against the contract; list every error.
+    With ``--format json`` an invalid dataset is JSON on stdout too (``{"valid": false, "error_count",
+    "errors": [every error, "table:row: column: reason"]}``); stderr and the exit code are the table's."""
+    from accountability.errors import InvalidDataset
+
+    try:
+        data = load_any(dataset)
+    except InvalidDataset as exc:
+        if fmt == "json":
+            click.echo(orjson.dumps({"valid": False, "error_count": len(exc.errors), "errors": exc.errors}).decode())
+        raise
     warn(data.warnings)
     counts = data.counts()
     if fmt == "json":
