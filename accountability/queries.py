@@ -309,7 +309,7 @@ Implementation = Callable[[Any, dict], Iterable[dict]]  # (session, resolved par
 @dataclass(frozen=True)
 class _Registered:
     function: Implementation
-    output: Callable[[dict], str]  # which output (set of columns) the parameters select
+    output: Callable[[dict, Any], str]  # which output (set of columns) the parameters and the session select
     outputs: tuple[str, ...]
 
 
@@ -317,9 +317,10 @@ _IMPLEMENTATIONS: dict[str, _Registered] = {}
 
 
 def implements(name: str, outputs: tuple[str, ...] = (DEFAULT_OUTPUT,),
-               output: Callable[[dict], str] = lambda params: DEFAULT_OUTPUT) -> Callable:
+               output: Callable[[dict, Any], str] = lambda params, session: DEFAULT_OUTPUT) -> Callable:
     """Register the implementation of query ``name``: ``function(session, params)`` checks what it must
-    and returns an iterator of row dicts (a generator, so that rows stream)."""
+    and returns an iterator of row dicts (a generator, so that rows stream); ``output(params, session)``
+    names the output (set of columns) they have."""
 
     def register(function: Implementation) -> Implementation:
         _IMPLEMENTATIONS[name] = _Registered(function, output, outputs)
@@ -401,7 +402,7 @@ def overdue_hazards(session, p: dict) -> Iterator[dict]:
 
 
 @implements("official-exposure", outputs=(DEFAULT_OUTPUT, "ranking"),
-            output=lambda p: DEFAULT_OUTPUT if p.get("person") else "ranking")
+            output=lambda p, session: DEFAULT_OUTPUT if p.get("person") else "ranking")
 def official_exposure(session, p: dict) -> Iterator[dict]:
     on, scope, person = p["as_of"], _scope(session, p), p.get("person")
     window = Window.on(on)
@@ -675,8 +676,11 @@ def unescalated_major(session, p: dict) -> Iterator[dict]:
     return rows()
 
 
-@implements("chain")
+@implements("chain", outputs=(DEFAULT_OUTPUT, "v2"),
+            output=lambda p, session: "v2" if session.ruleset.generation >= 2 else DEFAULT_OUTPUT)
 def chain(session, p: dict) -> Iterator[dict]:
+    """``trace``'s CSV rows, as ``trace --format csv`` writes them (v2: with the assessment and evidence
+    columns); a row holds the keys it has values for, as ``output.chain_rows`` gives it."""
     traced = session.trace(p["hazard"], as_of=p.get("as_of"), start=p.get("start"), end=p.get("end"))
     return chain_rows(traced.as_dict(session.ruleset, "zh"))
 
@@ -1006,7 +1010,7 @@ def run(name: str, session=None, **params: Any) -> Result:
     try:
         _check_references(session, query, resolved)
         registered = _IMPLEMENTATIONS[name]
-        output = registered.output(resolved)
+        output = registered.output(resolved, session)
         rows = registered.function(session, resolved)
     except BaseException:
         if close:

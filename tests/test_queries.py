@@ -376,14 +376,18 @@ def test_chain_rows_of_one_hazard(session):
     ]
 
 
-def test_chain_query_answers_exactly_as_trace(store_path):
+@pytest.mark.parametrize("rules", ["reference-v1", "reference-v2"])
+def test_chain_query_answers_exactly_as_trace(store_path, rules):
+    """Under either ruleset: v2's CSV has the assessment and evidence columns, the query's too."""
     for args in (["-p", "as_of=" + ON], ["-p", "from=2026-01-01", "-p", "to=" + ON]):
-        query = cli("query", "chain", "-p", "hazard=H1", *args, "--store", str(store_path), "--format", "csv")
+        query = cli("query", "chain", "-p", "hazard=H1", *args, "--store", str(store_path), "--format", "csv",
+                    "--rules", rules)
         trace_args = ["--as-of", ON] if "as_of" in args[1] else ["--from", "2026-01-01", "--to", ON]
-        trace = cli("trace", "H1", *trace_args, "--store", str(store_path), "--format", "csv")
+        trace = cli("trace", "H1", *trace_args, "--store", str(store_path), "--format", "csv", "--rules", rules)
         assert query.exit_code == 0 and trace.exit_code == 0, query.output + trace.output
         assert query.output == trace.output
         assert "PX-KHEAD" in query.output
+        assert (",assessment,assessment_reasons,evidence" in query.output.splitlines()[0]) == (rules == "reference-v2")
 
 
 # -- the API -----------------------------------------------------------------------------------------------------
