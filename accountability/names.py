@@ -228,6 +228,24 @@ class Labels(Names):
             ("上溯" if zh else "level above")
         return head + ("；" if zh else "; ") + event
 
+    def heading(self, hazard: dict, window: tuple[str, str], unresolved: bool) -> str:
+        """What a hazard's chain is of: "隐患 H1，2026-03-01 的责任链条", with a note when the hazard was not
+        unresolved that day (found later, or closed by then)."""
+        zh, hid = self.lang == "zh", hazard["id"]
+        start, end = window
+        if start != end:
+            return f"隐患 {hid}，{start} 至 {end} 的责任链条" if zh else f"Hazard {hid}: the chain from {start} to {end}"
+        head = f"隐患 {hid}，{end} 的责任链条" if zh else f"Hazard {hid}: the chain on {end}"
+        if unresolved:
+            return head
+        if end < hazard["found_on"]:
+            note = f"（该隐患 {hazard['found_on']} 才发现）" if zh else f" (found only on {hazard['found_on']})"
+        else:
+            closed = hazard.get("closed_on")
+            note = (f"（该隐患当日并非未整改{f'，已于 {closed} 销号' if closed else ''}）" if zh
+                    else f" (not unresolved that day{f': closed on {closed}' if closed else ''})")
+        return head + note
+
     def since(self, gap: dict) -> str:
         """When a gap of a chain began, where that is known ("" otherwise)."""
         return gap.get("since") or gap.get("from") or ""

@@ -22,7 +22,7 @@ from accountability.memory import gc_paused
 from accountability.progress import Progress, counted
 from accountability.stores import Store, open_store
 from accountability.dates import Window, day, iso, today
-from accountability.trace import HAZARD_COLUMNS, Chain, Engine, IncidentChain
+from accountability.trace import HAZARD_COLUMNS, Chain, Engine, IncidentChain, unresolved_on
 from graph_schema import SCHEMA, Ruleset, load_rules
 
 
@@ -122,6 +122,15 @@ class Session:
             self.check("hazards", record[0])
             return record
         raise NotFound(f"unknown hazard '{hazard_id}'")
+
+    def unresolved(self, hazard: dict, on: str) -> bool:
+        """Whether ``hazard`` is unresolved on ``on`` as the ruleset reads it (v2: its closures and what
+        reopened them, from the events, too)."""
+        if self.ruleset.generation >= 2:
+            from accountability import conduct
+
+            return conduct.state(hazard, self.engine.records.events(hazard["id"]), on)["unresolved"]
+        return unresolved_on(hazard, on)
 
     def search(self, text: str, table: str | None = None, limit: int = 50) -> list[dict]:
         """Entities (of ``table``, or any) whose id, name or title contains ``text``, that the user may see.

@@ -426,6 +426,28 @@ def test_the_table_format_shows_posts_with_their_organization_and_gaps_in_words(
     assert "\ngaps:\n  Overdue: deadline" in english.output
 
 
+def test_the_table_says_which_day_or_window_it_shows_and_when_the_hazard_was_not_unresolved(store):
+    def first_line(*args):
+        result = run("trace", "H1", *args, "--store", store)
+        assert result.exit_code == 0, result.output
+        return result.output.splitlines()[0]
+
+    assert first_line("--as-of", "2026-06-01") == "隐患 H1，2026-06-01 的责任链条"
+    assert first_line("--as-of", "2025-12-01") == "隐患 H1，2025-12-01 的责任链条（该隐患 2026-01-01 才发现）"
+    assert first_line("--from", "2026-01-01", "--to", "2026-06-01", "--lang", "en") == \
+        "Hazard H1: the chain from 2026-01-01 to 2026-06-01"
+    assert first_line("--as-of", "2025-12-01", "--lang", "en", "--rules", "reference-v1") == \
+        "Hazard H1: the chain on 2025-12-01 (found only on 2026-01-01)"
+    from accountability.names import Labels
+    from accountability.session import Session
+
+    closed = {"id": "H9", "found_on": "2026-01-01", "closed_on": "2026-02-01", "deadline": None, "level": "general"}
+    with Session(store, readonly=True) as session:
+        assert Labels(session, "zh").heading(closed, ("2026-03-01", "2026-03-01"), False) == \
+            "隐患 H9，2026-03-01 的责任链条（该隐患当日并非未整改，已于 2026-02-01 销号）"
+        assert session.unresolved(closed, "2026-01-31") and not session.unresolved(closed, "2026-02-01")
+
+
 def test_the_machine_formats_keep_codes_and_gap_fields(store):
     result = run("trace", "H1", "--as-of", "2026-06-01", "--store", store, "--format", "csv", "--rules",
                  "reference-v1")

@@ -20,16 +20,18 @@ def _table_words(session, chain, lang: str) -> dict:
     from accountability.ui import escalation
 
     L = Labels(session, lang)
-    reason = None
-    if getattr(chain, "hazard_id", None) and any(link.escalated for link in chain.links):
-        hazard, events = session.hazard(chain.hazard_id)  # why the level above answers (rule R7)
-        reason = L.escalation(escalation(session, hazard, events, chain.window.end))
+    reason = heading = None
+    if getattr(chain, "hazard_id", None):
+        hazard, events = session.hazard(chain.hazard_id)
+        heading = L.heading(hazard, chain.window, session.unresolved(hazard, chain.window.end))
+        if any(link.escalated for link in chain.links):  # why the level above answers (rule R7)
+            reason = L.escalation(escalation(session, hazard, events, chain.window.end))
     posts = {}
     for link in chain.links:
         org = L.organization(link.organization_id)
         posts[link.post_id] = link.post_title if not org or link.post_title.startswith(org) else \
             f"{org} · {link.post_title}"
-    return {"posts": posts, "gaps": [L.gap(g) for g in chain.gaps], "escalation": reason}
+    return {"posts": posts, "gaps": [L.gap(g) for g in chain.gaps], "escalation": reason, "heading": heading}
 
 
 def _emit_chain(chain: dict, fmt: str, v2: bool = False, words: dict | None = None) -> None:
@@ -43,6 +45,8 @@ def _emit_chain(chain: dict, fmt: str, v2: bool = False, words: dict | None = No
     elif fmt == "csv":
         write_rows(chain_rows(chain), chain_columns(v2), "csv", out)
     elif words is not None:
+        if words.get("heading"):
+            out.write(words["heading"] + "\n\n")
         chain_table(chain, out, v2, words["posts"], words["gaps"], words["escalation"])
     else:
         rows = [r for r in chain_rows(chain) if "gap" not in r]
