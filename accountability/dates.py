@@ -34,7 +34,9 @@ def iso(ordinal: int) -> str:
 
 
 def today() -> str:
-    return dt.date.today().isoformat()
+    """Today in China (Asia/Shanghai), whatever the server's own time zone: a UTC server would be a day
+    behind from midnight to 08:00 Beijing time."""
+    return dt.datetime.now(SHANGHAI).date().isoformat()
 
 
 class Window(NamedTuple):

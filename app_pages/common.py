@@ -20,7 +20,7 @@ import yaml
 
 from accountability import settings
 from accountability.access import NOBODY_CONFIGURED, Account, User, configured_users, sign_in
-from accountability.dates import far_from_today
+from accountability.dates import far_from_today, today
 from accountability.errors import AccessDenied, AccountabilityError
 from accountability.lockout import TooManyAttempts
 from accountability.output import to_string
@@ -93,7 +93,7 @@ def store_uri() -> str:
 
 
 def as_of() -> str:
-    value = st.session_state.get("global_as_of") or dt.date.today()
+    value = st.session_state.get("global_as_of") or today()
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
@@ -108,11 +108,18 @@ def sidebar() -> None:
         st.radio("语言 / Language", ["zh", "en"], key="global_lang", horizontal=True, on_change=_relabel,
                  index=1 if settings.get("lang") == "en" else 0,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
-        initial = dt.date.today()
+        initial = dt.date.fromisoformat(today())
         raw = st.query_params.get("as_of")
         if raw and "global_as_of" not in st.session_state:
-            with contextlib.suppress(ValueError):
-                initial = dt.date.fromisoformat(raw)
+            try:
+                given = dt.date.fromisoformat(raw)
+            except ValueError:
+                given = None
+            if given is not None and FIRST_DAY <= given <= LAST_DAY:
+                initial = given
+            else:  # the address's date cannot be used: said, and today instead (the widget would refuse it)
+                st.warning(t("common.bad_as_of", value=raw[:40], first=FIRST_DAY.isoformat(),
+                             last=LAST_DAY.isoformat(), today=initial.isoformat()))
         st.date_input(t("common.as_of"), value=initial, key="global_as_of", help=plain("common.as_of_help"),
                       min_value=FIRST_DAY, max_value=LAST_DAY)
         far = far_from_today(as_of())

@@ -584,6 +584,21 @@ def test_select_boxes_speak_the_pages_language(store_path, monkeypatch, page, la
     assert {b.proto.placeholder for b in boxes} <= {word}
 
 
+@pytest.mark.parametrize("raw", ["1800-01-01", "3000-01-01", "2026-02-30", "not-a-date"])
+def test_an_as_of_date_in_the_address_that_cannot_be_used_is_said_and_today_is_used(store_path, monkeypatch, raw):
+    """The date widget refuses dates outside its years with a traceback of its own: checked first."""
+    from accountability.dates import today
+
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(store_path))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["hazard"] = "H1"
+    at.query_params["as_of"] = raw
+    at.switch_page("app_pages/hazard.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "无法使用" in texts(at) and raw in texts(at)
+    assert at.session_state["global_as_of"].isoformat() == today()
+
+
 def test_the_data_page_shows_warnings_and_refuses_numbers_beyond_64_bits(tmp_path, monkeypatch):
     target = tmp_path / "new.db"
     monkeypatch.setenv("ACCOUNTABILITY_STORE", str(target))
