@@ -25,6 +25,7 @@ from typing import Any
 import networkx as nx
 import orjson
 
+from accountability.dataset import singular
 from accountability.errors import NotFound, UsageError
 from accountability.graph import FOREVER
 from accountability.names import Labels
@@ -301,7 +302,7 @@ def neighbourhood(session, key: str, labels: Labels, as_of: str, depth: int = 1,
     table, rid = parse_key(key)
     row = next(iter(session.store.rows(table, id=rid)), None)
     if row is None:
-        raise NotFound(f"unknown {TABLE_NODE[table]} '{rid}'")
+        raise NotFound(f"unknown {singular(table)} '{rid}'")  # "unknown person 'P1'", as elsewhere
     session.check(table, row)
     g = nx.DiGraph()
     ck, ca = explorer.node(table, row)

@@ -200,3 +200,9 @@ def test_a_bad_view_in_the_url_is_ignored(explore):
     assert app.multiselect(key="ex_types").value == ["posts"]
     assert app.selectbox(key="ex_focus").value is None
     assert not app.exception
+
+
+@pytest.mark.parametrize("lang, said", [("zh", "未找到人员“PE999999”"), ("en", "unknown person 'PE999999'")])
+def test_an_unknown_entity_in_the_address_is_said_in_the_ui_s_language(explore, lang, said):
+    at = explore(lang, entity="people:PE999999")
+    assert [e.value for e in at.error] and said in at.error[0].value
