@@ -53,6 +53,8 @@ _FORMS: list[tuple[re.Pattern, str, str]] = [(re.compile(p), c, z) for p, c, z i
     (r"^text longer than (?P<n>\d+) characters$", "too_long", "文本超过 {n} 个字符"),
     (r"^identifier longer than (?P<n>\d+) characters$", "too_long", "编号超过 {n} 个字符"),
     (r"^identifier contains a control character or ';'$", "bad_id", "编号含有控制字符或分号"),
+    (r"^a re-inspection of hazard '(?P<value>.*)', which was never closed on or before (?P<on>[0-9-]+)$",
+     "reinspection_of_open_hazard", "复查的隐患“{value}”在 {on} 及之前从未销号"),
 )]
 
 

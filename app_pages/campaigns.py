@@ -15,9 +15,10 @@ import streamlit as st
 
 from accountability import audit, campaigns
 from accountability.access import EXPORT, NOBODY_CONFIGURED, QUERY
-from accountability.errors import InvalidDataset
+from accountability.errors import InvalidDataset, error_text, reason_text
 from accountability.output import to_string
 from accountability.stores import open_store
+from accountability.uploads import split_error
 from app_pages import common
 from app_pages.common import frame, md, plain, t
 from graph_schema import SCHEMA
@@ -208,6 +209,22 @@ def _entry_form(row: dict) -> None:
         _save(hazard, when.isoformat(), outcome, post, note)
 
 
+# the form's field for each column of the event it appends
+ENTRY_FIELDS = {"hazard_id": "campaigns.entry_hazard", "on": "campaigns.entry_date", "outcome": "campaigns.entry_outcome",
+                "post_id": "campaigns.entry_post", "note": "campaigns.entry_note"}
+
+
+def _entry_error(line: str) -> str:
+    """A refusal of the entry in the UI's language, by the form's field ("复查岗位编号：…"), not by the
+    events table's row and column."""
+    found, lang = split_error(line), common.lang()
+    if found["table"] != "events":
+        return error_text(line, lang)
+    field = ENTRY_FIELDS.get(found["column"])
+    reason = reason_text(found["reason"], lang)
+    return plain(field) + ("：" if lang == "zh" else ": ") + reason if field else reason
+
+
 def _save(hazard: str, on: str, outcome: str, post: str, note: str) -> None:
     """Append one re-inspection to the store (checked as an import would); a refusal is shown and nothing is
     stored."""
@@ -224,7 +241,7 @@ def _save(hazard: str, on: str, outcome: str, post: str, note: str) -> None:
                 result = store.append("events", [event], source)
         except InvalidDataset as exc:
             st.error(t("campaigns.entry_invalid", n=len(exc.errors)) + "\n\n" +
-                     "\n".join(f"- {md(line)}" for line in exc.errors[:20]))
+                     "\n".join(f"- {md(_entry_error(line))}" for line in exc.errors[:20]))
             return
     live.reset()
     st.cache_data.clear()

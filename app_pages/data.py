@@ -68,12 +68,14 @@ elif upload is not None:
     checked = st.session_state.get("dt_checked")
     if not checked or checked["token"] != token:
         with tempfile.TemporaryDirectory() as tmp:
+            bar = st.progress(0.0, text=plain("data.validating"))
             try:
-                bar = st.progress(0.0, text=plain("data.validating"))
                 dataset = load(save_upload(upload.name, upload.getvalue(), tmp), progress=_moving(bar))
                 checked = {"token": token, "dataset": dataset, "errors": []}
             except InvalidDataset as exc:
                 checked = {"token": token, "dataset": None, "errors": exc.errors}
+            finally:
+                bar.empty()  # the verdict below says the rest
         st.session_state["dt_checked"] = checked
     if checked["errors"]:
         st.error(t("data.invalid", n=len(checked["errors"])))

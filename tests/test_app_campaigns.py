@@ -226,9 +226,9 @@ def test_an_auditor_enters_a_reinspection_recorded_in_their_name(fresh_store, mo
 
 
 @pytest.mark.parametrize("hazard, post, message", [
-    ("H1", "", "events:12: kind: a re-inspection of hazard 'H1', which was never closed on or before 2026-10-01"),
-    ("NOPE", "", "events:12: hazard_id: unknown hazard"),
-    ("H11", "NO-SUCH-POST", "events:12: post_id: unknown post"),
+    ("H1", "", "复查的隐患“H1”在 2026-10-01 及之前从未销号"),  # by the form's words, not the table's row
+    ("NOPE", "", "隐患编号：未找到隐患“NOPE”"),
+    ("H11", "NO-SUCH-POST", "复查岗位编号（可选）：未找到岗位“NO-SUCH-POST”"),
     ("H14", "", "access denied: hazard"),  # in K2, outside a1's county
 ])
 def test_a_bad_reinspection_shows_why_and_stores_nothing(fresh_store, monkeypatch, hazard, post, message):
