@@ -16,6 +16,7 @@ moments and written in Asia/Shanghai time with their offset (+08:00), whatever o
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -37,7 +38,7 @@ def local(text: str) -> str:
 def parse_moment(value: Any, name: str) -> str:
     """A user's datetime (a bare date means 00:00; no offset means Asia/Shanghai), or UsageError."""
     text = str(value).strip()
-    if len(text) == 10:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         text += "T00:00"
     try:
         return local(parse_datetime(text))

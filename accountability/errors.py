@@ -53,6 +53,11 @@ _FORMS: list[tuple[re.Pattern, str, str]] = [(re.compile(p), c, z) for p, c, z i
     (r"^text longer than (?P<n>\d+) characters$", "too_long", "文本超过 {n} 个字符"),
     (r"^identifier longer than (?P<n>\d+) characters$", "too_long", "编号超过 {n} 个字符"),
     (r"^identifier contains a control character or ';'$", "bad_id", "编号含有控制字符或分号"),
+    (r"^(?P<name>[a-z_]+): '(?P<value>.*)' is not a date and time \(YYYY-MM-DDTHH:MM, ISO 8601\)$", "bad_datetime",
+     "{name}：“{value}”不是日期时间（应为 YYYY-MM-DDTHH:MM，ISO 8601）"),
+    (r"^(?P<name>[a-z_]+): '(?P<value>.*)' is not a valid date and time \(ISO 8601\)$", "bad_datetime",
+     "{name}：“{value}”不是有效的日期时间（ISO 8601）"),
+    (r"^to: (?P<to>\S+) is not after from (?P<start>\S+)$", "empty_span", "截止时间 {to} 不晚于起始时间 {start}"),
     (r"^a re-inspection of hazard '(?P<value>.*)', which was never closed on or before (?P<on>[0-9-]+)$",
      "reinspection_of_open_hazard", "复查的隐患“{value}”在 {on} 及之前从未销号"),
 )]

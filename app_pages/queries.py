@@ -88,7 +88,11 @@ with common.session() as s:
         for param in query.parameters.values():
             params[param.name] = _widget(param, L, f"qr_{name}_{param.name}")
         submitted = st.form_submit_button(plain("queries.run"), type="primary")
-if submitted or st.session_state.get(f"qr_ran_{name}"):
+missing = [p.description[lang] for p in query.parameters.values() if p.required and params.get(p.name) is None]
+if submitted and missing:  # said by the form's own words, before the query is asked
+    st.session_state[f"qr_ran_{name}"] = False
+    st.error(t("queries.required", fields=plain("hazard.list_sep").join(missing)))
+elif submitted or st.session_state.get(f"qr_ran_{name}"):
     st.session_state[f"qr_ran_{name}"] = True
     given = tuple(sorted((k, v) for k, v in params.items() if v is not None))
     with st.spinner(plain("queries.running")), common.errors():

@@ -409,9 +409,16 @@ def test_every_named_query_runs_from_its_form(app, name):
 def test_query_errors_are_messages(app):
     open_page(app, "queries")
     app.selectbox(key="qr_name").set_value("chain").run()
+    app.button[0].click().run()  # the required hazard left empty: said by the form's words, nothing asked
+    assert [e.value for e in app.error] == ["请填写必填项（*）：隐患编号"] and not app.dataframe
     app.text_input(key="qr_chain_hazard").set_value("NOPE")
     app.button[0].click().run()
     assert "NOPE" in app.error[0].value
+    app.selectbox(key="qr_name").set_value("duty-on").run()
+    app.text_input(key="qr_duty-on_at").set_value("not a time")
+    app.button[0].click().run()
+    assert [e.value.replace("\\", "") for e in app.error] == [  # markdown escapes
+        "at：“not a time”不是日期时间（应为 YYYY-MM-DDTHH:MM，ISO 8601）"]
 
 
 # -- report ---------------------------------------------------------------------------------------------------
