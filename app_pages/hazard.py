@@ -58,9 +58,12 @@ with common.session() as s:
             if text.strip():
                 found = s.search(text, "hazards")
                 names = {r["id"]: r["name"] for r in found}
-                common.selectbox(plain("common.pick"), list(names), index=None, key="hz_found",
-                                 on_change=_picked, args=("hz_found",),
-                                 format_func=lambda h: f"{h} · {names.get(h) or ''}")
+                if found:
+                    common.selectbox(plain("common.pick"), list(names), index=None, key="hz_found",
+                                     on_change=_picked, args=("hz_found",),
+                                     format_func=lambda h: f"{h} · {names.get(h) or ''}")
+                else:
+                    st.caption(t("common.nothing_found"))
         with b:
             first = s.unresolved_hazards(on, SUGGESTIONS)
             described = {h["id"]: h["description"] for h in first}

@@ -341,6 +341,16 @@ def test_hazard_page_picks_and_reports_unknown_ids(app):
     assert "NOPE" in app.error[0].value
 
 
+@pytest.mark.parametrize("page, box, found", [("hazard", "hz_q", "hz_found"), ("official", "of_q", "of_pick")])
+def test_a_search_that_finds_nothing_says_so(app, page, box, found):
+    open_page(app, page)
+    app.text_input(key=box).input("zzzz' OR '1'='1").run()
+    assert not app.exception and "未找到。" in texts(app)
+    assert not [b for b in app.selectbox if b.key == found]  # no empty list to open
+    app.text_input(key=box).input("H1" if page == "hazard" else "人员").run()
+    assert [b for b in app.selectbox if b.key == found]
+
+
 def test_closed_hazard_shows_its_last_open_day(app):
     open_page(app, "hazard", hazard="H5")
     assert "2026-03-31" in texts(app)
