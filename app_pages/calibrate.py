@@ -43,7 +43,11 @@ m[0].metric(plain("calibrate.incidents"), len(result["incidents"]))
 m[1].metric(plain("calibrate.recall"), _pct(result["overall"]["recall"]))
 m[2].metric(plain("calibrate.precision"), _pct(result["overall"]["precision"]))
 st.subheader(t("calibrate.by_incident"))
-rows = [{**r, "recall": _pct(r["recall"]), "precision": _pct(r["precision"])} for r in result["incidents"]]
+with common.session() as s:  # the persons missed and extra by name, their id after it
+    L = common.labels(s)
+    rows = [{**r, "recall": _pct(r["recall"]), "precision": _pct(r["precision"]),
+             "missed": [f"{L.person(p) or p} ({p})" for p in r["missed"]],
+             "extra": [f"{L.person(p) or p} ({p})" for p in r["extra"]]} for r in result["incidents"]]
 st.dataframe(frame(rows, {"incident_id": "calibrate.incident", "recall": "calibrate.recall",
                           "precision": "calibrate.precision", "missed": "calibrate.missed",
                           "extra": "calibrate.extra"}), hide_index=True, width="stretch")

@@ -100,6 +100,10 @@ def test_the_calibration_page_compares_with_the_outcomes(calibrated_store, monke
         expected = calibrate(s)["overall"]["recall"]
     metric = next(m for m in at.metric if m.label == words[1])
     assert metric.value == f"{expected:.0%}" and expected == 1.0  # both sanctioned persons are proposed
+    with Session(str(calibrated_store), rules="reference-v2", readonly=True) as s:
+        extra = [f"{s.graph.people[p]} ({p})" for p in calibrate(s)["incidents"][0]["extra"]]
+    table = at.dataframe[0].value
+    assert extra and all(person in table.iloc[0, -1] for person in extra)  # by name, the id after it
 
 
 def test_a_vacancy_at_the_level_above_is_flagged_with_its_date(monkeypatch, tmp_path):
