@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from accountability.dataset import LIMITS, check_limits, check_workbook, inflation_errors, too_large
-from accountability.errors import InvalidDataset
+from accountability.errors import InvalidDataset, translate
 from graph_schema import SCHEMA
 
 MAX_UNCOMPRESSED = LIMITS.bytes
@@ -149,6 +149,8 @@ def split_error(line: str) -> dict:
     {'table': 'tenures', 'row': 4, 'column': 'end', 'reason': 'before start (2024-01-01)'}
     >>> split_error("events: missing table")
     {'table': 'events', 'row': '', 'column': '', 'reason': 'missing table'}
+    >>> split_error("garbage: expected a list of rows")["reason"]
+    'expected a list of rows'
     >>> split_error("archive: not a readable zip file")
     {'table': '', 'row': '', 'column': '', 'reason': 'archive: not a readable zip file'}
     """
@@ -156,6 +158,6 @@ def split_error(line: str) -> dict:
     if m:
         return {"table": m[1], "row": int(m[2]), "column": m[3], "reason": m[4]}
     m = re.match(r"^([a-z_]+): (.*)$", line, re.DOTALL)
-    if m and m[1] in SCHEMA.tables:
+    if m and (m[1] in SCHEMA.tables or translate(m[2])[0]):  # a table of the file the contract does not know
         return {"table": m[1], "row": "", "column": "", "reason": m[2]}
     return {"table": "", "row": "", "column": "", "reason": line}
