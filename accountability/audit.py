@@ -82,6 +82,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import orjson
 
 from accountability import settings
+from accountability.dates import SHANGHAI
 from accountability.errors import AccountabilityError, UsageError
 from accountability.memory import gc_paused
 
@@ -438,7 +439,7 @@ def provenance(store: Any, user: str | None = None, scope: str | None = None, **
                           "again restores them, recorded in the log)")
     meta = store.meta() or {}
     return {**facts, "dataset_hash": meta.get("dataset_hash"), "audit": position(store).as_dict(),
-            "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "generated_at": dt.datetime.now(SHANGHAI).isoformat(timespec="seconds"),
             "user": user or current_user(), "scope": scope}
 
 

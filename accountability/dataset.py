@@ -111,14 +111,14 @@ class Limits:
     cells: int = 100_000_000  # cells of the whole dataset, as read
 
 
-def _limits_from_settings() -> tuple[Limits, settings.SettingError | None]:
-    """The limits the settings declare; a value that makes no sense is kept as its error, raised when a
+def _limits_from_settings() -> tuple[Limits, str | None]:
+    """The limits the settings declare; a value that makes no sense is kept as its message, raised when a
     dataset is read (``read_raw``, uploads): every other command, ``--help`` too, still runs."""
     try:
         return Limits(bytes=settings.get("dataset_max_bytes"), rows=settings.get("dataset_max_rows"),
                       cells=settings.get("dataset_max_cells")), None
     except settings.SettingError as exc:
-        return Limits(), exc
+        return Limits(), str(exc)
 
 
 LIMITS, LIMITS_ERROR = _limits_from_settings()
@@ -127,7 +127,7 @@ LIMITS, LIMITS_ERROR = _limits_from_settings()
 def check_limits() -> None:
     """Refuse to read a dataset under limits other than those the settings meant (see above)."""
     if LIMITS_ERROR is not None:
-        raise LIMITS_ERROR
+        raise settings.SettingError(LIMITS_ERROR)
 # The most rows a sheet holds in Excel and LibreOffice: a sheet with more was not made by a spreadsheet
 SHEET_ROWS = 1_048_576
 # A member smaller than this may inflate as it likes: it cannot hold a bomb (a workbook's theme inflates 7×)
@@ -223,7 +223,8 @@ def _too_many_rows(where: str, limit: int, per: str) -> InvalidDataset:
 def read_raw(path: str | Path, limits: Limits = LIMITS) -> dict[str, tuple[list[str], Iterable[RawRow]]]:
     """Return ``{table: (header, rows)}`` from any of the three forms, with the rows not yet checked;
     refuse a dataset beyond ``limits``."""
-    check_limits()
+    if limits is LIMITS:  # the settings' limits: only if they make sense
+        check_limits()
     path = Path(path)
     if path.is_dir():
         return _read_csv_folder(path, limits)
@@ -518,8 +519,11 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
     for name in raw:
         if name not in schema.tables:
             errors.append(f"{name}: unknown table (expected one of {', '.join(schema.tables)})")
-    for name, table in schema.tables.items():
-        if name not in raw and not table.optional:
+    # a required table missing (or refused at its header) is one error: the rows that refer to it are not
+    # reported again as unknown
+    missing = {name for name, table in schema.tables.items() if name not in raw and not table.optional}
+    for name in schema.tables:
+        if name in missing:
             errors.append(f"{name}: missing table")
 
     tables: dict[str, list[tuple]] = {}
@@ -535,8 +539,11 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
             tables[name], numbers[name] = [], []
             continue
         header, rows = raw[name]
+        before = len(errors)
         tables[name], numbers[name] = _check_table(schema.tables[name], header, rows, vocab, dates, errors,
                                                    rejected.setdefault(name, set()))
+        if any(e.endswith(": missing required column") for e in errors[before:]):
+            missing.add(name)  # refused whole at its header
         if name == "industries":
             for row, number in zip(tables[name], numbers[name]):
                 if row[0] in vocab["industries"]:
@@ -545,8 +552,6 @@ def validate(raw: dict[str, tuple[list[str], Iterable[RawRow]]], schema: Schema 
     if progress:
         progress(len(order), len(order), "read")
         progress(0, 1, "links")
-    # a required table missing is one error: the rows that refer to it are not reported again as unknown
-    missing = {name for name, table in schema.tables.items() if name not in raw and not table.optional}
     _check_links(tables, numbers, schema, errors, rejected, missing)
     if progress:
         progress(1, 1, "links")

@@ -82,8 +82,8 @@ FAR_AHEAD_DAYS = 366
 FAR_BACK_DAYS = 15 * 365
 
 
-def far_from_today(on: str, today: str | None = None) -> int:
-    """The days from today to ``on`` when ``on`` lies more than a year ahead or more than fifteen years
+def far_from_today(on: str, base: str | None = None) -> int:
+    """The days from today (China's; ``base`` instead when given) to ``on`` when ``on`` lies more than a year ahead or more than fifteen years
     back (negative: back), else 0.
 
     >>> far_from_today("2030-01-01", "2026-06-01"), far_from_today("2026-12-31", "2026-06-01")
@@ -91,6 +91,5 @@ def far_from_today(on: str, today: str | None = None) -> int:
     >>> far_from_today("2001-01-01", "2026-06-01")
     -9282
     """
-    base = dt.date.fromisoformat(today) if today else dt.date.today()
-    days = (dt.date.fromisoformat(on) - base).days
+    days = (dt.date.fromisoformat(on) - dt.date.fromisoformat(base or today())).days
     return days if days > FAR_AHEAD_DAYS or days < -FAR_BACK_DAYS else 0

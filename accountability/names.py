@@ -242,6 +242,7 @@ class Labels(Names):
             note = f"（该隐患 {hazard['found_on']} 才发现）" if zh else f" (found only on {hazard['found_on']})"
         else:
             closed = hazard.get("closed_on")
+            closed = closed if closed and closed <= end else None  # else closed by an event the row does not date
             note = (f"（该隐患当日并非未整改{f'，已于 {closed} 销号' if closed else ''}）" if zh
                     else f" (not unresolved that day{f': closed on {closed}' if closed else ''})")
         return head + note

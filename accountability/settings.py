@@ -5,6 +5,7 @@ Secrets (``NEO4J_USER``, ``NEO4J_PASSWORD``) are read from the environment only,
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,9 @@ def get(name: str) -> Any:
         except ValueError:
             what = "a whole number" if kind is int else "a number"
             raise SettingError(f"{setting.env}: '{raw[:40]}' is not {what} ({setting.help})") from None
-        if value < 0 or value != value:  # negative, or NaN
+        if not math.isfinite(value):
+            raise SettingError(f"{setting.env}: '{raw[:40]}' is not a finite number ({setting.help})")
+        if value < 0:
             raise SettingError(f"{setting.env}: '{raw[:40]}' must not be negative ({setting.help})")
         return value
     return raw

@@ -45,9 +45,12 @@ m[2].metric(plain("calibrate.precision"), _pct(result["overall"]["precision"]))
 st.subheader(t("calibrate.by_incident"))
 with common.session() as s:  # the persons missed and extra by name, their id after it
     L = common.labels(s)
+    def named(pid: str) -> str:
+        return f"{L.person(pid)} ({pid})" if L.person(pid) else pid
+
     rows = [{**r, "recall": _pct(r["recall"]), "precision": _pct(r["precision"]),
-             "missed": [f"{L.person(p) or p} ({p})" for p in r["missed"]],
-             "extra": [f"{L.person(p) or p} ({p})" for p in r["extra"]]} for r in result["incidents"]]
+             "missed": [named(p) for p in r["missed"]], "extra": [named(p) for p in r["extra"]]}
+            for r in result["incidents"]]
 st.dataframe(frame(rows, {"incident_id": "calibrate.incident", "recall": "calibrate.recall",
                           "precision": "calibrate.precision", "missed": "calibrate.missed",
                           "extra": "calibrate.extra"}), hide_index=True, width="stretch")

@@ -403,6 +403,15 @@ def selectbox(label: str, options: Any, key: str, format_func: Any = str, **kwar
     return None if value == NONE else value
 
 
+def found_pick(found: list, key: str, format_func: Any, **kwargs: Any) -> None:
+    """What a search box found, to pick one from (``selectbox``); or, when it found nothing, a word saying
+    so (an empty list would open on Streamlit's own English)."""
+    if found:
+        selectbox(plain("common.pick"), found, index=None, key=key, format_func=format_func, **kwargs)
+    else:
+        st.caption(t("common.nothing_found"))
+
+
 def _relabel() -> None:
     """On a language switch, give every select box its choice again. A keyed widget keeps its identity
     whatever its labels, so the browser would go on showing the chosen option in the old language."""

@@ -74,8 +74,11 @@ elif upload is not None:
                 checked = {"token": token, "dataset": dataset, "errors": []}
             except InvalidDataset as exc:
                 checked = {"token": token, "dataset": None, "errors": exc.errors}
-            finally:
-                bar.empty()  # the verdict below says the rest
+                bar.empty()  # a check cut short: the errors below say where; a whole check's bar stays, done
+            except AccountabilityError as exc:  # not the dataset's fault (a setting that makes no sense)
+                bar.empty()
+                st.error(md(exc.text(common.lang())))
+                st.stop()
         st.session_state["dt_checked"] = checked
     if checked["errors"]:
         st.error(t("data.invalid", n=len(checked["errors"])))

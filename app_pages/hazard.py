@@ -11,7 +11,6 @@ from accountability.access import EXPORT
 from accountability.session import Session
 from accountability.dates import day, iso
 from accountability.graphview import chain_graph, graph_html
-from accountability.trace import unresolved_on
 from accountability.ui import EXPORT_HEADERS, chain_export, escalation, export_bytes, gaps_since, holder_spans
 from app_pages import common
 from app_pages.common import frame, md, page_link, plain, t
@@ -58,12 +57,8 @@ with common.session() as s:
             if text.strip():
                 found = s.search(text, "hazards")
                 names = {r["id"]: r["name"] for r in found}
-                if found:
-                    common.selectbox(plain("common.pick"), list(names), index=None, key="hz_found",
-                                     on_change=_picked, args=("hz_found",),
-                                     format_func=lambda h: f"{h} · {names.get(h) or ''}")
-                else:
-                    st.caption(t("common.nothing_found"))
+                common.found_pick(list(names), "hz_found", lambda h: f"{h} · {names.get(h) or ''}",
+                                  on_change=_picked, args=("hz_found",))
         with b:
             first = s.unresolved_hazards(on, SUGGESTIONS)
             described = {h["id"]: h["description"] for h in first}
@@ -77,7 +72,7 @@ with common.session() as s:
 
     with common.errors():
         hazard, events = s.hazard(hid)
-    unresolved = unresolved_on(hazard, on)
+    unresolved = s.unresolved(hazard, on)  # as the ruleset reads closures (v2: the events' too)
     when = on if unresolved else Session.default_as_of(hazard) if hazard["found_on"] <= on else hazard["found_on"]
     with common.errors():
         chain = s.trace(hid, as_of=when)

@@ -39,11 +39,7 @@ with common.session() as s:
         if text.strip():
             found = s.search(text, "people")
             names = {r["id"]: r["name"] for r in found}
-            if found:
-                common.selectbox(plain("common.pick"), list(names), index=None, key="of_pick", on_change=_picked,
-                                 format_func=lambda p: f"{names.get(p)} ({p})")
-            else:
-                st.caption(t("common.nothing_found"))
+            common.found_pick(list(names), "of_pick", lambda p: f"{names.get(p)} ({p})", on_change=_picked)
     pid = st.query_params.get("person")
     if not pid:
         st.info(t("official.pick_one"))

@@ -321,9 +321,14 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
     if not isinstance(min_days, int) or isinstance(min_days, bool) or min_days < 0:
         raise _fail(path, "min_days", "expected a whole number of days")
     assessment_basis = {}
-    for status, keys in (data.get("assessment_basis") or {}).items():
+    basis_of = data.get("assessment_basis") or {}
+    if not isinstance(basis_of, dict):
+        raise _fail(path, "assessment_basis", "expected a mapping of assessment status to citations")
+    for status, keys in basis_of.items():
+        if not isinstance(status, str):
+            raise _fail(path, "assessment_basis", f"unknown assessment status '{status}'")
         _codes(path, "assessment_basis", status, ASSESSED_APART, "assessment status")
-        if not isinstance(keys, list):
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise _fail(path, f"assessment_basis.{status}", "expected a list of citations")
         assessment_basis[status] = _codes(path, f"assessment_basis.{status}", keys, citations, "citation")
     if assessment_basis and generation < 2:

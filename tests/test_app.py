@@ -616,6 +616,17 @@ def test_an_as_of_date_in_the_address_that_cannot_be_used_is_said_and_today_is_u
     assert at.session_state["global_as_of"].isoformat() == today()
 
 
+def test_a_dataset_limit_setting_that_makes_no_sense_is_said_on_upload(tmp_path, monkeypatch):
+    from accountability import dataset
+
+    monkeypatch.setattr(dataset, "LIMITS_ERROR", "ACCOUNTABILITY_DATASET_MAX_ROWS: 'abc' is not a whole number")
+    monkeypatch.setenv("ACCOUNTABILITY_STORE", str(tmp_path / "new.db"))
+    at = open_page(AppTest.from_file(APP, default_timeout=30).run(), "data")
+    at.file_uploader(key="dt_file").set_value(("d.json", json.dumps(app_data()).encode(), "application/json")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "ACCOUNTABILITY_DATASET_MAX_ROWS" in at.error[0].value.replace("\\", "") and not at.get("button")
+
+
 def test_the_data_page_shows_warnings_and_refuses_numbers_beyond_64_bits(tmp_path, monkeypatch):
     target = tmp_path / "new.db"
     monkeypatch.setenv("ACCOUNTABILITY_STORE", str(target))

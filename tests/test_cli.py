@@ -217,6 +217,7 @@ def test_the_program_writes_everything_and_keeps_its_exit_codes(store, tmp_path)
     ("ACCOUNTABILITY_DATASET_MAX_BYTES", "-1", ["import", "."], b"ACCOUNTABILITY_DATASET_MAX_BYTES: '-1' must not be negative"),
     ("ACCOUNTABILITY_QUERY_TIMEOUT", "soon", ["sql", "select 1"], b"ACCOUNTABILITY_QUERY_TIMEOUT: 'soon' is not a number"),
     ("ACCOUNTABILITY_QUERY_ROW_CAP", "-5", ["sql", "select 1"], b"ACCOUNTABILITY_QUERY_ROW_CAP: '-5' must not be negative"),
+    ("ACCOUNTABILITY_QUERY_TIMEOUT", "inf", ["sql", "select 1"], b"ACCOUNTABILITY_QUERY_TIMEOUT: 'inf' is not a finite number"),
 ])
 def test_a_setting_that_is_not_a_number_is_named_and_nothing_else_breaks(store, variable, value, command, message):
     """A bad value names its variable, with no traceback, where it is used; every other command (and

@@ -100,6 +100,12 @@ def test_a_missing_table_is_one_error_not_one_per_row_that_refers_to_it(tmp_path
     with pytest.raises(InvalidDataset) as err:
         load(scenario.write(data, tmp_path))
     assert err.value.errors == ["people: missing table", "hazards:1: jurisdiction_id: unknown jurisdiction 'NOPE'"]
+    data["people"] = [{"id": "P1"}]  # there, but refused at its header: one error as well
+    (tmp_path / "header").mkdir()
+    with pytest.raises(InvalidDataset) as err:
+        load(scenario.write(data, tmp_path / "header"))
+    assert err.value.errors == ["people:1: name: missing required column",
+                                "hazards:1: jurisdiction_id: unknown jurisdiction 'NOPE'"]
 
 
 def _digest(path: Path) -> str:

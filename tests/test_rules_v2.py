@@ -73,13 +73,16 @@ def test_an_unknown_ruleset_name_lists_the_known_ones(make_session):
     (lambda r: r["assessment_basis"].update(blamed=["dzts_23"]), "assessment_basis: unknown assessment status 'blamed'"),
     (lambda r: r["assessment_basis"].update(exempt=["dzts_99"]), "assessment_basis.exempt: unknown citation 'dzts_99'"),
     (lambda r: r["assessment_basis"].update(exempt="dzts_23"), "assessment_basis.exempt: expected a list"),
+    (lambda r: r["assessment_basis"].update(exempt=[["dzts_23"]]), "assessment_basis.exempt: expected a list"),
+    (lambda r: r.update(assessment_basis=["dzts_23"]), "assessment_basis: expected a mapping"),
     (lambda r: r.update(generation=1, conduct=[]), "assessment_basis: assessments need generation 2"),
 ])
 def test_a_broken_assessment_basis_fails_loudly_with_file_and_key(make_session, tmp_path, mutate, message):
     refused_ruleset(make_session, tmp_path, "reference-v2", mutate, message)
 
 
-def test_the_sections_shown_apart_cite_what_the_ruleset_gives_them(make_session):
+def test_reference_v2_rests_exemption_on_art_23_and_conditions_on_art_25(make_session):
+    """The report's sections shown apart cite these (tests/test_reports.py: the citations of incident A1)."""
     s = make_session()
     assert s.ruleset.assessment_basis == {"exempt": ("dzts_23",), "no_conditions": ("dzts_25",)}
     assert "第二十三条" in s.ruleset.citation("dzts_23") and "第二十五条" in s.ruleset.citation("dzts_25")
@@ -307,6 +310,24 @@ def test_a_sign_off_followed_by_a_relapse_is_a_false_closure(make_session):
     assert [e["event"] for e in act.evidence] == ["closed", "reinspected"]
     ids = [c.hazard_id for c in s.trace_all(as_of="2026-04-02")]
     assert "H1" in ids and "H1" not in [c.hazard_id for c in s.trace_all(as_of="2026-03-01")]
+
+
+def test_whether_a_hazard_is_unresolved_reads_its_closures_and_relapses_as_the_ruleset_does(make_session):
+    """``Session.unresolved`` (the trace table's heading, the hazard page): v2 reads the events, v1 the row."""
+    from accountability.names import Labels
+
+    data = scenario.base()
+    data["events"] = [
+        {"hazard_id": "H1", "on": "2026-02-01", "kind": "closed", "post_id": "K-HOUSING-HEAD"},
+        {"hazard_id": "H1", "on": "2026-04-01", "kind": "reinspected", "post_id": "K-EM-HEAD", "outcome": "relapsed"},
+    ]
+    s2, s1 = v2(make_session, data), make_session(data, rules="reference-v1")
+    hazard, _ = s2.hazard("H1")  # its row says open
+    assert [s2.unresolved(hazard, d) for d in ("2026-01-31", "2026-03-01", "2026-04-01")] == [True, False, True]
+    assert s1.unresolved(hazard, "2026-03-01")
+    # closed by an event the row does not date: the heading says so without a date
+    assert Labels(s2, "en").heading(hazard, ("2026-03-01", "2026-03-01"), False) == \
+        "Hazard H1: the chain on 2026-03-01 (not unresolved that day)"
 
 
 def test_a_reopening_on_the_day_of_the_sign_off_is_not_later(make_session):

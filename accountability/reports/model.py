@@ -30,6 +30,7 @@ import yaml
 
 from accountability import audit, conduct, measures
 from accountability.access import NOBODY_CONFIGURED
+from accountability.dates import SHANGHAI
 from accountability.errors import UsageError
 from accountability.names import Names
 from accountability.trace import ACCIDENT_MEASURES, IncidentChain, Link, hazard_state, title_in
@@ -405,7 +406,7 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     assessed = _assessed(people, ruleset, words, lang) if v2 else []
     persons = [p for g in degrees for p in g.persons] + [p for g in assessed for p in g.persons]
     findings = [_finding(g, names, words, lang) for g in chain.gaps]
-    now = now or dt.datetime.now().astimezone()
+    now = now or dt.datetime.now(SHANGHAI)
     report = Report(
         lang=lang,
         words=words,
