@@ -9,6 +9,7 @@ import streamlit as st
 
 from accountability import queries
 from accountability.access import EXPORT, QUERY
+from accountability.errors import AccountabilityError
 from accountability.ui import md
 from app_pages import common
 from app_pages.common import frame, plain, t
@@ -75,6 +76,17 @@ def _widget(param, L, key: str):
                          if param.type in ("person", "hazard", "post") else "").strip() or None
 
 
+def _said(text: str, query) -> str:
+    """An error about one of the query's parameters by the form's own words: the library names the query
+    and the parameter by code ("查询 duty-on 的参数 at：…", "at: …"), the form by its description."""
+    sep = "：" if lang == "zh" else ": "
+    for p in query.parameters.values():
+        for prefix in (f"查询 {query.name} 的参数 {p.name}：", f"{query.name}: {p.name}: ", f"{p.name}：", f"{p.name}: "):
+            if text.startswith(prefix):
+                return p.description[lang] + sep + text[len(prefix):]
+    return text
+
+
 def _value(code: str) -> str:
     """A parameter's value that no vocabulary names (``subtree``, ``own``) in words where there are some."""
     word = common.words()["queries"].get(f"value_{code}")
@@ -96,8 +108,12 @@ elif submitted or st.session_state.get(f"qr_ran_{name}"):
     st.session_state[f"qr_ran_{name}"] = True
     given = tuple(sorted((k, v) for k, v in params.items() if v is not None))
     with st.spinner(plain("queries.running")), common.errors():
-        answer = _run(common.store_uri(), common.dataset_hash(), name, given,
-                      dict(given).get("as_of") or common.as_of(), common.user())
+        try:
+            answer = _run(common.store_uri(), common.dataset_hash(), name, given,
+                          dict(given).get("as_of") or common.as_of(), common.user())
+        except AccountabilityError as exc:
+            st.error(md(_said(exc.text(lang), query)))
+            st.stop()
     with common.session() as s:
         L = common.labels(s)
         rows, columns, headers = answer["rows"], answer["columns"], answer["headers"][lang]

@@ -427,8 +427,13 @@ def test_query_errors_are_messages(app):
     app.selectbox(key="qr_name").set_value("duty-on").run()
     app.text_input(key="qr_duty-on_at").set_value("not a time")
     app.button[0].click().run()
-    assert [e.value.replace("\\", "") for e in app.error] == [  # markdown escapes
-        "at：“not a time”不是日期时间（应为 YYYY-MM-DDTHH:MM，ISO 8601）"]
+    assert [e.value.replace("\\", "") for e in app.error] == [  # markdown escapes; the field by its words
+        "查询时刻（如 2026-03-01T08:30）；默认当前：“not a time”不是日期时间（应为 YYYY-MM-DDTHH:MM，ISO 8601）"]
+    app.selectbox(key="qr_name").set_value("official-exposure").run()
+    app.text_input(key="qr_official-exposure_person").set_value("NOBODY")
+    app.button[0].click().run()
+    assert app.error[0].value.replace("\\", "").endswith("：未找到人员“NOBODY”")
+    assert "official-exposure" not in app.error[0].value
 
 
 # -- report ---------------------------------------------------------------------------------------------------
