@@ -27,7 +27,7 @@ import orjson
 
 from accountability import settings
 from accountability.dates import local_date, parse_datetime
-from accountability.errors import ExportError, InvalidDataset, one_line
+from accountability.errors import ExportError, InvalidDataset, one_line, singular
 from accountability.memory import gc_paused
 from accountability.progress import Progress
 from graph_schema import SCHEMA, Schema
@@ -389,18 +389,6 @@ def _read_json(path: Path, limits: Limits = LIMITS) -> dict:
 
 
 # -- checking ------------------------------------------------------------------------------------------
-
-
-def singular(name: str) -> str:
-    """``industries`` → ``industry``, ``hazard_statuses`` → ``hazard status``: for messages."""
-    name = name.replace("_", " ")
-    if name.endswith("people"):
-        return name[:-6] + "person"
-    if name.endswith("ies"):
-        return name[:-3] + "y"
-    if name.endswith("uses"):
-        return name[:-2]
-    return name[:-1] if name.endswith("s") else name
 
 
 def _text(value: Any) -> str:

@@ -63,6 +63,19 @@ _FORMS: list[tuple[re.Pattern, str, str]] = [(re.compile(p), c, z) for p, c, z i
 )]
 
 
+def singular(name: str) -> str:
+    """A table or a vocabulary as the noun its messages use: ``industries`` → ``industry``,
+    ``hazard_statuses`` → ``hazard status``, ``people`` → ``person`` (the keys of ``NOUNS_ZH``)."""
+    name = name.replace("_", " ")
+    if name.endswith("people"):
+        return name[:-6] + "person"
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.endswith("uses"):
+        return name[:-2]
+    return name[:-1] if name.endswith("s") else name
+
+
 def translate(message: str) -> tuple[str | None, str | None]:
     """The (code, Chinese form) of an English message or validation reason, or (None, None).
 

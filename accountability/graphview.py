@@ -25,8 +25,7 @@ from typing import Any
 import networkx as nx
 import orjson
 
-from accountability.dataset import singular
-from accountability.errors import NotFound, UsageError
+from accountability.errors import NotFound, UsageError, singular
 from accountability.graph import FOREVER
 from accountability.names import Labels
 from accountability.trace import Chain, unresolved_on
