@@ -293,6 +293,16 @@ def _codes(path: Path, where: str, value: Any, allowed: dict | tuple | set, what
     return tuple(values)
 
 
+def _title(path: Path, where: str, raw: Any, default: dict) -> dict:
+    """A rule's title: its zh and en texts, nothing else — in a YAML flow mapping ``{zh: …, en: a, b}`` an
+    unquoted comma starts another key and cuts the text short."""
+    if not raw:
+        return dict(default)
+    if not isinstance(raw, dict) or set(raw) - {"zh", "en"} or not all(isinstance(v, str) for v in raw.values()):
+        raise _fail(path, where, "expected zh and en texts only (a text with a comma inside {…} needs quotes)")
+    return dict(raw)
+
+
 def _template(path: Path, where: str, explain: Any) -> dict:
     if not isinstance(explain, dict):
         raise _fail(path, where, "expected zh and en templates")
@@ -362,7 +372,8 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
                 _codes(path, f"{where}.gap_if_none", gap, gap_kinds, "gap kind")
             explain = _template(path, f"{where}.explain", _need(path, sel, "explain", where))
             selectors.append(Selector(orgs, role, portfolio, duty, degree, basis, explain, gap))
-        rules.append(Rule(rid, dict(raw.get("title") or {"zh": rid, "en": rid}), tuple(selectors)))
+        rules.append(Rule(rid, _title(path, f"rules.{rid}.title", raw.get("title"), {"zh": rid, "en": rid}),
+                          tuple(selectors)))
     escalations = []
     for i, raw in enumerate(data.get("escalations") or []):
         where = f"escalations[{i}]"
@@ -393,7 +404,7 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
         if days is not None and not isinstance(days, int):
             raise _fail(path, f"{where}.when.overdue_days_over", "expected an integer")
         escalations.append(
-            Escalation(eid, dict(raw.get("title") or {}), applies_to, reach, reapply, basis, level, days, tiers, spare)
+            Escalation(eid, _title(path, f"escalations.{eid}.title", raw.get("title"), {}), applies_to, reach, reapply, basis, level, days, tiers, spare)
         )
     conduct = []
     for i, raw in enumerate(data.get("conduct") or []):
@@ -417,7 +428,8 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
         degree = _codes(path, f"{where}.degree", raw.get("degree", "direct"), vocabularies["degrees"], "degree")[0]
         basis = _codes(path, f"{where}.basis", _need(path, raw, "basis", where, list), citations, "citation")
         explain = _template(path, f"{where}.explain", _need(path, raw, "explain", where))
-        conduct.append(Conduct(cid, dict(raw.get("title") or {"zh": cid, "en": cid}), kind, duty, degree, basis,
+        conduct.append(Conduct(cid, _title(path, f"conduct.{cid}.title", raw.get("title"), {"zh": cid, "en": cid}),
+                               kind, duty, degree, basis,
                                explain, variants))
     if conduct and generation < 2:
         raise _fail(path, "conduct", "conduct rules need generation 2")

@@ -32,8 +32,10 @@ def load_builtin(path: Path = PATH) -> tuple[dict, ...]:
     for mid, titles in measures.items():
         if not ID.match(str(mid)):
             raise InvalidSchema(f"{path.name}: measures.{mid}: expected an id SC15-01 … SC15-15")
-        if not isinstance(titles, dict) or not all(isinstance(titles.get(k), str) for k in ("zh", "en")):
-            raise InvalidSchema(f"{path.name}: measures.{mid}: needs zh and en titles")
+        if not isinstance(titles, dict) or set(titles) != {"zh", "en"} or \
+                not all(isinstance(titles[k], str) for k in ("zh", "en")):  # a comma unquoted in {…} adds a key
+            raise InvalidSchema(f"{path.name}: measures.{mid}: needs zh and en titles only (quote a title "
+                                "with a comma)")
         rows.append({"id": str(mid), "title": titles["zh"], "title_en": titles["en"], "source": source,
                      "parent_id": None, "industries": None, "deadline": None, "builtin": True})
     return tuple(rows)

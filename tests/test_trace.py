@@ -353,6 +353,8 @@ def test_a_replacement_ruleset_changes_the_chain(make_session, tmp_path):
     (lambda r: r["rules"][0]["selectors"][0].update(basis=["nope"]), "unknown citation 'nope'"),
     (lambda r: r["rules"][0]["selectors"][0]["explain"].update(zh="{salary}"), "unknown template field"),
     (lambda r: r["escalations"][0].update(reapply=["R99"]), "unknown rule 'R99'"),
+    # YAML's {zh: 一岗双责, en: One post, two responsibilities} is {…, en: One post, two responsibilities: null}
+    (lambda r: r["rules"][3]["title"].update({"two responsibilities": None}), "rules.R4.title: expected zh and en"),
 ])
 def test_a_broken_ruleset_fails_loudly_with_file_and_key(make_session, tmp_path, mutate, message):
     refused_ruleset(make_session, tmp_path, "reference-v1", mutate, message)
