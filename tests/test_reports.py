@@ -733,6 +733,15 @@ def test_the_report_holds_the_reporting_steps_and_who_was_on_duty(session_report
         ("12:45", "第4项报告时限届满", "K", f"{TWO_POSTS}（东湖区人民政府常务副区长）", ON_DUTY),
         ("13:30", "第5项报告时限届满", "C", "无人值守", "无人值守"),
     ]
+    # a rule-12 act and its record say their times as a reader writes them, not in ISO
+    late = next(link for link in r.links if link.act and link.act[0] == "R12")
+    assert re.fullmatch(r"R12 迟报漏报，2026-05-20 \d\d:\d\d", late.act_text), late.act_text
+    records = [e.text for link in r.links if link.act and link.act[0] == "R12" for e in link.evidence]
+    assert "东湖区住房和城乡建设局向临江市住房和城乡建设局报告，应于2026-05-20 12:45前，未报告" in records
+    assert any(t.endswith("应于2026-05-20 10:30前，实际2026-05-20 10:45") for t in records), records
+    en_records = [e.text for link in build_report(session_reporting, "A1", "en").links
+                  if link.act and link.act[0] == "R12" for e in link.evidence]
+    assert any(t.endswith(", due 2026-05-20 12:45, never made") for t in en_records), en_records
     # the person-only duty officer answers for the missed step (rule 12), titled in each language
     officer = [link for link in r.links if link.post.id is None]
     assert [(link.post.name, link.organization.name) for link in officer] == [("值班员", "东湖区值班室")]

@@ -693,8 +693,14 @@ def _link(link: Link, chain: IncidentChain, names: Names, ruleset, words: dict, 
     if link.act is not None:
         rule, on_day = link.act
         entry.act = (rule, on_day)
-        entry.act_text = say(w["act"], rule=rule, title=_rule_title(ruleset, rule)[lang], date=on_day)
+        entry.act_text = say(w["act"], rule=rule, title=_rule_title(ruleset, rule)[lang], date=_moment(on_day))
     return entry
+
+
+def _moment(text: str) -> str:
+    """A day as it is; a moment (rule 12's due and made times, ISO with the Beijing offset) as a reader writes
+    it: 2025-11-03 13:51."""
+    return text[:16].replace("T", " ") if len(text) > 10 else text
 
 
 def _rule_title(ruleset, rule_id: str) -> dict:
@@ -736,7 +742,9 @@ def _record(record: dict, names: Names, words: dict, lang: str, link: Link | Non
     elif kind == "report":
         values["from"] = names.name_of(record["from"]) if record.get("from") else ""
         values["to"] = names.name_of(record["to"]) if record.get("to") else ""
-        values["at"] = record.get("at") or words["words"]["never"]
+        values["due"] = _moment(record.get("due") or "")
+        values["at"] = say(words["words"]["made"], at=_moment(record["at"])) if record.get("at") else \
+            words["words"]["never"]
     elif kind == "overlap":  # the other holder is on the same link; the store knows them otherwise
         other = record.get("other_person_id") or ""
         on_link = [h.name for h in (link.holders if link else ()) if h.person_id == other]
