@@ -46,7 +46,8 @@ st.subheader(t("calibrate.by_incident"))
 with common.session() as s:  # the persons missed and extra by name, their id after it
     L = common.labels(s)
     def named(pid: str) -> str:
-        return f"{L.person(pid)} ({pid})" if L.person(pid) else pid
+        name = L.person(pid)
+        return f"{name} ({pid})" if name else pid
 
     rows = [{**r, "recall": _pct(r["recall"]), "precision": _pct(r["precision"]),
              "missed": [named(p) for p in r["missed"]], "extra": [named(p) for p in r["extra"]]}
