@@ -643,10 +643,6 @@ class Engine:
 
     # -- evaluating selectors ---------------------------------------------------------------------------
 
-    def _anchor(self, anchor: str, level: _Level) -> list[Organization]:
-        """The organizations a selector's anchor names at ``level`` (``accountability.anchors``)."""
-        return anchors.ANCHORS[anchor].find(self.graph, level)
-
     def _evaluate(self, plan: list, level: _Level, industry: str | None, window: Window) -> Part:
         span = (day(window.start), day(window.end))
         is_day = span[0] == span[1]
@@ -654,16 +650,16 @@ class Engine:
         weight = self.weight
         found: dict[tuple, Candidate] = {}  # by (post, duty, escalated): a post reached twice merges into one
         gaps: list[dict] = []
-        posts_of = self.graph.posts_of
+        posts_of, graph, finders = self.graph.posts_of, self.graph, anchors.ANCHORS
         orgs_at: dict[str, list[Organization]] = {}  # by anchor: several selectors share one
-        for selector, anchors, rules, basis, order in plan:
+        for selector, names, rules, basis, order in plan:
             role, duty = selector.role, selector.duty
             watch = selector.gap_if_none and level.raise_gaps
             covered: list[Interval] = []
-            for anchor in anchors:
+            for anchor in names:
                 orgs = orgs_at.get(anchor)
-                if orgs is None:
-                    orgs = orgs_at[anchor] = self._anchor(anchor, level)
+                if orgs is None:  # the organizations the anchor names here (``accountability.anchors``)
+                    orgs = orgs_at[anchor] = finders[anchor].find(graph, level)
                 for org in orgs:
                     for post in posts_of.get(org.id, ()):
                         if role is not None and post.role != role:
@@ -685,6 +681,8 @@ class Engine:
             if watch and (not covered or not is_day):
                 for a, b in _uncovered(span, _union(covered)):
                     gaps.append(self._gap(selector.gap_if_none, level, industry, window, (a, b)))
+        if not found:
+            return Part((), tuple(gaps)) if gaps else EMPTY
         links, vacancies = self._finish(found.values(), level, window, industry)
         return Part(tuple(links), tuple(gaps + vacancies) if vacancies else tuple(gaps))
 
@@ -709,22 +707,28 @@ class Engine:
     def _finish(self, found: Iterable[Candidate], level: _Level, window: Window, industry: str | None):
         links, gaps = [], []
         end = window.end
-        is_day = window.is_day
+        is_day = window.start == end
         escalated = level.escalated
         vacancies = level.raise_gaps and not escalated if level.vacancies is None else level.vacancies
         duty_order = self.duty_order
         explained = (self.labels, self.graph.jurisdictions, level.jurisdiction_id, industry)
         assessed, evidence = self.holder_assessment, self.link_evidence
+        path = level.path
+        own = path[-1] if path else None  # the enterprise itself: its posts' paths do not repeat it
+        recent = self._judged_after(window)  # a holder in the post since after this day is judged again
         for post, org, selector, rules, basis, intervals, order in found:
             if len(intervals) > 1:
                 intervals = _union(intervals)
             holders: list[Holder] = []
+            judge = False
             if is_day:
                 for t in post.tenures:
                     if t.start <= end <= t.end:  # tuple.__new__: a NamedTuple's own __new__ is Python
                         holders.append(new_tuple(Holder, (t.person_id, t.name, t.start,
                                                           None if t.end == FOREVER else t.end, t.acting, None,
                                                           assessed)))
+                        if recent is not None and t.start > recent:
+                            judge = True
                 held = [intervals[0]] if holders else []
             else:
                 held = []
@@ -734,6 +738,7 @@ class Engine:
                         held += parts
                         holders.append(Holder(t.person_id, t.name, t.start, None if t.end == FOREVER else t.end,
                                               t.acting, (iso(parts[0][0]), iso(parts[-1][1]))))
+                judge = recent is not None
             if vacancies and (not held or not is_day):
                 covered = _union(held)
                 for iv in intervals:
@@ -743,14 +748,26 @@ class Engine:
                         if not is_day:
                             gap.update({"from": iso(a), "to": iso(b)})
                         gaps.append(gap)
-            links.append(Link(
+            link = Link(
                 post.id, post.title, org.id, org.jurisdiction_id, selector.duty, selector.degree, rules, basis,
-                escalated, tuple(holders), _path(level, org, post), explained + (selector, org, post),
-                (escalated, order, duty_order.get(selector.duty, 99), post.id), evidence,
-            ))
+                escalated, tuple(holders), path + (post.id,) if own == org.id else path + (org.id, post.id),
+                explained + (selector, org, post), (escalated, order, duty_order.get(selector.duty, 99), post.id),
+                evidence,
+            )
+            if judge:
+                link.holders = self._judged(link, window)
+            links.append(link)
         if len(links) > 1:
             links.sort(key=_rank)
         return links, gaps
+
+    def _judged_after(self, window: Window) -> str | None:
+        """The day after which a holder found on ``window``'s day is judged again (``_judged``): none under
+        v1, whose links carry no assessment; over a window, every holder is (any day but None)."""
+        return None
+
+    def _judged(self, link: Link, window: Window) -> tuple[Holder, ...]:
+        return link.holders
 
     def _gap(self, kind: str, level: _Level, industry: str | None, window: Window, stretch: Interval) -> dict:
         if kind == "no_principal":
@@ -780,12 +797,6 @@ def _sentence(lang: str, labels: dict, jurisdictions: dict, jid: str, industry: 
         duty=lab["duties"][selector.duty],
         degree=lab["degrees"][selector.degree],
     )
-
-
-def _path(level: _Level, org: Organization, post: Post) -> tuple[str, ...]:
-    if level.path and level.path[-1] == org.id:  # the enterprise itself
-        return level.path + (post.id,)
-    return level.path + (org.id, post.id)
 
 
 def _uses_industry(selector: Selector) -> bool:

@@ -144,6 +144,7 @@ class EngineV2(Engine):
         self._assessed: dict[tuple, Link] = {}  # links judged on records (``_assess``)
         self._cited: dict[tuple, dict] = {}  # records as evidence (``_evidence``)
         self._templates: dict[tuple, Template] = {}  # of designations and acts, by rule, kind and day
+        self._recent: dict[str, str] = {}  # by day: the day after which a holder is judged when found
         self._named: set[str] | None = None  # organizations that some portfolio names (batch work)
         self._roster = None  # duty shifts (rule 12), read on first use
         self._status_labels = {lang: {c: t.label(lang) for c, t in schema.vocab("designation_kinds").items()}
@@ -497,22 +498,20 @@ class EngineV2(Engine):
                     out.append((a, b))
         return _union(out)
 
-    def _finish(self, found, level, window, industry):
-        """v1's links, each with (empty) evidence and its holders assessed without records — what most
-        links keep: only a post with records of a duty done for the chain's hazards is judged again
-        (``_assess``)."""
-        links, gaps = super()._finish(found, level, window, industry)
+    def _judged_after(self, window: Window) -> str | None:
+        """Links are made with (empty) evidence and their holders assessed without records — what most links
+        keep: only a post with records of a duty done for the chain's hazards is judged again (``_assess``),
+        and a holder in the post for fewer than ``min_days`` on the day (after the day returned), or any
+        holder over a window, is judged when the link is made (``_judged``)."""
         if not window.is_day:
-            for link in links:
-                link.holders = self._holders(link, (), (), window)
-            return links, gaps
-        since = iso(day(window.end) - self.ruleset.min_days)  # in the post since then at the latest: long enough
-        for link in links:
-            for h in link.holders:
-                if h.start > since:  # made accountable (``holder_assessment``): judged again, in the post briefly
-                    link.holders = self._holders(link, (), (), window)
-                    break
-        return links, gaps
+            return window.start
+        since = self._recent.get(window.end)
+        if since is None:
+            since = self._recent[window.end] = iso(day(window.end) - self.ruleset.min_days)
+        return since
+
+    def _judged(self, link: Link, window: Window) -> tuple[Holder, ...]:
+        return self._holders(link, (), (), window)
 
     # -- rule 9: designations -----------------------------------------------------------------------------
 
