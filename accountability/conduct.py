@@ -18,7 +18,9 @@ the inspections of a unit and the designations of a post, and what they say on a
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
+from operator import attrgetter
 from typing import Any, Iterable
 
 from accountability.records import Event, Inspection, Records, as_events, reopens
@@ -27,6 +29,7 @@ from accountability.trace import hazard_state
 ORDERS = ("order_issued", "penalty", "suspension")  # inspection outcomes that handle what was found
 DUTY_EVENTS = ("escalated", "order_issued")  # events that record a duty done for a hazard
 REOPENING = ("reopened", "reinspected")
+_on = attrgetter("on")
 
 
 def closed_on(hazard: dict, events: list[Event] | list[dict], on: str) -> bool:
@@ -80,10 +83,9 @@ def missed_inspections(hazard: dict, events: list[Event], units: Iterable[str], 
     hid, start = hazard["id"], began(hazard)
     found = []
     for unit in units:
-        for r in records.inspections(unit):
+        inspections = records.inspections(unit)  # by date: those before the hazard began are skipped
+        for r in inspections[bisect_left(inspections, start, key=_on):] if inspections else ():
             d = r.on
-            if d < start:
-                continue
             if d > on:
                 break
             if hid not in r.hazard_ids:
