@@ -141,11 +141,9 @@ class EngineV2(Engine):
         self._missed, self._closure = self._conduct.get("missed_inspection"), self._conduct.get("false_closure")
         self._tier_plans: dict[tuple, list] = {}
         self._parts: dict[tuple, Part] = {}
-        self._sides: dict[tuple, dict[tuple, Side]] = {}  # by (window, investigating tier): sides kept (``_side``)
         self._assessed: dict[tuple, Link] = {}  # links judged on records (``_assess``)
         self._cited: dict[tuple, dict] = {}  # records as evidence (``_evidence``)
         self._templates: dict[tuple, Template] = {}  # of designations and acts, by rule, kind and day
-        self._recent: dict[str, str] = {}  # by day: the day after which a holder is judged when found
         self._named: set[str] | None = None  # organizations that some portfolio names (batch work)
         self._roster = None  # duty shifts (rule 12), read on first use
         self._status_labels = {lang: {c: t.label(lang) for c, t in schema.vocab("designation_kinds").items()}
@@ -284,12 +282,9 @@ class EngineV2(Engine):
         afterwards, as in ``chain``'s general case). ``hazard_id``: the hazard has designations of its own,
         and the side holds the unit's too; without, the side holds J's designations only (the unit's are
         ``_named_unit``), is the same for every hazard in J whose unit no portfolio names, and is kept."""
-        tier = context.investigating_level if context else None
-        kept = self._sides.get((window, tier))
-        if kept is None:
-            kept = self._sides[(window, tier)] = {}
-        key = (jid, industries, self._unit_key(unit), escalates)
-        side = None if hazard_id else kept.get(key)
+        key = ("side", jid, industries, window, self._unit_key(unit), escalates,
+               context.investigating_level if context else None)
+        side = None if hazard_id else self._parts.get(key)
         if side is None:
             governments, regulators = self._governments(jid, industries, window, unit, escalates, context)
             designated = self._designated(hazard_id, unit if hazard_id else None, jid, regulators, window)
@@ -302,7 +297,7 @@ class EngineV2(Engine):
             government_gaps = [g for part in governments for g in part.gaps]
             side = Side(governments, designated, merged, government_gaps, government_gaps + list(designated.gaps))
             if not hazard_id:
-                kept[key] = side
+                self._parts[key] = side
         return side
 
     def _named_unit(self, unit: str, window: Window) -> Part:
@@ -507,12 +502,7 @@ class EngineV2(Engine):
         keep: only a post with records of a duty done for the chain's hazards is judged again (``_assess``),
         and a holder in the post for fewer than ``min_days`` on the day (after the day returned), or any
         holder over a window, is judged when the link is made (``_judged``)."""
-        if not window.is_day:
-            return window.start
-        since = self._recent.get(window.end)
-        if since is None:
-            since = self._recent[window.end] = iso(day(window.end) - self.ruleset.min_days)
-        return since
+        return iso(day(window.end) - self.ruleset.min_days) if window.is_day else window.start
 
     def _judged(self, link: Link, window: Window) -> tuple[Holder, ...]:
         return self._holders(link, (), (), window)
