@@ -616,10 +616,11 @@ class EngineV2(Engine):
         org = self.graph.org(post.organization_id)
         duty = conduct.duty_of(org.kind, org.supervision) if rule.duty == "by_organization" else rule.duty
         degree = rule.variants[variant]["degree"] if variant else rule.degree
-        key = (rule.id, duty, degree, on, record["zh"], record["en"])
+        key = (rule.id, variant, duty, degree, on, record["zh"], record["en"])
         template = self._templates.get(key)
         if template is None:  # the same for every act of the rule on that day with that record
-            template = self._templates[key] = Template(duty, degree, _fill(rule.explain, on, record))
+            explain = rule.variants[variant].get("explain", rule.explain) if variant else rule.explain
+            template = self._templates[key] = Template(duty, degree, _fill(explain, on, record))
         level = _Level(org.jurisdiction_id, (start,), vacancies=False)
         d = on[:10]
         found = [Candidate(post, org, template, (rule.id,), tuple(rule.basis), [(day(d), day(d))],
@@ -676,12 +677,14 @@ class EngineV2(Engine):
         for post in self.graph.posts_in(step.sender.id, role) if role else ():
             links += self._act(rule, post.id, when, what, evidence, step.sender.id, "head", due)
         if step.sender.kind == "department":
+            # the duty officer's sentence names the sender, whose report it was (not the officer's own unit)
+            sent = {"zh": step.sender.name + what["zh"], "en": f"{step.sender.name} {what['en']}"}
             for shift in self._roster.at(step.sender.jurisdiction_id, "duty_officer", step.due):
                 if shift["post_id"]:
-                    links += self._act(rule, shift["post_id"], when, what, evidence, step.sender.id,
+                    links += self._act(rule, shift["post_id"], when, sent, evidence, step.sender.id,
                                        "duty_officer", due)
                 else:
-                    links.append(self._officer(rule, shift, when, what, evidence, due, duty.holder(self.graph, shift)))
+                    links.append(self._officer(rule, shift, when, sent, evidence, due, duty.holder(self.graph, shift)))
         return links
 
     def _officer(self, rule, shift: dict, when: str, record: dict, evidence: tuple, due: str,
@@ -694,7 +697,7 @@ class EngineV2(Engine):
         labels = {"zh": "值班员", "en": "duty officer"}
         name = place.name.replace("{", "{{").replace("}", "}}")
         explain = {lang: _fill({lang: text.replace("{post}", labels[lang]).replace("{organization}", name)},
-                               when, record)[lang] for lang, text in rule.explain.items()}
+                               when, record)[lang] for lang, text in variant.get("explain", rule.explain).items()}
         template = Template(variant["duty"], variant["degree"], explain)
         org = _Place(jid, place.name)
         post = _Place(None, labels["zh"])

@@ -140,8 +140,9 @@ class Rule:
 @dataclass(frozen=True)
 class Conduct:
     """A v2 rule about an act on a day (rules 9–11): ``kind`` names the finder in accountability.conduct.
-    ``variants`` maps a record's kind (a designation kind) to its duty and degree; ``duty: by_organization``
-    takes the duty from the acting post's organization."""
+    ``variants`` maps a record's kind (a designation kind) to its duty and degree, and to its own
+    ``explain`` where the rule's sentence would misread it; ``duty: by_organization`` takes the duty from the
+    acting post's organization."""
 
     id: str
     title: dict
@@ -422,6 +423,8 @@ def load_rules(path: str | Path, vocabularies: dict[str, dict[str, Term]]) -> Ru
                 "degree": _codes(path, f"{where}.variants.{code}.degree",
                                  _need(path, v, "degree", f"{where}.variants.{code}"), vocabularies["degrees"], "degree")[0],
             }
+            if v.get("explain") is not None:  # the variant's own sentence (else the rule's)
+                variants[code]["explain"] = _template(path, f"{where}.variants.{code}.explain", v["explain"])
         duty = raw.get("duty", "by_organization")
         if duty != "by_organization":
             _codes(path, f"{where}.duty", duty, vocabularies["duties"], "duty")

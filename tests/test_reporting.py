@@ -174,6 +174,14 @@ def test_rule_12_links_the_senders_head_and_the_duty_officer(make_session):
     assert officer.key == (None, "R12", "2026-03-01T12:50:00+08:00", "PE-K-DEP")
     assert all(h.assessment == ("accountable", ()) for link in links.values() for h in link.holders)
     assert "值班员" in officer.sentence("zh") and "duty officer" in officer.sentence("en")
+    # the officer was on duty when K-HOUSING's report fell due: the sentence says so, naming the sender
+    # (the head's says that the head had to report it)
+    sender = s.graph.org("K-HOUSING").name
+    assert officer.sentence("zh") == (f"东湖区值班员于2026-03-01 12:50报告时限届满时在岗值班，{sender}漏报"
+                                      f"（报{s.graph.org('C-HOUSING').name}），负事故报告责任中的直接责任。")
+    assert officer.sentence("en").startswith("The duty officer of 东湖区 was on duty when a report fell due at "
+                                             f"2026-03-01 12:50: {sender} never reported")
+    assert "局长应于2026-03-01 12:50前报告事故，漏报（报" in missed.sentence("zh")
     assert chain.reporting["on_duty"] == [
         {"jurisdiction_id": "K", "role": "leader_on_duty", "person_id": "PE-K-EXEC", "at": "2026-03-01T12:50:00+08:00"},
         {"jurisdiction_id": "K", "role": "duty_officer", "person_id": "PE-K-DEP", "at": "2026-03-01T12:50:00+08:00"},
@@ -187,6 +195,7 @@ def test_a_duty_officer_post_is_held_by_whoever_held_it_that_day(make_session):
     links = r12(s.incident("I1"))
     officer = links[("K-DEP", "direct")]
     assert officer.act == ("R12", "2026-03-01T12:40:00+08:00") and officer.post_id == "K-DEP"
+    assert "在岗值班" in officer.sentence("zh") and s.graph.org("K-EM").name + "漏报" in officer.sentence("zh")
     assert [h.person_id for h in officer.holders] == ["PE-K-DEP"]
     assert ("K-EM-HEAD", "principal_leadership") in links
 

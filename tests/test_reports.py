@@ -408,6 +408,11 @@ def test_cli_errors(store, tmp_path):
     assert result.exit_code == 2 and "odt" in result.output
     result = run("A1", "--store", store, "--format", "pdf")
     assert result.exit_code == 2 and "-o FILE" in result.output
+    result = run("A1", "--store", store, "--format", "md", "-o", str(tmp_path / "x.pdf"))
+    assert result.exit_code == 2 and "--format md does not match -o x.pdf (a pdf file name)" in result.output
+    assert not list(tmp_path.iterdir())  # nothing written, not even the figure beside it
+    result = run("A1", "--store", store, "--format", "md", "-o", str(tmp_path / "x.txt"), "--no-figure")
+    assert result.exit_code == 0 and (tmp_path / "x.txt").read_text(encoding="utf-8").startswith("# ")
 
 
 def test_adapted_templates_replace_the_packaged_ones(store, tmp_path):
@@ -448,6 +453,20 @@ def test_control_characters_in_names_make_a_word_document_that_shows_them(tmp_pa
         other = CliRunner().invoke(main, ["report", "A1", "--format", fmt, "--store", str(db), "-o",
                                           str(tmp_path / f"a1.{fmt}")])
         assert other.exit_code == 0, (fmt, other.output)
+
+
+def test_quotation_marks_in_a_title_nest_as_chinese_punctuation_sets_them(tmp_path):
+    """A title that quotes a date (“5·20”) sits inside the report title's own quotation marks: the inner pair
+    becomes single (GB/T 15834), in every Chinese form; the English title keeps the data as it is."""
+    data = dataset()
+    data["incidents"][0]["title"] = "东湖区“5·20”燃气爆炸事故"
+    db = tmp_path / "store.db"
+    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    zh = CliRunner().invoke(main, ["report", "A1", "--store", str(db), "--no-figure"])
+    assert zh.output.splitlines()[0] == "# “东湖区‘5·20’燃气爆炸事故”责任追究分析报告"
+    assert "| 事故名称 | 东湖区“5·20”燃气爆炸事故 |" in zh.output  # the name itself, as the data has it
+    en = CliRunner().invoke(main, ["report", "A1", "--store", str(db), "--no-figure", "--lang", "en"])
+    assert en.output.splitlines()[0] == "# Accountability report: 东湖区“5·20”燃气爆炸事故"
 
 
 # -- reference rules v2: the proposed list, then exemption and no conditions to perform ----------------------
@@ -573,7 +592,14 @@ def test_v2_each_person_has_one_place_and_one_entry(session_v2):
     assert brief.posts[0].reasons_text == "追溯期内在岗20天，不足30天；人员10同期在岗120天"
     assert r.tally == "建议追责12人；尽职免责建议1人；不具备履职条件1人。"
     assert [c.key for c in r.citations][-2:] == ["dzts_23", "dzts_25"]
-    assert r.summary_total.persons == len(names)
+    # the summary counts the proposed persons (the two shown apart are counted in the tally above), and
+    # a post once: 李新局长's post has its R2 link and its R11 act in the same duty
+    assert r.summary_persons_label == "建议追责人数"
+    assert r.summary_total.persons == len([p for g in r.degrees for p in g.persons]) == 12 < len(names)
+    assert r.summary_total.posts == len({link.post.id for link in r.links}) < len(r.links)
+    sector = next(row for row in r.summary if row.duty == new.posts[1].link.duty)
+    assert sector.posts == len({link.post.id for u in next(g for g in r.duties if g.duty == sector.duty).units
+                                for link in u.links})
 
 
 def test_v2_sections_are_shown_even_when_empty(session_v2):

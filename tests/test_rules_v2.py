@@ -76,6 +76,11 @@ def test_an_unknown_ruleset_name_lists_the_known_ones(make_session):
     (lambda r: r["assessment_basis"].update(exempt=[["dzts_23"]]), "assessment_basis.exempt: expected a list"),
     (lambda r: r.update(assessment_basis=["dzts_23"]), "assessment_basis: expected a mapping"),
     (lambda r: r.update(generation=1, conduct=[]), "assessment_basis: assessments need generation 2"),
+    # a variant's own sentence is checked as a rule's
+    (lambda r: next(c for c in r["conduct"] if c["id"] == "R12")["variants"]["duty_officer"]["explain"].update(
+        zh="{salary}"), r"conduct\[3\].variants.duty_officer.explain.zh: unknown template field '\{salary\}'"),
+    (lambda r: next(c for c in r["conduct"] if c["id"] == "R12")["variants"]["duty_officer"].update(explain="值班"),
+     r"conduct\[3\].variants.duty_officer.explain: expected zh and en templates"),
 ])
 def test_a_broken_assessment_basis_fails_loudly_with_file_and_key(make_session, tmp_path, mutate, message):
     refused_ruleset(make_session, tmp_path, "reference-v2", mutate, message)

@@ -47,8 +47,12 @@ def report(incident_id: str, fmt: str | None, output: str | None, templates: str
     reporting timeline as FILE.reporting.svg).
     """
     to_stdout = output in (None, "-")
+    implied = None if to_stdout else SUFFIXES.get(Path(output).suffix.lower())
     if fmt is None:
-        fmt = "md" if to_stdout else SUFFIXES.get(Path(output).suffix.lower(), "md")
+        fmt = implied or "md"
+    elif implied and implied != fmt:  # Markdown in x.pdf opens as a broken PDF: refused before any work
+        raise UsageError(f"--format {fmt} does not match -o {Path(output).name} (a {implied} file name): "
+                         f"leave out --format, or name the file for {fmt}")
     if fmt in BINARY and output is None:
         raise UsageError(f"a {fmt} report needs -o FILE (or -o - for stdout)")
     started = time.perf_counter()

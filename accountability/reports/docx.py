@@ -423,7 +423,7 @@ def render_docx(report: Report, figure: ChainFigure | bool | None = True) -> byt
     rows.append([[(str(v), True, None)] for v in
                  (t.label, t.units, t.posts, t.persons, t.moved_on, t.vacant, t.escalated)])
     other = (CONTENT_MM - 46) / 6
-    _table(doc, [f["duty"], f["units"], f["posts"], f["persons"], f["moved_on"], f["vacant"], f["escalated"]], rows,
+    _table(doc, [f["duty"], f["units"], f["posts"], report.summary_persons_label, f["moved_on"], f["vacant"], f["escalated"]], rows,
            [46] + [other] * 6, header_columns=(0,), numeric_columns=(1, 2, 3, 4, 5, 6))
 
     # 6. the legal provisions

@@ -77,6 +77,19 @@ def say(template: str, **values: Any) -> str:
     return template.format_map(_Blank(values))
 
 
+def _nested(template: str, name: str, value: str) -> str:
+    """``value`` as placed in ``template``: within Chinese quotation marks (“{name}”), its own quotation
+    marks become the inner, single pair (GB/T 15834-2011 标点符号用法 4.1.3.2), so that
+    “北峪市“5·2”事故” reads “北峪市‘5·2’事故”.
+
+    >>> _nested("“{title}”报告", "title", "北峪市“5·2”事故")
+    '北峪市‘5·2’事故'
+    """
+    if "“{%s}”" % name not in template:
+        return value
+    return value.replace("“", "‘").replace("”", "’")
+
+
 # -- the data model -------------------------------------------------------------------------------------
 
 
@@ -366,10 +379,22 @@ class Report:
     @property
     def summary_total(self) -> SummaryRow:
         rows = self.summary
-        return SummaryRow("", self.words["fields"]["count"], len({u.organization.id for g in self.duties for u in g.units}),
+        units = len({u.organization.id for g in self.duties for u in g.units})
+        if self.generation >= 2:  # posts once however many duties and acts; the proposed persons only
+            proposed = [p for g in self.degrees for p in g.persons]
+            return SummaryRow("", self.words["fields"]["count"], units, len({link.post.id for link in self.links}),
+                              len(proposed), sum(p.moved_on for p in proposed), sum(r.vacant for r in rows),
+                              sum(r.escalated for r in rows))
+        return SummaryRow("", self.words["fields"]["count"], units,
                           len({(link.post.id, link.duty) for link in self.links}), len(self.persons),
                           sum(p.moved_on for p in self.persons), sum(r.vacant for r in rows),
                           sum(r.escalated for r in rows))
+
+    @property
+    def summary_persons_label(self) -> str:
+        """The summary's column of persons: v2 counts the proposed persons there (the others are shown
+        apart, counted in ``tally``), v1 every holder."""
+        return self.words["fields"]["persons_proposed" if self.generation >= 2 else "persons"]
 
 
 # -- names ----------------------------------------------------------------------------------------------
@@ -416,7 +441,7 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
         duties=duties,
         degrees=degrees,
         findings=findings,
-        summary=_summary(duties, persons, findings),
+        summary=_summary(duties, persons, findings, proposed_only=v2),
         citations=_citations(links, ruleset, lang, [g.status for g in assessed if g.persons]),
         dataset=(meta.get("dataset_hash") or "unknown")[:HASH_LENGTH],
         ruleset=ruleset.version,
@@ -436,7 +461,7 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     from accountability.reports.timeliness import build_reporting  # built on this module's pieces
 
     report.reporting = build_reporting(session, chain, lang)  # v2, an incident with occurred_at: else None
-    report.title = say(words["title"], title=incident.title)
+    report.title = say(words["title"], title=_nested(words["title"], "title", incident.title))
     report.subtitle = say(words["subtitle"], id=incident.id, date=incident.occurred_on)
     if chain.withheld:
         report.withheld = say(words["words"]["withheld"], n=chain.withheld)
@@ -874,18 +899,30 @@ def _finding(gap: dict, names: Names, words: dict, lang: str) -> Finding:
     return Finding(kind, SCHEMA.label("gap_kinds", kind, lang), text, dict(gap))
 
 
-def _summary(duties: list[DutyGroup], persons: list[PersonEntry], findings: list[Finding]) -> list[SummaryRow]:
-    """Per duty: units, posts, persons, of whom moved on, posts vacant at any time in the window, escalated."""
+def _summary(duties: list[DutyGroup], persons: list[PersonEntry], findings: list[Finding],
+             proposed_only: bool = False) -> list[SummaryRow]:
+    """Per duty: units, posts, persons, of whom moved on, posts vacant at any time in the window, escalated.
+
+    ``proposed_only`` (v2): a post counts once however many links it has there (an act of rule 10 or 11
+    beside its position), and the persons are those proposed for accountability; v1 counts every link and
+    every holder."""
     vacant_posts = {f.data.get("post_id") for f in findings if f.kind == "vacant_post"}
+    if proposed_only:
+        persons = [p for p in persons if p.place == "accountable"]
     rows = []
     for group in duties:
         links = [link for u in group.units for link in u.links]
         people = {h.person.id for link in links for h in link.holders}
+        if proposed_only:
+            people &= {p.person.id for p in persons}
+            posts = len({link.post.id for link in links})
+            vacant = len({link.post.id for link in links if link.vacant or link.post.id in vacant_posts})
+        else:
+            posts, vacant = len(links), sum(link.vacant or link.post.id in vacant_posts for link in links)
         moved = {p.person.id for p in persons
                  if p.person.id in people and all(pp.moved_on for pp in p.posts if pp.link.duty == group.duty)}
-        rows.append(SummaryRow(group.duty, group.label, len(group.units), len(links), len(people), len(moved),
-                               sum(link.vacant or link.post.id in vacant_posts for link in links),
-                               sum(link.escalated for link in links)))
+        rows.append(SummaryRow(group.duty, group.label, len(group.units), posts, len(people), len(moved),
+                               vacant, sum(link.escalated for link in links)))
     return rows
 
 
