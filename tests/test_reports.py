@@ -602,6 +602,24 @@ def test_v2_each_person_has_one_place_and_one_entry(session_v2):
                                 for link in u.links})
 
 
+def test_v2_a_hazard_whose_row_says_closed_but_an_event_reopened_says_so(tmp_path):
+    """H1's row closed on 2026-03-20; re-inspected as relapsed on 2026-04-10, it was open on the incident
+    date: the report says both, not 已销号 alone beside its days overdue."""
+    data = dataset_v2()
+    h1 = next(h for h in data["hazards"] if h["id"] == "H1")
+    h1.update(status="closed", closed_on="2026-03-20")
+    db = tmp_path / "store.db"
+    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    with Session(str(db), rules=V2, readonly=True) as s:
+        (zh,) = [h for h in build_report(s, "A1", "zh").hazards if h.id == "H1"]
+        (en,) = [h for h in build_report(s, "A1", "en").hazards if h.id == "H1"]
+    assert zh.unresolved and zh.status_label == "已销号（事故发生时已重新打开）"
+    assert en.status_label == "Closed (reopened by the incident date)"
+    with Session(str(db), rules="reference-v1", readonly=True) as s:  # v1 reads the row: closed before it
+        (v1,) = [h for h in build_report(s, "A1", "zh").hazards if h.id == "H1"]
+    assert not v1.unresolved and v1.status_label == "已销号"
+
+
 def test_v2_sections_are_shown_even_when_empty(session_v2):
     """A2 has no linked hazard, hence no record to exempt anyone (DESIGN.md); 赵两岗 became executive deputy
     head nine days before it."""

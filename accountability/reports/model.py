@@ -629,10 +629,13 @@ def _hazards(chain: IncidentChain, session, names: Names, words: dict, lang: str
             state_text = say(w["overdue_on_incident"], days=state["overdue_days"])
         else:
             state_text = w["not_overdue"]
+        status_label = SCHEMA.label("hazard_statuses", h["status"], lang)
+        if v2 and state["unresolved"] and h["closed_on"] and h["closed_on"] <= on:  # closed, then reopened
+            status_label = say(w["reopened_status"], status=status_label)
         out.append(HazardHistory(
             id=hid, description=h.get("description") or "", industry=names.industry(h["industry"]),
             level=h["level"], level_label=SCHEMA.label("hazard_levels", h["level"], lang),
-            status_label=SCHEMA.label("hazard_statuses", h["status"], lang),
+            status_label=status_label,
             place_text=_place_text(_place(names, h["jurisdiction_id"]), lang),
             unit=Ref(h["organization_id"], names.organization(h["organization_id"])) if h["organization_id"] else None,
             found_on=h["found_on"], deadline=h["deadline"], effective_deadline=state["deadline"],
