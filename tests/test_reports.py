@@ -620,6 +620,23 @@ def test_v2_a_hazard_whose_row_says_closed_but_an_event_reopened_says_so(tmp_pat
     assert not v1.unresolved and v1.status_label == "已销号"
 
 
+def test_v2_an_investigating_level_other_than_the_grade_s_is_said_beside_art_19(tmp_path):
+    """A1 is a large accident, which Art. 19 gives the city; its data records the province (rule 8 reaches
+    by it). The report names the province's government and says whose the grade would have made it."""
+    data = dataset_v2()
+    data["incidents"][0]["investigating_level"] = "province"
+    db = tmp_path / "store.db"
+    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    with Session(str(db), rules=V2, readonly=True) as s:
+        zh, en = build_report(s, "A1", "zh"), build_report(s, "A1", "en")
+    assert zh.incident.investigator_text == \
+        "江南省人民政府（调查层级依数据所载；按条例第十九条，较大事故由市级人民政府负责调查）"
+    assert en.incident.investigator_text.endswith("under Art. 19, Large accident: investigated by the city government)")
+    assert zh.incident.investigator_text in render(zh, "html", figure=False).decode()
+    with Session(str(db), rules="reference-v1", readonly=True) as s:  # v1 reads no investigating_level
+        assert build_report(s, "A1", "zh").incident.investigator_text == "临江市人民政府"
+
+
 def test_v2_sections_are_shown_even_when_empty(session_v2):
     """A2 has no linked hazard, hence no record to exempt anyone (DESIGN.md); 赵两岗 became executive deputy
     head nine days before it."""

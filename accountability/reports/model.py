@@ -423,7 +423,7 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     names = Names(session, lang)
     ruleset = session.ruleset
     v2 = ruleset.generation >= 2
-    incident = _incident(chain, names, words, lang)
+    incident = _incident(chain, names, words, lang, v2)
     links = [_link(link, chain, names, ruleset, words, lang) for link in chain.links]
     duties = _by_duty(links, names, lang)
     people = list(_by_person(links, _places(links) if v2 else None).values())
@@ -520,7 +520,7 @@ def _measure(measure: str, value: int, words: dict, lang: str) -> str:
     return say(words["words"]["persons"], n=value)
 
 
-def _incident(chain: IncidentChain, names: Names, words: dict, lang: str) -> IncidentInfo:
+def _incident(chain: IncidentChain, names: Names, words: dict, lang: str, v2: bool = False) -> IncidentInfo:
     row = chain.incident
     levels = SCHEMA.vocab("accident_levels")
     level_label = SCHEMA.label("accident_levels", chain.level, lang)
@@ -550,6 +550,11 @@ def _incident(chain: IncidentChain, names: Names, words: dict, lang: str) -> Inc
     elif levels[chain.level].extra.get("investigated_by"):
         tier = levels[chain.level].extra["investigated_by"]
         text = say(words["level"]["tier_missing"], tier=SCHEMA.label("jurisdiction_levels", tier, lang))
+    graded = levels[chain.level].extra.get("investigated_by") or "state_council"
+    recorded = row.get("investigating_level") if v2 else None  # v2 reads the incident's own level (rule 8)
+    if recorded and recorded != graded:  # not the tier of Art. 19: say whose it would have been
+        text = say(words["level"]["recorded_tier"], investigator=text, level=level_label,
+                   graded=_tier(graded, words, lang))
     place = _place(names, row["jurisdiction_id"])
     unit = Ref(row["organization_id"], names.organization(row["organization_id"])) if row.get("organization_id") else None
     info = IncidentInfo(
@@ -784,6 +789,14 @@ def _record(record: dict, names: Names, words: dict, lang: str, link: Link | Non
         text = say(sentences["other"], kind=kind, detail=detail)
     date = record.get("date") or record.get("start") or record.get("due") or ""
     return Record(kind, date, text, dict(record))
+
+
+def _tier(code: str, words: dict, lang: str) -> str:
+    """Who investigates at a tier: the State Council, or the government of a jurisdiction level."""
+    if code == "state_council":
+        return words["words"]["state_council"]
+    label = SCHEMA.label("jurisdiction_levels", code, lang)
+    return say(words["level"]["tier_government"], tier=label.lower() if lang == "en" else label)
 
 
 def _term(vocabulary: str, code: str | None, lang: str) -> str:
