@@ -379,15 +379,13 @@ class Report:
     @property
     def summary_total(self) -> SummaryRow:
         rows = self.summary
-        units = len({u.organization.id for g in self.duties for u in g.units})
         if self.generation >= 2:  # posts once however many duties and acts; the proposed persons only
-            proposed = [p for g in self.degrees for p in g.persons]
-            return SummaryRow("", self.words["fields"]["count"], units, len({link.post.id for link in self.links}),
-                              len(proposed), sum(p.moved_on for p in proposed), sum(r.vacant for r in rows),
-                              sum(r.escalated for r in rows))
-        return SummaryRow("", self.words["fields"]["count"], units,
-                          len({(link.post.id, link.duty) for link in self.links}), len(self.persons),
-                          sum(p.moved_on for p in self.persons), sum(r.vacant for r in rows),
+            posts = {link.post.id for link in self.links}
+            persons = [p for g in self.degrees for p in g.persons]
+        else:
+            posts, persons = {(link.post.id, link.duty) for link in self.links}, self.persons
+        return SummaryRow("", self.words["fields"]["count"], len({u.organization.id for g in self.duties for u in g.units}),
+                          len(posts), len(persons), sum(p.moved_on for p in persons), sum(r.vacant for r in rows),
                           sum(r.escalated for r in rows))
 
     @property
