@@ -13,7 +13,7 @@ the distinct keys rather than with the hazards.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Callable, Iterable, NamedTuple
 
@@ -341,6 +341,9 @@ class IncidentChain:
     withheld: int = 0  # linked hazards outside the user's scope, left out (see Session.incident)
     # v2, an incident with occurred_at: {steps, on_duty} of its required reports (accountability.reporting)
     reporting: dict | None = None
+    # v2: how far rule 8 reaches, per industry of the incident: (industry, R, tiers of ``EngineV2.reach``);
+    # for reports, not in the JSON
+    reach: list[tuple[str, str, list]] = field(default_factory=list)
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
         d = {

@@ -260,6 +260,8 @@ class EngineV2(Engine):
         chain = IncidentChain(incident, level, decided_by, investigated_by, window,
                               self._assess(links, records, window), gaps, chains)
         chain.reporting = reporting
+        if self.ruleset.escalation("incident") is not None:
+            chain.reach = [(i, *self.reach(jid, i, context)) for i in industries(incident)]
         return chain
 
     # -- the government side ------------------------------------------------------------------------------
@@ -365,7 +367,7 @@ class EngineV2(Engine):
             return part
         levels = [_Level(regulator, (regulator,), departments=departments, unit=unit)]
         plans = [self._plans[("regulator", None)]]
-        for tier_jid, refs, via in self._tiers(regulator, escalates, context):
+        for tier_jid, refs, via, _ in self._tiers(regulator, escalates, context):
             levels.append(_Level(tier_jid, self._path_up(regulator, tier_jid), escalated=True, raise_gaps=False,
                                  vacancies=True, departments=tuple(self.graph.departments(tier_jid, industry)),
                                  unit=unit))
@@ -415,8 +417,9 @@ class EngineV2(Engine):
                 break
         return tuple(path)
 
-    def _tiers(self, regulator: str, escalates: bool, context: Context | None) -> list[tuple[str, tuple, str]]:
-        """Where rules 7 and 8 reach above R: (jurisdiction, rule references, rule) per tier, lowest first.
+    def _tiers(self, regulator: str, escalates: bool, context: Context | None) -> list[tuple[str, tuple, str, str]]:
+        """Where rules 7 and 8 reach above R: (jurisdiction, rule references, rule, the tier's name in the
+        ruleset) per tier, lowest first.
 
         T is R when R is county level or higher, else the nearest such jurisdiction above it. Rule 8 (in an
         incident) applies its first-tier list from above R up to T, its second-tier list at T's parent,
@@ -428,7 +431,7 @@ class EngineV2(Engine):
         chain_ids = [regulator] + [j.id for j in above]
         ranks = [g.jurisdiction(j).rank for j in chain_ids]
         t_index = next((i for i, r in enumerate(ranks) if r <= self.county_rank), len(chain_ids) - 1)
-        out: list[tuple[str, tuple, str]] = []
+        out: list[tuple[str, tuple, str, str]] = []
         reach = self.ruleset.escalation("incident")
         inv_index = None
         if context is not None and reach is not None:
@@ -451,14 +454,26 @@ class EngineV2(Engine):
                 else:
                     name = "higher_tiers"
                 if name in reach.tiers:
-                    out.append((chain_ids[i], reach.tiers[name], reach.id))
+                    out.append((chain_ids[i], reach.tiers[name], reach.id, name))
         escalation = self._hazard_escalation
         if escalates and escalation is not None and len(chain_ids) > 1:
-            refs = escalation.tiers.get("parent", ())
+            refs, name = escalation.tiers.get("parent", ()), "parent"
             if inv_index == 1 and t_index < 1 and reach is not None:
-                refs = reach.tiers.get("investigating_tier", ())
-            out.append((chain_ids[1], refs, escalation.id))
+                refs, name = reach.tiers.get("investigating_tier", ()), "investigating_tier"
+            out.append((chain_ids[1], refs, escalation.id, name))
         return out
+
+    def reach(self, jid: str, industry: str, context: Context) -> tuple[str, list[tuple[str, str, tuple[str, ...]]]]:
+        """How far rule 8 reaches for an incident in ``jid`` of ``industry`` (what a report says in words): R,
+        and per tier above it, lowest first, the jurisdiction, the tier's name in the ruleset and the rule
+        references applied there, less those the ruleset spares at the tier's level."""
+        regulator = self.regulator(jid, industry)[0]
+        out = []
+        for tier_jid, refs, via, name in self._tiers(regulator, False, context):
+            spared = set(self.ruleset.escalation_by_id(via).spare.get(self.graph.jurisdiction(tier_jid).level, ()))
+            kept = tuple(r for r in refs if r not in spared and r.split(":")[0] not in spared)
+            out.append((tier_jid, name, kept))
+        return regulator, out
 
     def _tier_plan(self, refs: tuple[str, ...], via: str, level: str) -> list:
         """The plan of the rules ``refs`` names (``R5:government_head``: only that role's selectors), less

@@ -637,6 +637,47 @@ def test_v2_an_investigating_level_other_than_the_grade_s_is_said_beside_art_19(
         assert build_report(s, "A1", "zh").incident.investigator_text == "临江市人民政府"
 
 
+def test_v2_the_reach_of_rule_8_is_said_tier_by_tier_beside_the_investigator(tmp_path):
+    """Rule 8's calibrated reach in words, so that a reader sees why the city's head of government is named
+    and its party secretary is not: A1, whose data says the province investigates, reaches the city as the
+    level above and the province as the investigating tier (rules 2 and 2b only); A3 (the State Council) the
+    province as a higher tier (no R5 there); A2 (the district's own) nothing above. Every format shows it;
+    a v1 report does not."""
+    data = dataset_v2()
+    data["incidents"][0]["investigating_level"] = "province"
+    db = tmp_path / "store.db"
+    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+
+    def reach(report):
+        return [f.value for f in report.incident.facts if f.label in ("追责范围", "Reach above the regulator")]
+
+    above = "临江市（上一级：R2 行业监管责任、R2b 部门分管负责人、R3 综合监管责任、R4 一岗双责、R5 党政同责（仅政府主要负责人））"
+    with Session(str(db), rules=V2, readonly=True) as s:
+        a1, a1_en = build_report(s, "A1", "zh"), build_report(s, "A1", "en")
+        assert reach(a1) == [f"城镇燃气行业监管在东湖区；按R8（事故调查层级）上溯至{above}、"
+                             "江南省（调查层级：R2 行业监管责任、R2b 部门分管负责人）"]
+        assert reach(a1_en) == [
+            "Regulated at 东湖区 for urban gas; under R8 (Incident reach) the reach extends to 临江市 (the level above: "
+            "R2 Sector supervision; R2b Department deputy in charge; R3 Comprehensive supervision; R4 One post, two "
+            "responsibilities; R5 Party and government share responsibility (head of government only)) and 江南省 "
+            "(investigating tier: R2 Sector supervision; R2b Department deputy in charge)"]
+        assert reach(build_report(s, "A3", "zh")) == [f"城镇燃气行业监管在东湖区；按R8（事故调查层级）上溯至{above}、江南省"
+                                                      "（更上级：R2 行业监管责任、R2b 部门分管负责人、R3 综合监管责任、R4 一岗双责）"]
+        assert reach(build_report(s, "A2", "zh")) == ["建筑施工行业监管在东湖区；调查层级不高于该级，不向上追溯"]
+        # what the words say is what the chain holds: the city's head of government, not its party secretary
+        reached = {link.post_id for link in s.incident("A1").links if "R8" in link.rules}
+        assert "C-HEAD" in reached and "C-SEC" not in reached and "C-SEC" in s.graph.posts
+        import docx
+
+        cells = {c.text for t in docx.Document(io.BytesIO(render(a1, "docx", figure=False))).tables
+                 for row in t.rows for c in row.cells}
+        assert reach(a1)[0] in cells
+        assert reach(a1)[0] in render(a1, "html", figure=False).decode()
+        assert md_escape(reach(a1)[0]) in render(a1, "md").decode()
+    with Session(str(db), rules="reference-v1", readonly=True) as s:
+        assert reach(build_report(s, "A1", "zh")) == []
+
+
 def test_v2_sections_are_shown_even_when_empty(session_v2):
     """A2 has no linked hazard, hence no record to exempt anyone (DESIGN.md); 赵两岗 became executive deputy
     head nine days before it."""

@@ -421,7 +421,7 @@ def build_report(session, incident_id: str, lang: str = "zh", now: dt.datetime |
     names = Names(session, lang)
     ruleset = session.ruleset
     v2 = ruleset.generation >= 2
-    incident = _incident(chain, names, words, lang, v2)
+    incident = _incident(chain, ruleset, names, words, lang)
     links = [_link(link, chain, names, ruleset, words, lang) for link in chain.links]
     duties = _by_duty(links, names, lang)
     people = list(_by_person(links, _places(links) if v2 else None).values())
@@ -518,8 +518,9 @@ def _measure(measure: str, value: int, words: dict, lang: str) -> str:
     return say(words["words"]["persons"], n=value)
 
 
-def _incident(chain: IncidentChain, names: Names, words: dict, lang: str, v2: bool = False) -> IncidentInfo:
+def _incident(chain: IncidentChain, ruleset, names: Names, words: dict, lang: str) -> IncidentInfo:
     row = chain.incident
+    v2 = ruleset.generation >= 2
     levels = SCHEMA.vocab("accident_levels")
     level_label = SCHEMA.label("accident_levels", chain.level, lang)
     reasons = [
@@ -581,7 +582,35 @@ def _incident(chain: IncidentChain, names: Names, words: dict, lang: str, v2: bo
         Fact(f["investigated_by"], text),
         Fact(f["window"], say(w["tenure_span"], start=info.window_start, end=info.window_end)),
     ]
+    if v2 and chain.reach:
+        info.facts.insert(-1, Fact(f["reach"], _reach(chain, ruleset, names, words, lang)))
     return info
+
+
+def _reach(chain: IncidentChain, ruleset, names: Names, words: dict, lang: str) -> str:
+    """How far rule 8 reaches above R, per industry of the incident: the tiers and the rules applied at each
+    (the ruleset's lists, less what it spares at a level), so that a reader sees why a city's bureau head is
+    named and its mayor is not."""
+    level, punct = words["level"], words["punct"]
+    reach = ruleset.escalation("incident")
+    grouped: dict[tuple, list[str]] = {}  # industries with the same R and tiers, said once
+    for industry, regulator, tiers in chain.reach:
+        label = names.industry(industry)
+        grouped.setdefault((regulator, tuple(tiers)), []).append(label.lower() if lang == "en" else label)
+    out = []
+    for (regulator, tiers), industries in grouped.items():
+        values = {"industry": punct["list"].join(industries), "regulator": names.jurisdiction(regulator)}
+        if not tiers:
+            out.append(say(level["reach_none"], **values))
+            continue
+        shown = []
+        for jid, tier, refs in tiers:
+            rules = level["reach_seps"]["rules"].join(_rule_ref(ruleset, ref, words, lang) for ref in refs)
+            shown.append(say(level["reach_tier"], jurisdiction=names.jurisdiction(jid), tier=level["tiers"][tier],
+                             rules=rules))
+        out.append(say(level["reach"], rule=reach.id, title=reach.title[lang], tiers=level["reach_seps"]["tiers"].join(shown),
+                       **values))
+    return punct["semi"].join(out)
 
 
 def _hazards(chain: IncidentChain, session, names: Names, words: dict, lang: str) -> list[HazardHistory]:
@@ -732,6 +761,16 @@ def _moment(text: str) -> str:
     """A day as it is; a moment (rule 12's due and made times, ISO with the Beijing offset) as a reader writes
     it: 2025-11-03 13:51."""
     return text[:16].replace("T", " ") if len(text) > 10 else text
+
+
+def _rule_ref(ruleset, ref: str, words: dict, lang: str) -> str:
+    """A rule reference of a tier list in words: ``R2`` (the rule), ``R5:government_head`` (one role of it)."""
+    rule, _, role = ref.partition(":")
+    title = _rule_title(ruleset, rule)[lang]
+    if role:
+        role = _term("roles", role, lang)
+        return say(words["level"]["reach_role"], rule=rule, title=title, role=role.lower() if lang == "en" else role)
+    return say(words["level"]["reach_rule"], rule=rule, title=title)
 
 
 def _rule_title(ruleset, rule_id: str) -> dict:
