@@ -8,13 +8,15 @@ evidence, an assessment, why the level above answers).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 import orjson
 
 from graph_schema import SCHEMA
 
 OVERALL = {"zh": "安全生产（全面）", "en": "work safety (overall)"}  # the industry "*" of a portfolio
+# an inspection that found hazards, none of them those a record is cited about (rule 10: it missed them)
+OTHER_HAZARDS = {"zh": "发现其他隐患", "en": "other hazards found"}
 
 
 class Names:
@@ -42,6 +44,17 @@ class Names:
         """``column`` of the stored row, or the id when there is none."""
         row = self.row(table, rid)
         return row[column] if row else rid
+
+    def inspection_outcome(self, record: dict, hazards: Collection[str] = ()) -> str:
+        """An inspection's outcome as a record cites it: "发现其他隐患" when it found hazards and listed none of
+        ``hazards`` (those the citing link or chain is about: an inspection that missed them, rule 10), else
+        the outcome's label."""
+        outcome = record.get("outcome")
+        if outcome == "hazards_found" and hazards and record.get("id"):
+            row = record if "hazard_ids" in record else self.row("inspections", record["id"])  # an evidence
+            if row is not None and set(hazards).isdisjoint(row.get("hazard_ids") or ()):   # record has none
+                return OTHER_HAZARDS[self.lang]
+        return self.term("inspection_outcomes", outcome)
 
     # -- codes ----------------------------------------------------------------------------------------------
 
@@ -251,12 +264,13 @@ class Labels(Names):
         """When a gap of a chain began, where that is known ("" otherwise)."""
         return gap.get("since") or gap.get("from") or ""
 
-    def evidence(self, record: dict) -> str:
-        """One record behind a link or an exemption (v2), e.g. "检查 X1（2026-01-10，责令整改）"."""
+    def evidence(self, record: dict, hazards: Collection[str] = ()) -> str:
+        """One record behind a link or an exemption (v2), e.g. "检查 X1（2026-01-10，责令整改）"; ``hazards``:
+        those the record is cited about (``inspection_outcome``)."""
         zh = self.lang == "zh"
         kind = record.get("kind")
         if kind == "inspection":
-            what = self.term("inspection_outcomes", record.get("outcome"))
+            what = self.inspection_outcome(record, hazards)
             return f"检查 {record['id']}（{record['date']}，{what}）" if zh else \
                 f"inspection {record['id']} ({record['date']}, {what})"
         if kind == "event":

@@ -419,7 +419,7 @@ def chain_export(chain: Chain, labels: Labels, headers: dict[str, str], escalate
                    h["escalated"]: escalated if link.escalated else ""}
             if "assessment" in h:
                 row[h["assessment"]] = L.assessment(holder)
-                row[h["evidence"]] = [L.evidence(e) for e in link.evidence or ()]
+                row[h["evidence"]] = [L.evidence(e, (chain.hazard_id,)) for e in link.evidence or ()]
             row.update({h["post_id"]: link.post_id, h["person_id"]: holder.person_id if holder else "",
                         h["duty_code"]: link.duty, h["degree_code"]: link.degree, h["rule_ids"]: list(link.rules)})
             rows.append(row)

@@ -110,7 +110,7 @@ with common.session() as s:
                     "holder": (h.name + (plain("hazard.acting") if h.acting else "")) if h else plain("hazard.vacant"),
                     "since": h.start if h else "", "rules": [L.rule(r) for r in link.rules],
                     "basis": [L.citation(b) for b in link.basis], "escalated": reason if link.escalated else "",
-                    "assessment": L.assessment(h), "evidence": [L.evidence(e) for e in link.evidence or ()],
+                    "assessment": L.assessment(h), "evidence": [L.evidence(e, (hid,)) for e in link.evidence or ()],
                 })
         titles = {"n": "cols.n", "post": "cols.post", "holder": "cols.holder", "since": "cols.since",
                   "duty": "cols.duty", "degree": "cols.degree", "basis": "cols.basis", "place": "cols.place",
@@ -138,7 +138,7 @@ with common.session() as s:
                         + (f" · {md(reason)}" if link.escalated else ""))
             st.markdown(md(link.explanation[common.lang()]))
             for e in link.evidence or ():
-                st.caption("📄 " + md(L.evidence(e)))
+                st.caption("📄 " + md(L.evidence(e, (hid,))))
             for h in link.holders:
                 if h.assessment is not None and h.assessment[0] != "accountable":
                     st.caption(f"⚖️ {md(h.name)}{plain('hazard.colon')}{md(L.assessment(h))}")

@@ -19,6 +19,9 @@ def v2_store(tmp_path_factory):
          "outcome": "order_issued", "hazard_ids": "H1"},
         {"id": "X2", "organization_id": "E1", "on": "2026-02-10", "post_id": "K-EM-HEAD", "outcome": "no_findings",
          "hazard_ids": ""},
+        # found H5, missed H1: cited about H1, its outcome says the hazards it found were others
+        {"id": "X3", "organization_id": "E1", "on": "2026-02-20", "post_id": "K-EM-HEAD", "outcome": "hazards_found",
+         "hazard_ids": "H5"},
     ]
     data["designations"] = [{"post_id": "C-DEP", "kind": "supervising_leader", "target_id": "H1",
                              "start": "2026-01-15", "end": ""}]
@@ -37,9 +40,10 @@ def app(v2_store, monkeypatch) -> AppTest:
 
 
 @pytest.mark.parametrize("lang, words", [
-    ("zh", ("追责评估", "依据记录", "尽职免责", "检查 X1（2026-01-10，责令整改）", "检查 X2（2026-02-10，未发现问题）")),
+    ("zh", ("追责评估", "依据记录", "尽职免责", "检查 X1（2026-01-10，责令整改）", "检查 X2（2026-02-10，未发现问题）",
+            "检查 X3（2026-02-20，发现其他隐患）")),
     ("en", ("Assessment", "Evidence", "Duty performed", "inspection X1 (2026-01-10, Order issued)",
-            "inspection X2 (2026-02-10, No findings)")),
+            "inspection X2 (2026-02-10, No findings)", "inspection X3 (2026-02-20, other hazards found)")),
 ])
 def test_the_hazard_page_shows_assessments_and_evidence(app, lang, words):
     app.session_state["global_lang"] = lang
@@ -48,17 +52,19 @@ def test_the_hazard_page_shows_assessments_and_evidence(app, lang, words):
     assessment, evidence = words[0], words[1]
     assert assessment in table.columns and evidence in table.columns
     cells = " ".join(str(v) for v in table[assessment]) + " ".join(str(v) for v in table[evidence])
-    assert words[2] in cells and words[3] in cells and words[4] in cells
+    assert words[2] in cells and words[3] in cells and words[4] in cells and words[5] in cells
     assert words[3] in texts(at).replace("\\", "")  # the why tab cites the record (markdown-escaped)
 
 
 @pytest.mark.parametrize("lang, title, record", [
     ("zh", "履职记录", "检查 X1（2026-01-10，责令整改）"),
     ("en", "Records of conduct", "inspection X1 (2026-01-10, Order issued)"),
+    # the official's own records are about no one hazard: X3's outcome is as recorded
+    ("zh", "履职记录", "检查 X3（2026-02-20，发现隐患）"),
 ])
 def test_the_official_page_lists_the_records_of_their_conduct(app, lang, title, record):
     app.session_state["global_lang"] = lang
-    at = open_page(app, "official", person="PE-K-HOUSING-HEAD")
+    at = open_page(app, "official", person="PE-K-HOUSING-HEAD" if "X1" in record else "PE-K-EM-HEAD")
     assert title in texts(at)
     assert any(record in " ".join(map(str, df.value.astype(str).values.ravel())) for df in at.dataframe)
 

@@ -678,6 +678,34 @@ def test_v2_the_reach_of_rule_8_is_said_tier_by_tier_beside_the_investigator(tmp
         assert reach(build_report(s, "A1", "zh")) == []
 
 
+def test_v2_an_inspection_that_found_other_hazards_says_so_where_it_is_cited_about_the_missed_one(tmp_path):
+    """JC-02 found hazards at E1, H2 among them, and not H1: rule 10 cites it about H1, so its evidence and
+    H1's history read 发现其他隐患 ("other hazards found"), not a bare 发现隐患 beside 未发现该隐患. About a
+    hazard it listed, or about no hazard, the outcome reads as recorded."""
+    data = dataset_v2()
+    h2 = dict(data["hazards"][0], id="H2", description="另一隐患", closed_on="2026-03-30", status="closed")
+    data["hazards"].append(h2)
+    next(r for r in data["inspections"] if r["id"] == "JC-02").update(outcome="hazards_found", hazard_ids="H2")
+    db = tmp_path / "store.db"
+    result = CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)])
+    assert result.exit_code == 0, result.output
+    with Session(str(db), rules=V2, readonly=True) as s:
+        for lang, said, history in (("zh", "检查JC-02（2026-03-15，发现其他隐患）", "检查（发现其他隐患）"),
+                                    ("en", "inspection JC-02 (2026-03-15, other hazards found)",
+                                     "Inspected (other hazards found)")):
+            r = build_report(s, "A1", lang)
+            (act,) = [link for link in r.links if link.act and link.act[0] == "R10"]
+            assert [e.text for e in act.evidence] == [said]
+            (h1,) = r.hazards
+            assert [e.label for e in h1.timeline if e.on == "2026-03-15"] == [history]
+        from accountability.names import Labels
+
+        record = {"kind": "inspection", "id": "JC-02", "date": "2026-03-15", "outcome": "hazards_found"}
+        zh = Labels(s, "zh")
+        assert zh.evidence(record, ("H2",)) == zh.evidence(record) == "检查 JC-02（2026-03-15，发现隐患）"
+        assert zh.evidence(record, ("H1",)) == "检查 JC-02（2026-03-15，发现其他隐患）"
+
+
 def test_v2_sections_are_shown_even_when_empty(session_v2):
     """A2 has no linked hazard, hence no record to exempt anyone (DESIGN.md); 赵两岗 became executive deputy
     head nine days before it."""

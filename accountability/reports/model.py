@@ -692,8 +692,9 @@ def _inspections(h: dict, session, names: Names, words: dict, lang: str, on: str
             if r["on"] < began:
                 continue
             listed = h["id"] in (r["hazard_ids"] or ())
-            label = SCHEMA.label("event_kinds", "inspected", lang) + p["open"] + \
-                _term("inspection_outcomes", r["outcome"], lang) + p["close"]
+            outcome = names.inspection_outcome({"id": r["id"], "outcome": r["outcome"], "hazard_ids": r["hazard_ids"]},
+                                               [h["id"]])
+            label = SCHEMA.label("event_kinds", "inspected", lang) + p["open"] + outcome + p["close"]
             note = say(w["inspection_note"], id=r["id"], listed=w["listed" if listed else "not_listed"],
                        note=p["semi"] + r["note"] if r.get("note") else "")
             out.append(TimelineEntry(r["on"], "inspection", label, names.post_with_org(r["post_id"]), note,
@@ -749,7 +750,8 @@ def _link(link: Link, chain: IncidentChain, names: Names, ruleset, words: dict, 
         role=post.role if (post := names.graph.posts.get(link.post_id)) else "",
     )
     if link.evidence is not None:
-        entry.evidence = [_record(r, names, words, lang) for r in link.evidence]
+        hazards = [c.hazard_id for c in chain.hazards]  # an inspection cited about them: what else it found
+        entry.evidence = [_record(r, names, words, lang, hazards=hazards) for r in link.evidence]
     if link.act is not None:
         rule, on_day = link.act
         entry.act = (rule, on_day)
@@ -792,14 +794,15 @@ def _assess(holding: Holding, assessment: tuple[str, tuple[dict, ...]], link: Li
     holding.reasons_text = words["punct"]["semi"].join(r.text for r in holding.reasons)
 
 
-def _record(record: dict, names: Names, words: dict, lang: str, link: Link | None = None) -> Record:
+def _record(record: dict, names: Names, words: dict, lang: str, link: Link | None = None,
+            hazards: list[str] | tuple = ()) -> Record:
     """A record of conduct (an inspection, an event, a designation, a report) or a reason of an
-    assessment (days in post), as one sentence of the report."""
+    assessment (days in post), as one sentence of the report; ``hazards``: those it is cited about."""
     sentences = words["records"]
     kind = record.get("kind", "")
     values = dict(record)
     if kind == "inspection":
-        values["outcome"] = _term("inspection_outcomes", record.get("outcome"), lang)
+        values["outcome"] = names.inspection_outcome(record, hazards)
     elif kind == "event":
         values["event"] = _term("event_kinds", record.get("event"), lang)
         values["hazard"] = record.get("hazard_id", "")
