@@ -706,6 +706,28 @@ def test_v2_an_inspection_that_found_other_hazards_says_so_where_it_is_cited_abo
         assert zh.evidence(record, ("H1",)) == "检查 JC-02（2026-03-15，发现其他隐患）"
 
 
+def test_v2_an_inspection_while_the_hazard_stood_closed_is_not_said_to_have_missed_it(tmp_path):
+    """H1 was signed off on 2026-03-20 and found relapsed on 2026-04-10: an inspection of E1 in between had
+    nothing to record (其时该隐患已销号), one after the relapse that does not list it missed it (rule 10)."""
+    data = dataset_v2()
+    data["inspections"] += [
+        {"id": "JC-03", "organization_id": "E1", "on": "2026-03-25", "post_id": "K-EM-HEAD", "outcome": "no_findings",
+         "hazard_ids": "", "note": ""},
+        {"id": "JC-04", "organization_id": "E1", "on": "2026-04-20", "post_id": "K-EM-HEAD", "outcome": "no_findings",
+         "hazard_ids": "", "note": ""},
+    ]
+    db = tmp_path / "store.db"
+    result = CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)])
+    assert result.exit_code == 0, result.output
+    with Session(str(db), rules=V2, readonly=True) as s:
+        for lang, closed, missed in (("zh", "JC-03：其时该隐患已销号", "JC-04：未记录该隐患"),
+                                     ("en", "JC-03: the hazard was closed by then", "JC-04: did not record the hazard")):
+            (h1,) = build_report(s, "A1", lang).hazards
+            assert [e.note for e in h1.timeline if e.kind == "inspection" and e.on > "2026-03-20"] == [closed, missed]
+        acts = {link.act for link in s.incident("A1").links if link.act and link.act[0] == "R10"}
+        assert ("R10", "2026-04-20") in acts and ("R10", "2026-03-25") not in acts
+
+
 def test_v2_sections_are_shown_even_when_empty(session_v2):
     """A2 has no linked hazard, hence no record to exempt anyone (DESIGN.md); 赵两岗 became executive deputy
     head nine days before it."""

@@ -630,7 +630,7 @@ def _hazards(chain: IncidentChain, session, names: Names, words: dict, lang: str
         history = sorted(events[hid], key=lambda e: (e["on"], e["kind"]))
         # v2 reads closures from events too (a relapse reopens the hazard)
         state = conduct.state(h, history, on) if v2 else hazard_state(h, history, on)
-        timeline = _inspections(h, session, names, words, lang, on) if v2 else []
+        timeline = _inspections(h, session, names, words, lang, on, history) if v2 else []
         kinds = {e["kind"] for e in history}
         if "found" not in kinds:
             timeline.append(TimelineEntry(h["found_on"], "found", SCHEMA.label("event_kinds", "found", lang), "", "",
@@ -677,9 +677,11 @@ def _hazards(chain: IncidentChain, session, names: Names, words: dict, lang: str
     return out
 
 
-def _inspections(h: dict, session, names: Names, words: dict, lang: str, on: str) -> list[TimelineEntry]:
+def _inspections(h: dict, session, names: Names, words: dict, lang: str, on: str,
+                 history: list[dict]) -> list[TimelineEntry]:
     """v2: the inspections of the hazard's units since it began — those that recorded it and those that did
-    not (rule 10 judges both) — as entries of its history."""
+    not (rule 10 judges both; one made while the hazard stood closed had nothing to record) — as entries of
+    its history (``history``: its events)."""
     records = getattr(session.engine, "records", None)
     if records is None:
         return []
@@ -692,10 +694,12 @@ def _inspections(h: dict, session, names: Names, words: dict, lang: str, on: str
             if r["on"] < began:
                 continue
             listed = h["id"] in (r["hazard_ids"] or ())
+            closed = not listed and conduct.closed_on(h, history, r["on"])
             outcome = names.inspection_outcome({"id": r["id"], "outcome": r["outcome"], "hazard_ids": r["hazard_ids"]},
                                                [h["id"]])
             label = SCHEMA.label("event_kinds", "inspected", lang) + p["open"] + outcome + p["close"]
-            note = say(w["inspection_note"], id=r["id"], listed=w["listed" if listed else "not_listed"],
+            note = say(w["inspection_note"], id=r["id"],
+                       listed=w["listed" if listed else "closed_then" if closed else "not_listed"],
                        note=p["semi"] + r["note"] if r.get("note") else "")
             out.append(TimelineEntry(r["on"], "inspection", label, names.post_with_org(r["post_id"]), note,
                                      r["on"] > on))
