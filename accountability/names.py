@@ -16,7 +16,7 @@ from graph_schema import SCHEMA
 
 OVERALL = {"zh": "安全生产（全面）", "en": "work safety (overall)"}  # the industry "*" of a portfolio
 # an inspection that found hazards, none of them those a record is cited about (rule 10: it missed them)
-OTHER_HAZARDS = {"zh": "发现其他隐患", "en": "other hazards found"}
+OTHER_HAZARDS = {"zh": "发现其他隐患", "en": "Other hazards found"}
 
 
 class Names:
@@ -46,13 +46,15 @@ class Names:
         return row[column] if row else rid
 
     def inspection_outcome(self, record: dict, hazards: Collection[str] = ()) -> str:
-        """An inspection's outcome as a record cites it: "发现其他隐患" when it found hazards and listed none of
-        ``hazards`` (those the citing link or chain is about: an inspection that missed them, rule 10), else
-        the outcome's label."""
+        """An inspection's outcome as a record cites it: "发现其他隐患" when it found hazards, listed them, and
+        listed none of ``hazards`` (those the citing link or chain is about: an inspection that missed them,
+        rule 10), else the outcome's label (an inspection that found hazards without listing them says
+        nothing of which)."""
         outcome = record.get("outcome")
         if outcome == "hazards_found" and hazards and record.get("id"):
             row = record if "hazard_ids" in record else self.row("inspections", record["id"])  # an evidence
-            if row is not None and set(hazards).isdisjoint(row.get("hazard_ids") or ()):   # record has none
+            listed = (row.get("hazard_ids") or ()) if row is not None else ()                # record has none
+            if listed and set(hazards).isdisjoint(listed):
                 return OTHER_HAZARDS[self.lang]
         return self.term("inspection_outcomes", outcome)
 

@@ -341,8 +341,8 @@ class IncidentChain:
     withheld: int = 0  # linked hazards outside the user's scope, left out (see Session.incident)
     # v2, an incident with occurred_at: {steps, on_duty} of its required reports (accountability.reporting)
     reporting: dict | None = None
-    # v2: how far rule 8 reaches, per industry of the incident: (industry, R, tiers of ``EngineV2.reach``);
-    # for reports, not in the JSON
+    # v2: how far rule 8 reaches, per place and industry of the incident and of its hazards: (industry, R,
+    # tiers of ``EngineV2.reach``); for reports, not in the JSON
     reach: list[tuple[str, str, list]] = field(default_factory=list)
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:

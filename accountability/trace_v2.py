@@ -138,6 +138,9 @@ class EngineV2(Engine):
         for context in ("enterprise", "other", "below", "regulator", "township"):
             self._plans[(context, None)] = self._plan(everything, None, anchors.in_context(context))
         self._conduct = {c.kind: c for c in self.ruleset.conduct}
+        # per rule, its selectors that apply at a jurisdiction (rules 7 and 8 reach no more above R: ``reach``)
+        self._regulator_selectors = {r.id: sum(any(a in REGULATOR_ANCHORS for a in sel.organizations)
+                                               for sel in r.selectors) for r in self.ruleset.rules}
         self._missed, self._closure = self._conduct.get("missed_inspection"), self._conduct.get("false_closure")
         self._tier_plans: dict[tuple, list] = {}
         self._parts: dict[tuple, Part] = {}
@@ -260,8 +263,10 @@ class EngineV2(Engine):
         chain = IncidentChain(incident, level, decided_by, investigated_by, window,
                               self._assess(links, records, window), gaps, chains)
         chain.reporting = reporting
-        if self.ruleset.escalation("incident") is not None:
-            chain.reach = [(i, *self.reach(jid, i, context)) for i in industries(incident)]
+        if self.ruleset.escalation("incident") is not None:  # the incident's place and industries, its hazards'
+            places = dict.fromkeys([(jid, i) for i in industries(incident)] +
+                                   [(h["jurisdiction_id"], i) for h, _ in hazards for i in industries(h)])
+            chain.reach = [(i, *self.reach(j, i, context)) for j, i in places]
         return chain
 
     # -- the government side ------------------------------------------------------------------------------
@@ -463,16 +468,21 @@ class EngineV2(Engine):
             out.append((chain_ids[1], refs, escalation.id, name))
         return out
 
-    def reach(self, jid: str, industry: str, context: Context) -> tuple[str, list[tuple[str, str, tuple[str, ...]]]]:
-        """How far rule 8 reaches for an incident in ``jid`` of ``industry`` (what a report says in words): R,
-        and per tier above it, lowest first, the jurisdiction, the tier's name in the ruleset and the rule
-        references applied there, less those the ruleset spares at the tier's level."""
+    def reach(self, jid: str, industry: str, context: Context) -> tuple[str, list[tuple[str, str, list]]]:
+        """How far rule 8 reaches for a place ``jid`` and ``industry`` of an incident (what a report says in
+        words): R, and each tier above it where the rule reaches some post, lowest first — the jurisdiction,
+        the tier's name in the ruleset and the rules applied there, read from the plan the engine evaluates
+        (``_tier_plan``: what the ruleset spares at the tier's level left out), each rule with the roles it
+        is limited to (none: every role of the rule that applies at a jurisdiction)."""
         regulator = self.regulator(jid, industry)[0]
         out = []
         for tier_jid, refs, via, name in self._tiers(regulator, False, context):
-            spared = set(self.ruleset.escalation_by_id(via).spare.get(self.graph.jurisdiction(tier_jid).level, ()))
-            kept = tuple(r for r in refs if r not in spared and r.split(":")[0] not in spared)
-            out.append((tier_jid, name, kept))
+            roles: dict[str, list[str]] = {}
+            for selector, _, rules, *_ in self._tier_plan(refs, via, self.graph.jurisdiction(tier_jid).level):
+                roles.setdefault(rules[0], []).append(selector.role)
+            if roles:
+                out.append((tier_jid, name, [(rid, () if len(found) == self._regulator_selectors[rid] else tuple(found))
+                                             for rid, found in roles.items()]))
         return regulator, out
 
     def _tier_plan(self, refs: tuple[str, ...], via: str, level: str) -> list:

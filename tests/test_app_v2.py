@@ -43,7 +43,7 @@ def app(v2_store, monkeypatch) -> AppTest:
     ("zh", ("追责评估", "依据记录", "尽职免责", "检查 X1（2026-01-10，责令整改）", "检查 X2（2026-02-10，未发现问题）",
             "检查 X3（2026-02-20，发现其他隐患）")),
     ("en", ("Assessment", "Evidence", "Duty performed", "inspection X1 (2026-01-10, Order issued)",
-            "inspection X2 (2026-02-10, No findings)", "inspection X3 (2026-02-20, other hazards found)")),
+            "inspection X2 (2026-02-10, No findings)", "inspection X3 (2026-02-20, Other hazards found)")),
 ])
 def test_the_hazard_page_shows_assessments_and_evidence(app, lang, words):
     app.session_state["global_lang"] = lang
@@ -132,3 +132,21 @@ def test_a_vacancy_at_the_level_above_is_flagged_with_its_date(monkeypatch, tmp_
     holders = at.dataframe[-1].value  # the holders over time: the vacant stretch, from the day after
     vacant = holders[(holders["岗位"] == "临江市人民政府 市长") & (holders["在任人员"] == "（空缺）")]
     assert list(vacant["起"]) == ["2026-04-16"]
+
+
+def test_the_hazard_page_s_export_says_what_else_an_inspection_found(v2_store):
+    """The chain export (the hazard page's CSV/XLSX/DOCX) cites X3 about H1, which it missed: "other hazards"."""
+    import csv
+    import io
+
+    from accountability import ui
+    from accountability.names import Labels
+    from accountability.session import Session
+
+    with Session(str(v2_store), rules="reference-v2", readonly=True) as s:
+        chain = s.trace("H1", as_of=ON)
+        headers = {k: k for k in ("n", "post", "holder", "since", "duty", "degree", "basis", "place", "rules",
+                                  "escalated", "assessment", "evidence", *ui.EXPORT_HEADERS)}
+        sheets = ui.chain_export(chain, Labels(s, "zh"), headers, "", [], ("链条", "缺口"))
+    rows = list(csv.DictReader(io.StringIO(ui.export_bytes(sheets, "csv", "t").decode("utf-8-sig"))))
+    assert any("检查 X3（2026-02-20，发现其他隐患）" in r["evidence"] for r in rows)

@@ -637,33 +637,30 @@ def test_v2_an_investigating_level_other_than_the_grade_s_is_said_beside_art_19(
         assert build_report(s, "A1", "zh").incident.investigator_text == "临江市人民政府"
 
 
+def _reach_row(report) -> list[str]:
+    return [f.value for f in report.incident.facts if f.label in ("上级追责范围（R8）", "Reach above the regulator (R8)")]
+
+
 def test_v2_the_reach_of_rule_8_is_said_tier_by_tier_beside_the_investigator(tmp_path):
     """Rule 8's calibrated reach in words, so that a reader sees why the city's head of government is named
     and its party secretary is not: A1, whose data says the province investigates, reaches the city as the
-    level above and the province as the investigating tier (rules 2 and 2b only); A3 (the State Council) the
-    province as a higher tier (no R5 there); A2 (the district's own) nothing above. Every format shows it;
-    a v1 report does not."""
+    level above and the province as the investigating tier (rules 2 and 2b only); A2 (the district's own)
+    nothing above. Every format shows it; a v1 report does not."""
     data = dataset_v2()
     data["incidents"][0]["investigating_level"] = "province"
     db = tmp_path / "store.db"
     assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
-
-    def reach(report):
-        return [f.value for f in report.incident.facts if f.label in ("追责范围", "Reach above the regulator")]
-
-    above = "临江市（上一级：R2 行业监管责任、R2b 部门分管负责人、R3 综合监管责任、R4 一岗双责、R5 党政同责（仅政府主要负责人））"
     with Session(str(db), rules=V2, readonly=True) as s:
         a1, a1_en = build_report(s, "A1", "zh"), build_report(s, "A1", "en")
-        assert reach(a1) == [f"城镇燃气行业监管在东湖区；按R8（事故调查层级）上溯至{above}、"
-                             "江南省（调查层级：R2 行业监管责任、R2b 部门分管负责人）"]
-        assert reach(a1_en) == [
-            "Regulated at 东湖区 for urban gas; under R8 (Incident reach) the reach extends to 临江市 (the level above: "
-            "R2 Sector supervision; R2b Department deputy in charge; R3 Comprehensive supervision; R4 One post, two "
-            "responsibilities; R5 Party and government share responsibility (head of government only)) and 江南省 "
-            "(investigating tier: R2 Sector supervision; R2b Department deputy in charge)"]
-        assert reach(build_report(s, "A3", "zh")) == [f"城镇燃气行业监管在东湖区；按R8（事故调查层级）上溯至{above}、江南省"
-                                                      "（更上级：R2 行业监管责任、R2b 部门分管负责人、R3 综合监管责任、R4 一岗双责）"]
-        assert reach(build_report(s, "A2", "zh")) == ["建筑施工行业监管在东湖区；调查层级不高于该级，不向上追溯"]
+        assert _reach_row(a1) == [
+            "城镇燃气由东湖区负责行业监管。按R8（事故调查层级）上溯：临江市（上一级）适用R2 行业监管责任、R2b 部门分管负责人、"
+            "R3 综合监管责任、R4 一岗双责、R5 党政同责（仅政府主要负责人）；江南省（调查层级）适用R2 行业监管责任、R2b 部门分管负责人。"]
+        assert _reach_row(a1_en) == [
+            "Urban gas: regulated at 东湖区. Under R8 (Incident reach): 临江市 (level above) for R2 Sector supervision / "
+            "R2b Department deputy in charge / R3 Comprehensive supervision / R4 One post, two responsibilities / R5 "
+            "Party and government share responsibility (head of government only); 江南省 (investigating level) for R2 "
+            "Sector supervision / R2b Department deputy in charge."]
+        assert _reach_row(build_report(s, "A2", "zh")) == ["建筑施工由东湖区负责行业监管。按R8（事故调查层级）不向上追溯。"]
         # what the words say is what the chain holds: the city's head of government, not its party secretary
         reached = {link.post_id for link in s.incident("A1").links if "R8" in link.rules}
         assert "C-HEAD" in reached and "C-SEC" not in reached and "C-SEC" in s.graph.posts
@@ -671,11 +668,46 @@ def test_v2_the_reach_of_rule_8_is_said_tier_by_tier_beside_the_investigator(tmp
 
         cells = {c.text for t in docx.Document(io.BytesIO(render(a1, "docx", figure=False))).tables
                  for row in t.rows for c in row.cells}
-        assert reach(a1)[0] in cells
-        assert reach(a1)[0] in render(a1, "html", figure=False).decode()
-        assert md_escape(reach(a1)[0]) in render(a1, "md").decode()
+        assert _reach_row(a1)[0] in cells
+        assert _reach_row(a1)[0] in render(a1, "html", figure=False).decode()
+        assert md_escape(_reach_row(a1)[0]) in render(a1, "md").decode()
     with Session(str(db), rules="reference-v1", readonly=True) as s:
-        assert reach(build_report(s, "A1", "zh")) == []
+        assert _reach_row(build_report(s, "A1", "zh")) == []
+
+
+def test_v2_the_reach_follows_the_plan_spares_and_the_hazards_places(tmp_path):
+    """A3 (the State Council investigates) is a forest fire, which the city regulates: the province is the
+    level above, where the ruleset spares R5 (no provincial governor, its departments and deputies reached);
+    its hazard H1 (urban gas, the district's) is said apart, reaching the city and the province. A ruleset
+    that spares the city's party secretary only says R5 of its government head only, and a tier whose whole
+    list is spared is not said at all."""
+    import yaml
+    from graph_schema.loader import RULESETS
+
+    data = dataset_v2()
+    data["incidents"][2]["industry"] = "forest_fire"
+    db = tmp_path / "store.db"
+    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    with Session(str(db), rules=V2, readonly=True) as s:
+        assert _reach_row(build_report(s, "A3", "zh")) == [
+            "森林防火由临江市负责行业监管。按R8（事故调查层级）上溯：江南省（上一级）适用R2 行业监管责任、R2b 部门分管负责人、"
+            "R3 综合监管责任、R4 一岗双责。城镇燃气由东湖区负责行业监管。按R8（事故调查层级）上溯：临江市（上一级）适用R2 行业监管责任、"
+            "R2b 部门分管负责人、R3 综合监管责任、R4 一岗双责、R5 党政同责（仅政府主要负责人）；江南省（更上级）适用R2 行业监管责任、"
+            "R2b 部门分管负责人、R3 综合监管责任、R4 一岗双责。"]
+        reached = {link.post_id for link in s.incident("A3").links if "R8" in link.rules}
+        assert {"P-EM-HEAD", "P-EXEC"} <= reached and not {"P-HEAD", "P-SEC"} & reached
+    rules = yaml.safe_load((RULESETS / "reference-v2.yaml").read_text(encoding="utf-8"))
+    r8 = next(e for e in rules["escalations"] if e["id"] == "R8")
+    r8["tiers"]["second_tier"] = ["R2", "R5"]
+    r8["spare"] = {"province": ["R2", "R5"], "city": ["R5:party_secretary"]}
+    path = tmp_path / "spares.yaml"
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    with Session(str(db), rules=str(path), readonly=True) as s:
+        said = _reach_row(build_report(s, "A3", "zh"))[0]
+        reached = {link.post_id for link in s.incident("A3").links if "R8" in link.rules}
+    assert said.startswith("森林防火由临江市负责行业监管。按R8（事故调查层级）不向上追溯。")  # the province: all spared
+    assert "临江市（上一级）适用R2 行业监管责任、R5 党政同责（仅政府主要负责人）；" in said
+    assert "C-HEAD" in reached and "C-SEC" not in reached and not {p for p in reached if p.startswith("P-")} - {"P-EM-HEAD", "P-EXEC"}
 
 
 def test_v2_an_inspection_that_found_other_hazards_says_so_where_it_is_cited_about_the_missed_one(tmp_path):
@@ -691,8 +723,8 @@ def test_v2_an_inspection_that_found_other_hazards_says_so_where_it_is_cited_abo
     assert result.exit_code == 0, result.output
     with Session(str(db), rules=V2, readonly=True) as s:
         for lang, said, history in (("zh", "检查JC-02（2026-03-15，发现其他隐患）", "检查（发现其他隐患）"),
-                                    ("en", "inspection JC-02 (2026-03-15, other hazards found)",
-                                     "Inspected (other hazards found)")):
+                                    ("en", "inspection JC-02 (2026-03-15, Other hazards found)",
+                                     "Inspected (Other hazards found)")):
             r = build_report(s, "A1", lang)
             (act,) = [link for link in r.links if link.act and link.act[0] == "R10"]
             assert [e.text for e in act.evidence] == [said]
@@ -704,6 +736,8 @@ def test_v2_an_inspection_that_found_other_hazards_says_so_where_it_is_cited_abo
         zh = Labels(s, "zh")
         assert zh.evidence(record, ("H2",)) == zh.evidence(record) == "检查 JC-02（2026-03-15，发现隐患）"
         assert zh.evidence(record, ("H1",)) == "检查 JC-02（2026-03-15，发现其他隐患）"
+        # found hazards without listing them: which, the record does not say
+        assert zh.evidence({**record, "hazard_ids": ()}, ("H1",)) == "检查 JC-02（2026-03-15，发现隐患）"
 
 
 def test_v2_an_inspection_while_the_hazard_stood_closed_is_not_said_to_have_missed_it(tmp_path):

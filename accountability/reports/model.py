@@ -588,29 +588,30 @@ def _incident(chain: IncidentChain, ruleset, names: Names, words: dict, lang: st
 
 
 def _reach(chain: IncidentChain, ruleset, names: Names, words: dict, lang: str) -> str:
-    """How far rule 8 reaches above R, per industry of the incident: the tiers and the rules applied at each
-    (the ruleset's lists, less what it spares at a level), so that a reader sees why a city's bureau head is
-    named and its mayor is not."""
-    level, punct = words["level"], words["punct"]
+    """How far rule 8 reaches above R, for the incident's and its hazards' places and industries: the tiers
+    and the rules applied at each, as the engine applies them (``EngineV2.reach``), so that a reader sees
+    why a city's bureau head is named and its mayor is not. Industries with the same R and tiers are said
+    once."""
+    level, seps = words["level"], words["level"]["reach_seps"]
     reach = ruleset.escalation("incident")
-    grouped: dict[tuple, list[str]] = {}  # industries with the same R and tiers, said once
+    grouped: dict[str, tuple[str, list, list[str]]] = {}  # by R and tiers: (R, tiers, industries)
     for industry, regulator, tiers in chain.reach:
+        _, _, shown = grouped.setdefault(repr((regulator, tiers)), (regulator, tiers, []))
         label = names.industry(industry)
-        grouped.setdefault((regulator, tuple(tiers)), []).append(label.lower() if lang == "en" else label)
+        if label not in shown:
+            shown.append(label.lower() if lang == "en" and shown else label)
     out = []
-    for (regulator, tiers), industries in grouped.items():
-        values = {"industry": punct["list"].join(industries), "regulator": names.jurisdiction(regulator)}
+    for regulator, tiers, industries in grouped.values():
+        values = {"industry": words["punct"]["list"].join(industries), "regulator": names.jurisdiction(regulator),
+                  "rule": reach.id, "title": reach.title[lang]}
         if not tiers:
             out.append(say(level["reach_none"], **values))
             continue
-        shown = []
-        for jid, tier, refs in tiers:
-            rules = level["reach_seps"]["rules"].join(_rule_ref(ruleset, ref, words, lang) for ref in refs)
-            shown.append(say(level["reach_tier"], jurisdiction=names.jurisdiction(jid), tier=level["tiers"][tier],
-                             rules=rules))
-        out.append(say(level["reach"], rule=reach.id, title=reach.title[lang], tiers=level["reach_seps"]["tiers"].join(shown),
-                       **values))
-    return punct["semi"].join(out)
+        shown = [say(level["reach_tier"], jurisdiction=names.jurisdiction(jid), tier=level["tiers"][tier],
+                     rules=seps["rules"].join(_rule_ref(ruleset, rid, roles, words, lang) for rid, roles in rules))
+                 for jid, tier, rules in tiers]
+        out.append(say(level["reach"], tiers=seps["tiers"].join(shown), **values))
+    return seps["groups"].join(out)
 
 
 def _hazards(chain: IncidentChain, session, names: Names, words: dict, lang: str) -> list[HazardHistory]:
@@ -769,14 +770,16 @@ def _moment(text: str) -> str:
     return text[:16].replace("T", " ") if len(text) > 10 else text
 
 
-def _rule_ref(ruleset, ref: str, words: dict, lang: str) -> str:
-    """A rule reference of a tier list in words: ``R2`` (the rule), ``R5:government_head`` (one role of it)."""
-    rule, _, role = ref.partition(":")
+def _rule_ref(ruleset, rule: str, roles: tuple[str, ...], words: dict, lang: str) -> str:
+    """A rule that a tier applies, in words: the whole rule, or only some of its roles (``R5`` for its
+    government head only)."""
     title = _rule_title(ruleset, rule)[lang]
-    if role:
-        role = _term("roles", role, lang)
-        return say(words["level"]["reach_role"], rule=rule, title=title, role=role.lower() if lang == "en" else role)
-    return say(words["level"]["reach_rule"], rule=rule, title=title)
+    if not roles:
+        return say(words["level"]["reach_rule"], rule=rule, title=title)
+    labels = [_term("roles", role, lang) for role in roles]
+    labels = [label.lower() for label in labels] if lang == "en" else labels
+    return say(words["level"]["reach_role"], rule=rule, title=title,
+               roles=words["level"]["reach_seps"]["roles"].join(labels))
 
 
 def _rule_title(ruleset, rule_id: str) -> dict:
