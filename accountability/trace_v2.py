@@ -138,6 +138,10 @@ class EngineV2(Engine):
         for context in ("enterprise", "other", "below", "regulator", "township"):
             self._plans[(context, None)] = self._plan(everything, None, anchors.in_context(context))
         self._conduct = {c.kind: c for c in self.ruleset.conduct}
+        if "industries" in graph.store.schema.tables:  # the dataset's own industries, named in the sentences
+            for row in graph.store.rows("industries"):  # (reference-v1 keeps its answers: their codes)
+                for lang in ("zh", "en"):
+                    self.labels[lang]["industries"].setdefault(row["code"], row[f"name_{lang}"])
         # per rule, its selectors that apply at a jurisdiction (rules 7 and 8 reach no more above R: ``reach``)
         self._regulator_selectors = {r.id: sum(any(a in REGULATOR_ANCHORS for a in sel.organizations)
                                                for sel in r.selectors) for r in self.ruleset.rules}
