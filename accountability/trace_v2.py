@@ -142,9 +142,11 @@ class EngineV2(Engine):
             for row in graph.store.rows("industries"):  # (reference-v1 keeps its answers: their codes)
                 for lang in ("zh", "en"):
                     self.labels[lang]["industries"].setdefault(row["code"], row[f"name_{lang}"])
-        # per rule, its selectors that apply at a jurisdiction (rules 7 and 8 reach no more above R: ``reach``)
-        self._regulator_selectors = {r.id: sum(any(a in REGULATOR_ANCHORS for a in sel.organizations)
-                                               for sel in r.selectors) for r in self.ruleset.rules}
+        # per rule, the roles of its selectors that apply at a jurisdiction (rules 7 and 8 reach no more above
+        # R: ``reach``)
+        self._regulator_selectors = {r.id: len({sel.role for sel in r.selectors
+                                                if any(a in REGULATOR_ANCHORS for a in sel.organizations)})
+                                     for r in self.ruleset.rules}
         self._missed, self._closure = self._conduct.get("missed_inspection"), self._conduct.get("false_closure")
         self._tier_plans: dict[tuple, list] = {}
         self._parts: dict[tuple, Part] = {}
@@ -472,22 +474,22 @@ class EngineV2(Engine):
             out.append((chain_ids[1], refs, escalation.id, name))
         return out
 
-    def reach(self, jid: str, industry: str, context: Context) -> tuple[str, list[tuple[str, str, list]]]:
+    def reach(self, jid: str, industry: str, context: Context) -> tuple[str, bool, list[tuple[str, str, list]]]:
         """How far rule 8 reaches for a place ``jid`` and ``industry`` of an incident (what a report says in
-        words): R, and each tier above it where the rule reaches some post, lowest first — the jurisdiction,
-        the tier's name in the ruleset and the rules applied there, read from the plan the engine evaluates
-        (``_tier_plan``: what the ruleset spares at the tier's level left out), each rule with the roles it
-        is limited to (none: every role of the rule that applies at a jurisdiction)."""
-        regulator = self.regulator(jid, industry)[0]
+        words): R, whether a department there regulates the industry (else gap ``no_regulator``), and each
+        tier above R, lowest first — the jurisdiction, the tier's name in the ruleset and the rules applied
+        there, read from the plan the engine evaluates (``_tier_plan``: what the ruleset spares at the
+        tier's level left out, so a tier may apply none), each rule with the roles it is limited to (none:
+        every role of the rule that applies at a jurisdiction)."""
+        regulator, _, departments = self.regulator(jid, industry)
         out = []
         for tier_jid, refs, via, name in self._tiers(regulator, False, context):
-            roles: dict[str, list[str]] = {}
+            roles: dict[str, dict[str, None]] = {}
             for selector, _, rules, *_ in self._tier_plan(refs, via, self.graph.jurisdiction(tier_jid).level):
-                roles.setdefault(rules[0], []).append(selector.role)
-            if roles:
-                out.append((tier_jid, name, [(rid, () if len(found) == self._regulator_selectors[rid] else tuple(found))
-                                             for rid, found in roles.items()]))
-        return regulator, out
+                roles.setdefault(rules[0], {})[selector.role] = None
+            out.append((tier_jid, name, [(rid, () if len(found) == self._regulator_selectors[rid] else tuple(found))
+                                         for rid, found in roles.items()]))
+        return regulator, bool(departments), out
 
     def _tier_plan(self, refs: tuple[str, ...], via: str, level: str) -> list:
         """The plan of the rules ``refs`` names (``R5:government_head``: only that role's selectors), less

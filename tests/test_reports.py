@@ -654,12 +654,13 @@ def test_v2_the_reach_of_rule_8_is_said_tier_by_tier_beside_the_investigator(tmp
         a1, a1_en = build_report(s, "A1", "zh"), build_report(s, "A1", "en")
         assert _reach_row(a1) == [
             "城镇燃气由东湖区负责行业监管。按R8（事故调查层级）上溯：临江市（上一级）适用R2 行业监管责任、R2b 部门分管负责人、"
-            "R3 综合监管责任、R4 一岗双责、R5 党政同责（仅政府主要负责人）；江南省（调查层级）适用R2 行业监管责任、R2b 部门分管负责人。"]
+            "R3 综合监管责任、R4 一岗双责、R5 党政同责（仅政府主要负责人）；江南省（调查层级）适用R2 行业监管责任、R2b 部门分管负责人"
+            "（未找到相应岗位）。"]  # the province has no urban-gas department
         assert _reach_row(a1_en) == [
             "Urban gas: regulated at 东湖区. Under R8 (Incident reach): 临江市 (level above) for R2 Sector supervision / "
             "R2b Department deputy in charge / R3 Comprehensive supervision / R4 One post, two responsibilities / R5 "
             "Party and government share responsibility (head of government only); 江南省 (investigating level) for R2 "
-            "Sector supervision / R2b Department deputy in charge."]
+            "Sector supervision / R2b Department deputy in charge (no such post found)."]
         assert _reach_row(build_report(s, "A2", "zh")) == ["建筑施工由东湖区负责行业监管。按R8（事故调查层级）不向上追溯。"]
         # what the words say is what the chain holds: the city's head of government, not its party secretary
         reached = {link.post_id for link in s.incident("A1").links if "R8" in link.rules}
@@ -705,9 +706,43 @@ def test_v2_the_reach_follows_the_plan_spares_and_the_hazards_places(tmp_path):
     with Session(str(db), rules=str(path), readonly=True) as s:
         said = _reach_row(build_report(s, "A3", "zh"))[0]
         reached = {link.post_id for link in s.incident("A3").links if "R8" in link.rules}
-    assert said.startswith("森林防火由临江市负责行业监管。按R8（事故调查层级）不向上追溯。")  # the province: all spared
+    assert said.startswith("森林防火由临江市负责行业监管。按R8（事故调查层级），上级各层级均无适用规则。")  # all spared
     assert "临江市（上一级）适用R2 行业监管责任、R5 党政同责（仅政府主要负责人）；" in said
     assert "C-HEAD" in reached and "C-SEC" not in reached and not {p for p in reached if p.startswith("P-")} - {"P-EM-HEAD", "P-EXEC"}
+
+
+def test_v2_the_reach_names_each_industry_once_and_says_where_no_one_regulates_or_is_found(tmp_path):
+    """A1 (urban gas, construction, and fire safety, which no department regulates; the province
+    investigates) with a construction hazard in the village: each industry is said once for both places
+    (English too), fire safety as unregulated, and the province, where the chain holds no post of rule 8, is marked. A rule whose
+    selectors include one anchored at the enterprise is whole when every role it has at a jurisdiction is
+    applied."""
+    import yaml
+    from graph_schema.loader import RULESETS
+
+    data = dataset_v2()
+    a1 = data["incidents"][0]
+    a1.update(investigating_level="province", also_industries="construction;fire", hazard_ids="H1;H9")
+    data["hazards"].append(scenario.hazard("H9", "construction", "V", "E1", found_on="2026-01-01"))
+    db = tmp_path / "store.db"
+    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    with Session(str(db), rules=V2, readonly=True) as s:
+        (en,) = _reach_row(build_report(s, "A1", "en"))
+        (zh,) = _reach_row(build_report(s, "A1", "zh"))
+    assert en.count("Urban gas") == 1 and en.count("onstruction") == 1
+    assert en.startswith("Urban gas, construction: regulated at 东湖区. Under R8 (Incident reach): 临江市 (level above) for R2 ")
+    assert "江南省 (investigating level) for R2 Sector supervision / R2b Department deputy in charge (no such post found)" in en
+    assert 'Fire safety: no regulating department at 东湖区 or below (see "Gaps found"). Under R8' in en
+    assert "消防在东湖区及以下无行业监管部门（见“发现的问题”）。" in zh and "（未找到相应岗位）" in zh
+    rules = yaml.safe_load((RULESETS / "reference-v2.yaml").read_text(encoding="utf-8"))
+    r5 = next(r for r in rules["rules"] if r["id"] == "R5")
+    r5["selectors"].append(dict(r5["selectors"][0], organization="enterprise", role="enterprise_principal"))
+    next(e for e in rules["escalations"] if e["id"] == "R8")["tiers"]["second_tier"] = ["R2", "R5"]
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    with Session(str(db), rules=str(path), readonly=True) as s:
+        (zh,) = _reach_row(build_report(s, "A1", "zh"))
+    assert "临江市（上一级）适用R2 行业监管责任、R5 党政同责；" in zh
 
 
 def test_v2_an_inspection_that_found_other_hazards_says_so_where_it_is_cited_about_the_missed_one(tmp_path):

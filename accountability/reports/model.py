@@ -588,29 +588,39 @@ def _incident(chain: IncidentChain, ruleset, names: Names, words: dict, lang: st
 
 
 def _reach(chain: IncidentChain, ruleset, names: Names, words: dict, lang: str) -> str:
-    """How far rule 8 reaches above R, for the incident's and its hazards' places and industries: the tiers
-    and the rules applied at each, as the engine applies them (``EngineV2.reach``), so that a reader sees
-    why a city's bureau head is named and its mayor is not. Industries with the same R and tiers are said
-    once."""
+    """How far rule 8 reaches above R, for the incident's and its hazards' places and industries: who
+    regulates, then the tiers above and the rules applied at each, as the engine applies them
+    (``EngineV2.reach``), so that a reader sees why a city's bureau head is named and its mayor is not.
+    Industries with the same R and tiers are said once; a tier where the chain holds no post of the rule is
+    marked."""
     level, seps = words["level"], words["level"]["reach_seps"]
     reach = ruleset.escalation("incident")
-    grouped: dict[str, tuple[str, list, list[str]]] = {}  # by R and tiers: (R, tiers, industries)
-    for industry, regulator, tiers in chain.reach:
-        _, _, shown = grouped.setdefault(repr((regulator, tiers)), (regulator, tiers, []))
-        label = names.industry(industry)
-        if label not in shown:
-            shown.append(label.lower() if lang == "en" and shown else label)
+    reached = {link.jurisdiction_id for link in chain.links if reach.id in link.rules}
+    grouped: dict[str, tuple[str, bool, list, list[str]]] = {}  # by R and tiers: (R, regulated, tiers, industries)
+    for industry, regulator, regulated, tiers in chain.reach:
+        _, _, _, shown = grouped.setdefault(repr((regulator, regulated, tiers)), (regulator, regulated, tiers, []))
+        if industry not in shown:
+            shown.append(industry)
     out = []
-    for regulator, tiers, industries in grouped.values():
-        values = {"industry": words["punct"]["list"].join(industries), "regulator": names.jurisdiction(regulator),
-                  "rule": reach.id, "title": reach.title[lang]}
+    for regulator, regulated, tiers, industries in grouped.values():
+        labels = [names.industry(i) for i in industries]
+        if lang == "en":
+            labels = labels[:1] + [label.lower() for label in labels[1:]]
+        values = {"rule": reach.id, "title": reach.title[lang]}
+        who = say(level["reach_regulated" if regulated else "reach_unregulated"],
+                  industry=words["punct"]["list"].join(labels), regulator=names.jurisdiction(regulator))
+        applied = [(jid, tier, rules) for jid, tier, rules in tiers if rules]
         if not tiers:
-            out.append(say(level["reach_none"], **values))
-            continue
-        shown = [say(level["reach_tier"], jurisdiction=names.jurisdiction(jid), tier=level["tiers"][tier],
-                     rules=seps["rules"].join(_rule_ref(ruleset, rid, roles, words, lang) for rid, roles in rules))
-                 for jid, tier, rules in tiers]
-        out.append(say(level["reach"], tiers=seps["tiers"].join(shown), **values))
+            how = say(level["reach_none"], **values)
+        elif not applied:  # every tier's list spared at its level
+            how = say(level["reach_spared"], **values)
+        else:
+            how = say(level["reach"], **values, tiers=seps["tiers"].join(
+                say(level["reach_tier"], jurisdiction=names.jurisdiction(jid), tier=level["tiers"][tier],
+                    rules=seps["rules"].join(_rule_ref(ruleset, rid, roles, words, lang) for rid, roles in rules))
+                + ("" if jid in reached else level["reach_nobody"])
+                for jid, tier, rules in applied))
+        out.append(who + seps["sentences"] + how)
     return seps["groups"].join(out)
 
 
