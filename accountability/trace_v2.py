@@ -76,6 +76,16 @@ def industries(row: dict) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _midsentence(label: str) -> str:
+    """An English label as a sentence uses it inside: its first letter in lower case, unless the word is an
+    acronym ("LPG stations").
+
+    >>> _midsentence("Direct responsibility"), _midsentence("LPG stations")
+    ('direct responsibility', 'LPG stations')
+    """
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 def escalation_reason(escalation, hazard: dict, state: dict) -> dict:
     """Why the hazard escalation rule (R7) reaches the level above: ``major``, ``overdue_days`` (0 unless past
     the rule's limit) and ``escalated_on``, the first escalation (挂牌督办) on record, or None — a general
@@ -142,6 +152,10 @@ class EngineV2(Engine):
             for row in graph.store.rows("industries"):  # (reference-v1 keeps its answers: their codes)
                 for lang in ("zh", "en"):
                     self.labels[lang]["industries"].setdefault(row["code"], row[f"name_{lang}"])
+        # English sentences name an industry, a duty and a degree mid-sentence: in lower case ("bears direct
+        # responsibility under enterprise main responsibility"), an acronym as it is (v1 keeps its capitals)
+        for words in self.labels["en"].values():
+            words.update({code: _midsentence(label) for code, label in words.items()})
         # per rule, the roles of its selectors that apply at a jurisdiction (rules 7 and 8 reach no more above
         # R: ``reach``)
         self._regulator_selectors = {r.id: len({sel.role for sel in r.selectors

@@ -64,14 +64,17 @@ def test_reference_v1_output_has_no_v2_keys(make_session):
 
 def test_a_dataset_s_own_industry_is_named_in_the_sentences(make_session):
     """The dataset's ``industries`` table extends the vocabulary: a hazard of its industry "ports" reads 港口
-    / Ports in the explanation, not the code. reference-v1 keeps its answers (the code), byte for byte."""
+    / ports in the explanation, not the code. reference-v1 keeps its answers (the code), byte for byte."""
     data = scenario.base()
     data["industries"] = [{"code": "ports", "name_zh": "港口", "name_en": "Ports"}]
     next(o for o in data["organizations"] if o["id"] == "K-HOUSING")["industries"] += ";ports"
     data["hazards"].append(scenario.hazard("H8", "ports", "K", found_on="2026-01-01", deadline="2026-02-01"))
     v2_chain = v2(make_session, data).trace("H8", as_of="2026-03-01")
     sector = by_post(v2_chain)["K-HOUSING-HEAD"]
-    assert "监管东湖区港口行业" in sector.explanation["zh"] and "regulates Ports in" in sector.explanation["en"]
+    assert "监管东湖区港口行业" in sector.explanation["zh"] and "regulates ports in" in sector.explanation["en"]
+    # named mid-sentence in lower case, as English does (v1 keeps its capitals)
+    assert sector.explanation["en"].endswith("bears principal leadership responsibility under sector supervision "
+                                             "responsibility.")
     v1_chain = make_session(data, rules="reference-v1").trace("H8", as_of="2026-03-01")
     assert "监管东湖区ports行业" in next(l for l in v1_chain.links if l.post_id == "K-HOUSING-HEAD").explanation["zh"]
 
