@@ -344,6 +344,8 @@ class IncidentChain:
     # v2: how far rule 8 reaches, per place and industry of the incident and of its hazards: (industry, R,
     # tiers of ``EngineV2.reach``); for reports, not in the JSON
     reach: list[tuple[str, str, list]] = field(default_factory=list)
+    # v2: how far rule 7 reaches for the linked hazards that escalate: (hazard ids, industry, R, tiers)
+    escalated_reach: list[tuple[list, str, str, list]] = field(default_factory=list)
 
     def as_dict(self, ruleset: Ruleset, lang: str = "zh") -> dict:
         d = {

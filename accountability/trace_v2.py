@@ -287,6 +287,14 @@ class EngineV2(Engine):
             places = dict.fromkeys([(jid, i) for i in industries(incident)] +
                                    [(h["jurisdiction_id"], i) for h, _ in hazards for i in industries(h)])
             chain.reach = [(i, *self.reach(j, i, context)) for j, i in places]
+        if self._hazard_escalation is not None:  # rule 7 for the linked hazards that escalate, by place
+            escalated: dict[tuple, list[str]] = {}
+            for (h, _), c in zip(hazards, chains):
+                if c.escalation is not None:
+                    for i in industries(h):
+                        escalated.setdefault((h["jurisdiction_id"], i), []).append(h["id"])
+            chain.escalated_reach = [(ids, i, *self.reach(j, i, context, escalates=True))
+                                     for (j, i), ids in escalated.items()]
         return chain
 
     # -- the government side ------------------------------------------------------------------------------
@@ -488,16 +496,21 @@ class EngineV2(Engine):
             out.append((chain_ids[1], refs, escalation.id, name))
         return out
 
-    def reach(self, jid: str, industry: str, context: Context) -> tuple[str, bool, list[tuple[str, str, list]]]:
-        """How far rule 8 reaches for a place ``jid`` and ``industry`` of an incident (what a report says in
-        words): R, whether a department there regulates the industry (else gap ``no_regulator``), and each
-        tier above R, lowest first — the jurisdiction, the tier's name in the ruleset and the rules applied
-        there, read from the plan the engine evaluates (``_tier_plan``: what the ruleset spares at the
-        tier's level left out, so a tier may apply none), each rule with the roles it is limited to (none:
-        every role of the rule that applies at a jurisdiction)."""
+    def reach(self, jid: str, industry: str, context: Context,
+              escalates: bool = False) -> tuple[str, bool, list[tuple[str, str, list]]]:
+        """How far rule 8 (``escalates``: rule 7, for a linked hazard that is major or long overdue) reaches
+        for a place ``jid`` and ``industry`` of an incident (what a report says in words): R, whether a
+        department there regulates the industry (else gap ``no_regulator``), and each tier above R, lowest
+        first — the jurisdiction, the tier's name in the ruleset and the rules applied there, read from the
+        plan the engine evaluates (``_tier_plan``: what the ruleset spares at the tier's level left out, so
+        a tier may apply none), each rule with the roles it is limited to (none: every role of the rule
+        that applies at a jurisdiction)."""
         regulator, _, departments = self.regulator(jid, industry)
+        rule = self._hazard_escalation if escalates else self.ruleset.escalation("incident")
         out = []
-        for tier_jid, refs, via, name in self._tiers(regulator, False, context):
+        for tier_jid, refs, via, name in self._tiers(regulator, escalates, context):
+            if via != rule.id:
+                continue
             roles: dict[str, dict[str, None]] = {}
             for selector, _, rules, *_ in self._tier_plan(refs, via, self.graph.jurisdiction(tier_jid).level):
                 roles.setdefault(rules[0], {})[selector.role] = None

@@ -88,14 +88,17 @@ def reference_v1():
         yield
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("reports")
-    path = scenario.write(dataset(), folder)
+def imported(data: dict, folder) -> str:
+    """``data`` imported into a fresh store in ``folder``: its path."""
     db = folder / "store.db"
-    result = CliRunner().invoke(main, ["import", str(path), "--store", str(db)])
+    result = CliRunner().invoke(main, ["import", str(scenario.write(data, folder)), "--store", str(db)])
     assert result.exit_code == 0, result.output
     return str(db)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> str:
+    return imported(dataset(), tmp_path_factory.mktemp("reports"))
 
 
 @pytest.fixture(scope="module")
@@ -439,8 +442,7 @@ def test_control_characters_in_names_make_a_word_document_that_shows_them(tmp_pa
     next(p for p in data["posts"] if p["id"] == "E1-GM")["title"] = title
     data["hazards"][0]["description"] = description
     data["incidents"][0]["title"] = "燃气\x0c爆炸"
-    db = tmp_path / "store.db"
-    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    db = imported(data, tmp_path)
     out = tmp_path / "a1.docx"
     result = CliRunner().invoke(main, ["report", "A1", "--format", "docx", "--store", str(db), "-o", str(out)])
     assert result.exit_code == 0, (result.output, result.exception)
@@ -460,8 +462,7 @@ def test_quotation_marks_in_a_title_nest_as_chinese_punctuation_sets_them(tmp_pa
     becomes single (GB/T 15834), in every Chinese form; the English title keeps the data as it is."""
     data = dataset()
     data["incidents"][0]["title"] = "东湖区“5·20”燃气爆炸事故"
-    db = tmp_path / "store.db"
-    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    db = imported(data, tmp_path)
     zh = CliRunner().invoke(main, ["report", "A1", "--store", str(db), "--no-figure"])
     assert zh.output.splitlines()[0] == "# “东湖区‘5·20’燃气爆炸事故”责任追究分析报告"
     assert "| 事故名称 | 东湖区“5·20”燃气爆炸事故 |" in zh.output  # the name itself, as the data has it
@@ -519,11 +520,7 @@ def dataset_v2() -> dict:
 
 @pytest.fixture(scope="module")
 def store_v2(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("reports-v2")
-    db = folder / "store.db"
-    result = CliRunner().invoke(main, ["import", str(scenario.write(dataset_v2(), folder)), "--store", str(db)])
-    assert result.exit_code == 0, result.output
-    return str(db)
+    return imported(dataset_v2(), tmp_path_factory.mktemp("reports-v2"))
 
 
 def v1_renderings(store: str, v2_store: str) -> dict[str, str]:
@@ -608,8 +605,7 @@ def test_v2_a_hazard_whose_row_says_closed_but_an_event_reopened_says_so(tmp_pat
     data = dataset_v2()
     h1 = next(h for h in data["hazards"] if h["id"] == "H1")
     h1.update(status="closed", closed_on="2026-03-20")
-    db = tmp_path / "store.db"
-    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    db = imported(data, tmp_path)
     with Session(str(db), rules=V2, readonly=True) as s:
         (zh,) = [h for h in build_report(s, "A1", "zh").hazards if h.id == "H1"]
         (en,) = [h for h in build_report(s, "A1", "en").hazards if h.id == "H1"]
@@ -625,8 +621,7 @@ def test_v2_an_investigating_level_other_than_the_grade_s_is_said_beside_art_19(
     by it). The report names the province's government and says whose the grade would have made it."""
     data = dataset_v2()
     data["incidents"][0]["investigating_level"] = "province"
-    db = tmp_path / "store.db"
-    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    db = imported(data, tmp_path)
     with Session(str(db), rules=V2, readonly=True) as s:
         zh, en = build_report(s, "A1", "zh"), build_report(s, "A1", "en")
     assert zh.incident.investigator_text == \
@@ -638,7 +633,7 @@ def test_v2_an_investigating_level_other_than_the_grade_s_is_said_beside_art_19(
 
 
 def _reach_row(report) -> list[str]:
-    return [f.value for f in report.incident.facts if f.label in ("上级追责范围（R8）", "Reach above the regulator (R8)")]
+    return [f.value for f in report.incident.facts if f.label in ("上级追责范围", "Reach above the regulator")]
 
 
 def test_v2_the_reach_of_rule_8_is_said_tier_by_tier_beside_the_investigator(tmp_path):
@@ -648,8 +643,7 @@ def test_v2_the_reach_of_rule_8_is_said_tier_by_tier_beside_the_investigator(tmp
     nothing above. Every format shows it; a v1 report does not."""
     data = dataset_v2()
     data["incidents"][0]["investigating_level"] = "province"
-    db = tmp_path / "store.db"
-    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    db = imported(data, tmp_path)
     with Session(str(db), rules=V2, readonly=True) as s:
         a1, a1_en = build_report(s, "A1", "zh"), build_report(s, "A1", "en")
         assert _reach_row(a1) == [
@@ -687,8 +681,7 @@ def test_v2_the_reach_follows_the_plan_spares_and_the_hazards_places(tmp_path):
 
     data = dataset_v2()
     data["incidents"][2]["industry"] = "forest_fire"
-    db = tmp_path / "store.db"
-    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    db = imported(data, tmp_path)
     with Session(str(db), rules=V2, readonly=True) as s:
         assert _reach_row(build_report(s, "A3", "zh")) == [
             "森林防火由临江市负责行业监管。按R8（事故调查层级）上溯：江南省（上一级）适用R2 行业监管责任、R2b 部门分管负责人、"
@@ -724,8 +717,7 @@ def test_v2_the_reach_names_each_industry_once_and_says_where_no_one_regulates_o
     a1 = data["incidents"][0]
     a1.update(investigating_level="province", also_industries="construction;fire", hazard_ids="H1;H9")
     data["hazards"].append(scenario.hazard("H9", "construction", "V", "E1", found_on="2026-01-01"))
-    db = tmp_path / "store.db"
-    assert CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)]).exit_code == 0
+    db = imported(data, tmp_path)
     with Session(str(db), rules=V2, readonly=True) as s:
         (en,) = _reach_row(build_report(s, "A1", "en"))
         (zh,) = _reach_row(build_report(s, "A1", "zh"))
@@ -745,6 +737,25 @@ def test_v2_the_reach_names_each_industry_once_and_says_where_no_one_regulates_o
     assert "临江市（上一级）适用R2 行业监管责任、R5 党政同责；" in zh
 
 
+def test_v2_the_reach_says_rule_7_for_a_linked_hazard_that_escalates(tmp_path):
+    """H1 made major: rule 7 reaches the city for it, and the row says so after rule 8 — at the city, which
+    investigates A1 (a large accident), with the investigating tier's list (DESIGN.md: a tier that is both
+    R's parent and the investigating tier takes its list), as the chain holds: the city's housing bureau
+    head, no city leader."""
+    data = dataset_v2()
+    data["hazards"][0]["level"] = "major"
+    db = imported(data, tmp_path)
+    with Session(str(db), rules=V2, readonly=True) as s:
+        assert _reach_row(build_report(s, "A1", "zh")) == [
+            "城镇燃气由东湖区负责行业监管。按R8（事故调查层级）上溯：临江市（调查层级）适用R2 行业监管责任、R2b 部门分管负责人。"
+            "隐患H1（城镇燃气）为重大隐患或长期逾期。按R7（重大或长期逾期隐患上溯）上溯：临江市（调查层级）适用R2 行业监管责任、"
+            "R2b 部门分管负责人。"]
+        (en,) = _reach_row(build_report(s, "A1", "en"))
+        assert "H1 (urban gas): major or long overdue. Under R7 (Major or long-overdue hazard reaches the level " \
+               "above): 临江市 (investigating level) for R2 Sector supervision / R2b Department deputy in charge." in en
+        assert {link.post_id for link in s.incident("A1").links if "R7" in link.rules} == {"C-HOUSING-HEAD"}
+
+
 def test_v2_an_inspection_that_found_other_hazards_says_so_where_it_is_cited_about_the_missed_one(tmp_path):
     """JC-02 found hazards at E1, H2 among them, and not H1: rule 10 cites it about H1, so its evidence and
     H1's history read 发现其他隐患 ("other hazards found"), not a bare 发现隐患 beside 未发现该隐患. About a
@@ -753,9 +764,7 @@ def test_v2_an_inspection_that_found_other_hazards_says_so_where_it_is_cited_abo
     h2 = dict(data["hazards"][0], id="H2", description="另一隐患", closed_on="2026-03-30", status="closed")
     data["hazards"].append(h2)
     next(r for r in data["inspections"] if r["id"] == "JC-02").update(outcome="hazards_found", hazard_ids="H2")
-    db = tmp_path / "store.db"
-    result = CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)])
-    assert result.exit_code == 0, result.output
+    db = imported(data, tmp_path)
     with Session(str(db), rules=V2, readonly=True) as s:
         for lang, said, history in (("zh", "检查JC-02（2026-03-15，发现其他隐患）", "检查（发现其他隐患）"),
                                     ("en", "inspection JC-02 (2026-03-15, Other hazards found)",
@@ -785,9 +794,7 @@ def test_v2_an_inspection_while_the_hazard_stood_closed_is_not_said_to_have_miss
         {"id": "JC-04", "organization_id": "E1", "on": "2026-04-20", "post_id": "K-EM-HEAD", "outcome": "no_findings",
          "hazard_ids": "", "note": ""},
     ]
-    db = tmp_path / "store.db"
-    result = CliRunner().invoke(main, ["import", str(scenario.write(data, tmp_path)), "--store", str(db)])
-    assert result.exit_code == 0, result.output
+    db = imported(data, tmp_path)
     with Session(str(db), rules=V2, readonly=True) as s:
         for lang, closed, missed in (("zh", "JC-03：其时该隐患已销号", "JC-04：未记录该隐患"),
                                      ("en", "JC-03: the hazard was closed by then", "JC-04: did not record the hazard")):

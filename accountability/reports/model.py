@@ -582,46 +582,66 @@ def _incident(chain: IncidentChain, ruleset, names: Names, words: dict, lang: st
         Fact(f["investigated_by"], text),
         Fact(f["window"], say(w["tenure_span"], start=info.window_start, end=info.window_end)),
     ]
-    if v2 and chain.reach:
+    if v2 and (chain.reach or chain.escalated_reach):
         info.facts.insert(-1, Fact(f["reach"], _reach(chain, ruleset, names, words, lang)))
     return info
 
 
 def _reach(chain: IncidentChain, ruleset, names: Names, words: dict, lang: str) -> str:
-    """How far rule 8 reaches above R, for the incident's and its hazards' places and industries: who
-    regulates, then the tiers above and the rules applied at each, as the engine applies them
-    (``EngineV2.reach``), so that a reader sees why a city's bureau head is named and its mayor is not.
-    Industries with the same R and tiers are said once; a tier where the chain holds no post of the rule is
-    marked."""
+    """How far the chain reaches above R: rule 8 for the incident's and its hazards' places and industries
+    (who regulates, then the tiers above and the rules applied at each, as the engine applies them:
+    ``EngineV2.reach``), then rule 7 for the linked hazards that escalate — so that a reader sees why a
+    city's bureau head is named and its mayor is not. Industries (hazards) with the same R and tiers are
+    said once; a tier where the chain holds no post of the rule is marked."""
     level, seps = words["level"], words["level"]["reach_seps"]
-    reach = ruleset.escalation("incident")
-    reached = {link.jurisdiction_id for link in chain.links if reach.id in link.rules}
+    out = []
+    incident = ruleset.escalation("incident")
     grouped: dict[str, tuple[str, bool, list, list[str]]] = {}  # by R and tiers: (R, regulated, tiers, industries)
     for industry, regulator, regulated, tiers in chain.reach:
         _, _, _, shown = grouped.setdefault(repr((regulator, regulated, tiers)), (regulator, regulated, tiers, []))
         if industry not in shown:
             shown.append(industry)
-    out = []
     for regulator, regulated, tiers, industries in grouped.values():
-        labels = [names.industry(i) for i in industries]
-        if lang == "en":
-            labels = labels[:1] + [label.lower() for label in labels[1:]]
-        values = {"rule": reach.id, "title": reach.title[lang]}
         who = say(level["reach_regulated" if regulated else "reach_unregulated"],
-                  industry=words["punct"]["list"].join(labels), regulator=names.jurisdiction(regulator))
-        applied = [(jid, tier, rules) for jid, tier, rules in tiers if rules]
-        if not tiers:
-            how = say(level["reach_none"], **values)
-        elif not applied:  # every tier's list spared at its level
-            how = say(level["reach_spared"], **values)
-        else:
-            how = say(level["reach"], **values, tiers=seps["tiers"].join(
-                say(level["reach_tier"], jurisdiction=names.jurisdiction(jid), tier=level["tiers"][tier],
-                    rules=seps["rules"].join(_rule_ref(ruleset, rid, roles, words, lang) for rid, roles in rules))
-                + ("" if jid in reached else level["reach_nobody"])
-                for jid, tier, rules in applied))
-        out.append(who + seps["sentences"] + how)
+                  industry=_industries(industries, names, words, lang), regulator=names.jurisdiction(regulator))
+        out.append(who + seps["sentences"] + _reach_tiers(chain, incident, tiers, ruleset, names, words, lang))
+    hazard = ruleset.escalation("hazard")
+    escalated: dict[str, tuple[list, list[str], list[str]]] = {}  # by R and tiers: (tiers, hazards, industries)
+    for ids, industry, regulator, _, tiers in chain.escalated_reach:
+        _, hazards, shown = escalated.setdefault(repr((regulator, tiers)), (tiers, [], []))
+        hazards += [h for h in ids if h not in hazards]
+        if industry not in shown:
+            shown.append(industry)
+    for tiers, hazards, industries in escalated.values():
+        out.append(say(level["reach_hazards"], hazards=words["punct"]["list"].join(hazards),
+                       industry=_industries(industries, names, words, lang, first=False)) + seps["sentences"] +
+                   _reach_tiers(chain, hazard, tiers, ruleset, names, words, lang))
     return seps["groups"].join(out)
+
+
+def _industries(codes: list[str], names: Names, words: dict, lang: str, first: bool = True) -> str:
+    """Industries in words; in English in lower case but for the first, when it begins a sentence."""
+    labels = [names.industry(i) for i in codes]
+    if lang == "en":
+        labels = labels[:1] * first + [label.lower() for label in labels[1 if first else 0:]]
+    return words["punct"]["list"].join(labels)
+
+
+def _reach_tiers(chain: IncidentChain, rule, tiers: list, ruleset, names: Names, words: dict, lang: str) -> str:
+    """Where ``rule`` (R7 or R8) reaches above R, tier by tier, in one sentence (``_reach``)."""
+    level, seps = words["level"], words["level"]["reach_seps"]
+    values = {"rule": rule.id, "title": rule.title[lang]}
+    applied = [(jid, tier, rules) for jid, tier, rules in tiers if rules]
+    if not tiers:
+        return say(level["reach_none"], **values)
+    if not applied:  # every tier's list spared at its level
+        return say(level["reach_spared"], **values)
+    reached = {link.jurisdiction_id for link in chain.links if rule.id in link.rules}
+    return say(level["reach"], **values, tiers=seps["tiers"].join(
+        say(level["reach_tier"], jurisdiction=names.jurisdiction(jid), tier=level["tiers"][tier],
+            rules=seps["rules"].join(_rule_ref(ruleset, rid, roles, words, lang) for rid, roles in rules))
+        + ("" if jid in reached else level["reach_nobody"])
+        for jid, tier, rules in applied))
 
 
 def _hazards(chain: IncidentChain, session, names: Names, words: dict, lang: str) -> list[HazardHistory]:
